@@ -1,0 +1,11 @@
+#include "drivers/builtin.hpp"
+
+namespace osprof::detail {
+
+void register_builtin_drivers(driver_registry& registry) {
+  register_sqlite_driver(registry);
+  register_null_driver(registry);
+  register_memory_driver(registry);
+}
+
+}  // namespace osprof::detail

@@ -1,0 +1,320 @@
+// sqlite:///relative/path.db and sqlite:////absolute/path.db (SQLAlchemy's convention): the
+// embedded default backend. Same layout as OSProfiler's SQL driver (table `data`, one indexed
+// column per id/name field, the rest of the event double-encoded in the JSON `data` column),
+// so tools that read OSProfiler's SQL schema read osprof's file.
+//
+// SQLite calls block, so they run on a thread of the driver's own; the emitter's coroutine
+// awaits them. Batches go in one transaction each; the database uses WAL so `osprof trace show`
+// can read while a service writes.
+#include <sqlite3.h>
+
+#include <filesystem>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <osprof/error.hpp>
+
+#include "common/json_writer.hpp"
+#include "drivers/builtin.hpp"
+
+namespace osprof::detail {
+
+namespace {
+
+constexpr const char* schema = R"sql(
+CREATE TABLE IF NOT EXISTS data (
+  id INTEGER NOT NULL,
+  timestamp VARCHAR(26),
+  base_id VARCHAR(255),
+  parent_id VARCHAR(255),
+  trace_id VARCHAR(255),
+  project VARCHAR(255),
+  host VARCHAR(255),
+  service VARCHAR(255),
+  name VARCHAR(255),
+  data JSON,
+  PRIMARY KEY (id)
+);
+CREATE INDEX IF NOT EXISTS ix_data_timestamp ON data (timestamp);
+CREATE INDEX IF NOT EXISTS ix_data_base_id ON data (base_id);
+CREATE INDEX IF NOT EXISTS ix_data_parent_id ON data (parent_id);
+CREATE INDEX IF NOT EXISTS ix_data_trace_id ON data (trace_id);
+CREATE INDEX IF NOT EXISTS ix_data_project ON data (project);
+CREATE INDEX IF NOT EXISTS ix_data_host ON data (host);
+CREATE INDEX IF NOT EXISTS ix_data_service ON data (service);
+CREATE INDEX IF NOT EXISTS ix_data_name ON data (name);
+)sql";
+
+struct sqlite_options {
+  std::string path;
+  int busy_timeout_ms = 5000;
+  std::string synchronous = "NORMAL";
+};
+
+struct statement {
+  sqlite3_stmt* stmt = nullptr;
+  statement() = default;
+  statement(const statement&) = delete;
+  statement& operator=(const statement&) = delete;
+  ~statement() { sqlite3_finalize(stmt); }
+};
+
+class sqlite_driver final : public driver {
+ public:
+  sqlite_driver(sqlite_options opts, const driver_context& context)
+      : opts_(std::move(opts)),
+        project_(context.project),
+        service_(context.service),
+        host_(context.host),
+        purpose_(context.purpose) {
+    // Fail early, with the path, when the file cannot be created or opened.
+    open();
+  }
+
+  ~sqlite_driver() override {
+    pool_.join();
+    sqlite3_close(db_);
+  }
+
+  std::string_view scheme() const noexcept override { return "sqlite"; }
+
+  asio::awaitable<write_result> write(std::span<const event_record> batch) override {
+    co_return co_await asio::co_spawn(
+        pool_.get_executor(), [this, batch]() -> asio::awaitable<write_result> { co_return write_blocking(batch); },
+        asio::use_awaitable);
+  }
+
+  asio::awaitable<std::vector<std::string>> read_trace(std::string_view base_id) override {
+    std::string id(base_id);
+    co_return co_await asio::co_spawn(
+        pool_.get_executor(), [this, id]() -> asio::awaitable<std::vector<std::string>> { co_return read_blocking(id); },
+        asio::use_awaitable);
+  }
+
+  asio::awaitable<std::vector<trace_summary>> list_traces() override {
+    co_return co_await asio::co_spawn(
+        pool_.get_executor(),
+        [this]() -> asio::awaitable<std::vector<trace_summary>> {
+          co_return list_blocking(
+              "SELECT base_id, MIN(timestamp) AS started FROM data GROUP BY base_id ORDER BY started DESC");
+        },
+        asio::use_awaitable);
+  }
+
+  asio::awaitable<std::vector<trace_summary>> list_error_traces() override {
+    co_return co_await asio::co_spawn(
+        pool_.get_executor(),
+        [this]() -> asio::awaitable<std::vector<trace_summary>> {
+          // `data` holds a JSON string (OSProfiler double-encodes it): unwrap, then look for
+          // info.etype. json_valid() guards keep one corrupt row from failing the query.
+          co_return list_blocking(R"sql(
+            SELECT base_id, MIN(timestamp) AS started FROM data WHERE base_id IN (
+              SELECT base_id FROM data
+              WHERE name LIKE '%-stop' AND json_valid(data)
+                AND json_valid(json_extract(data, '$'))
+                AND json_extract(json_extract(data, '$'), '$.info.etype') IS NOT NULL)
+            GROUP BY base_id ORDER BY started DESC)sql");
+        },
+        asio::use_awaitable);
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const {
+    throw error("sqlite://: " + what + " (database '" + opts_.path + "')" +
+                (db_ != nullptr ? std::string(": ") + sqlite3_errmsg(db_) : std::string()));
+  }
+
+  void exec(const char* sql) {
+    char* message = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+      std::string text = message != nullptr ? message : "unknown error";
+      sqlite3_free(message);
+      throw error("sqlite://: " + text + " (database '" + opts_.path + "')");
+    }
+  }
+
+  void open() {
+    if (purpose_ == driver_purpose::read) {
+      if (opts_.path != ":memory:" && !std::filesystem::exists(opts_.path)) {
+        throw error("sqlite://: database file '" + opts_.path + "' does not exist");
+      }
+      if (sqlite3_open_v2(opts_.path.c_str(), &db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+        fail("cannot open the database for reading");
+      }
+      sqlite3_busy_timeout(db_, opts_.busy_timeout_ms);
+      return;
+    }
+    if (sqlite3_open_v2(opts_.path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        nullptr) != SQLITE_OK) {
+      fail("cannot open or create the database");
+    }
+    sqlite3_busy_timeout(db_, opts_.busy_timeout_ms);
+    exec("PRAGMA journal_mode=WAL");
+    exec(("PRAGMA synchronous=" + opts_.synchronous).c_str());
+    exec(schema);
+    if (sqlite3_prepare_v3(db_,
+                           "INSERT INTO data (timestamp, base_id, parent_id, trace_id, project, host, service, name, data)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                           -1, SQLITE_PREPARE_PERSISTENT, &insert_.stmt, nullptr) != SQLITE_OK) {
+      fail("cannot prepare the insert statement");
+    }
+  }
+
+  write_result write_blocking(std::span<const event_record> batch) {
+    const auto error_result = [&](std::string what) {
+      std::string text = "sqlite://: " + what + ": " + sqlite3_errmsg(db_) + " (database '" + opts_.path + "')";
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      // Busy/locked/full/I/O errors may pass; anything else will not.
+      const int code = sqlite3_errcode(db_) & 0xFF;
+      if (code == SQLITE_BUSY || code == SQLITE_LOCKED || code == SQLITE_FULL || code == SQLITE_IOERR ||
+          code == SQLITE_CANTOPEN || code == SQLITE_READONLY) {
+        return write_result::retryable(std::move(text));
+      }
+      return write_result::fatal(std::move(text));
+    };
+    if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) return error_result("BEGIN failed");
+    char id[36];
+    std::string data;
+    for (const auto& e : batch) {
+      // `data` is what OSProfiler's driver stores: the event minus its columns, JSON-encoded
+      // as a string inside the JSON column.
+      std::string inner = "{\"info\": " + e.info + "}";
+      data.clear();
+      append_json_string(data, inner);
+      sqlite3_stmt* s = insert_.stmt;
+      sqlite3_reset(s);
+      sqlite3_bind_text(s, 1, e.timestamp.data(), static_cast<int>(e.timestamp.size()), SQLITE_TRANSIENT);
+      e.base_id.format(id);
+      sqlite3_bind_text(s, 2, id, 36, SQLITE_TRANSIENT);
+      e.parent_id.format(id);
+      sqlite3_bind_text(s, 3, id, 36, SQLITE_TRANSIENT);
+      e.trace_id.format(id);
+      sqlite3_bind_text(s, 4, id, 36, SQLITE_TRANSIENT);
+      sqlite3_bind_text(s, 5, project_.data(), static_cast<int>(project_.size()), SQLITE_STATIC);
+      sqlite3_bind_text(s, 6, host_.data(), static_cast<int>(host_.size()), SQLITE_STATIC);
+      sqlite3_bind_text(s, 7, service_.data(), static_cast<int>(service_.size()), SQLITE_STATIC);
+      sqlite3_bind_text(s, 8, e.name.data(), static_cast<int>(e.name.size()), SQLITE_TRANSIENT);
+      sqlite3_bind_text(s, 9, data.data(), static_cast<int>(data.size()), SQLITE_TRANSIENT);
+      if (sqlite3_step(s) != SQLITE_DONE) return error_result("insert failed");
+    }
+    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return error_result("COMMIT failed");
+    return write_result::success();
+  }
+
+  std::vector<std::string> read_blocking(const std::string& base_id) {
+    statement q;
+    if (sqlite3_prepare_v2(db_,
+                           "SELECT name, base_id, trace_id, parent_id, timestamp, project, service,"
+                           " CASE WHEN json_valid(data) THEN json_extract(data, '$') END, data"
+                           " FROM data WHERE base_id = ?1 ORDER BY id",
+                           -1, &q.stmt, nullptr) != SQLITE_OK) {
+      fail("cannot read traces");
+    }
+    sqlite3_bind_text(q.stmt, 1, base_id.data(), static_cast<int>(base_id.size()), SQLITE_TRANSIENT);
+    std::vector<std::string> out;
+    const auto text = [&](int col) {
+      const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(q.stmt, col));
+      return std::string_view(p != nullptr ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(q.stmt, col)));
+    };
+    int rc;
+    while ((rc = sqlite3_step(q.stmt)) == SQLITE_ROW) {
+      // Rebuild the whole notification: the columns, then the members of `data`.
+      std::string event = "{\"name\": ";
+      append_json_string(event, text(0));
+      event += ", \"base_id\": ";
+      append_json_string(event, text(1));
+      event += ", \"trace_id\": ";
+      append_json_string(event, text(2));
+      event += ", \"parent_id\": ";
+      append_json_string(event, text(3));
+      event += ", \"timestamp\": ";
+      append_json_string(event, text(4));
+      std::string_view inner = text(7);
+      while (!inner.empty() && (inner.front() == ' ' || inner.front() == '\n')) inner.remove_prefix(1);
+      while (!inner.empty() && (inner.back() == ' ' || inner.back() == '\n')) inner.remove_suffix(1);
+      if (sqlite3_column_type(q.stmt, 7) == SQLITE_NULL || inner.size() < 2 || inner.front() != '{' ||
+          inner.back() != '}') {
+        // Not the JSON object OSProfiler stores: hand the raw text on so the report names
+        // this event as corrupt instead of silently losing it.
+        event += ", \"data\": ";
+        event += text(8);
+      } else if (inner.size() > 2) {
+        event += ", ";
+        event.append(inner.substr(1, inner.size() - 2));
+      }
+      event += ", \"project\": ";
+      append_json_string(event, text(5));
+      event += ", \"service\": ";
+      append_json_string(event, text(6));
+      event += '}';
+      out.push_back(std::move(event));
+    }
+    if (rc != SQLITE_DONE) fail("reading the trace failed");
+    return out;
+  }
+
+  std::vector<trace_summary> list_blocking(const char* sql) {
+    statement q;
+    if (sqlite3_prepare_v2(db_, sql, -1, &q.stmt, nullptr) != SQLITE_OK) fail("cannot list traces");
+    std::vector<trace_summary> out;
+    int rc;
+    while ((rc = sqlite3_step(q.stmt)) == SQLITE_ROW) {
+      const auto* base = reinterpret_cast<const char*>(sqlite3_column_text(q.stmt, 0));
+      const auto* ts = reinterpret_cast<const char*>(sqlite3_column_text(q.stmt, 1));
+      out.push_back({base != nullptr ? base : "", ts != nullptr ? ts : ""});
+    }
+    if (rc != SQLITE_DONE) fail("listing traces failed");
+    return out;
+  }
+
+  sqlite_options opts_;
+  std::string project_;
+  std::string service_;
+  std::string host_;
+  driver_purpose purpose_;
+  sqlite3* db_ = nullptr;
+  statement insert_;
+  asio::thread_pool pool_{1};
+};
+
+sqlite_options parse_options(const connection_string& cs) {
+  cs.check_params({"busy_timeout_ms", "synchronous"});
+  if (!cs.host.empty()) {
+    throw error("invalid connection string '" + cs.redacted +
+                "': sqlite:// takes a file path, not a host; write sqlite:///relative/path.db or "
+                "sqlite:////absolute/path.db");
+  }
+  sqlite_options o;
+  // SQLAlchemy's convention: the path follows the third slash.
+  o.path = std::string(cs.database());
+  if (o.path.empty()) {
+    throw error("invalid connection string '" + cs.redacted +
+                "': no database file; write sqlite:///relative/path.db, sqlite:////absolute/path.db or "
+                "sqlite:///:memory:");
+  }
+  if (auto v = cs.param_uint("busy_timeout_ms")) o.busy_timeout_ms = static_cast<int>(std::min<std::uint64_t>(*v, 600000));
+  if (auto v = cs.param("synchronous")) {
+    std::string s(*v);
+    for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (s != "OFF" && s != "NORMAL" && s != "FULL" && s != "EXTRA") {
+      throw error("invalid connection string '" + cs.redacted + "': option 'synchronous' must be off, normal, full or extra");
+    }
+    o.synchronous = s;
+  }
+  return o;
+}
+
+}  // namespace
+
+void register_sqlite_driver(driver_registry& registry) {
+  registry.add(
+      "sqlite",
+      [](const connection_string& cs, const driver_context& context) -> std::unique_ptr<driver> {
+        return std::make_unique<sqlite_driver>(parse_options(cs), context);
+      },
+      "sqlite:///relative.db or sqlite:////absolute.db: embedded, OSProfiler's SQL layout (default)");
+}
+
+}  // namespace osprof::detail

@@ -1,0 +1,188 @@
+#include "core/info_codec.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/json_writer.hpp"
+
+namespace osprof::detail {
+
+namespace {
+
+constexpr std::size_t max_key_size = 255;
+
+std::size_t fields_size(std::span<const info_field> fields, int depth) noexcept;
+
+std::size_t value_size(const info_value& v, int depth) noexcept {
+  switch (v.type()) {
+    case info_value::kind::null:
+    case info_value::kind::boolean: return 0;
+    case info_value::kind::integer:
+    case info_value::kind::unsigned_integer:
+    case info_value::kind::floating: return 8;
+    case info_value::kind::string: return 4 + v.as_string().size();
+    case info_value::kind::object: return depth >= max_info_depth ? 0 : fields_size(v.as_object(), depth + 1);
+  }
+  return 0;
+}
+
+std::size_t fields_size(std::span<const info_field> fields, int depth) noexcept {
+  std::size_t total = 4;
+  for (const auto& f : fields) total += 2 + std::min(f.key.size(), max_key_size) + value_size(f.value, depth);
+  return total;
+}
+
+template <class T>
+std::byte* put(std::byte* out, T value) noexcept {
+  std::memcpy(out, &value, sizeof value);
+  return out + sizeof value;
+}
+
+std::byte* put_bytes(std::byte* out, std::string_view s) noexcept {
+  std::memcpy(out, s.data(), s.size());
+  return out + s.size();
+}
+
+std::byte* encode_fields(std::byte* out, std::span<const info_field> fields, int depth) noexcept;
+
+std::byte* encode_value(std::byte* out, const info_value& v, int depth) noexcept {
+  switch (v.type()) {
+    case info_value::kind::null: return put(out, 'z');
+    case info_value::kind::boolean: return put(out, v.as_bool() ? 'T' : 'F');
+    case info_value::kind::integer: return put(put(out, 'i'), v.as_int());
+    case info_value::kind::unsigned_integer: return put(put(out, 'u'), v.as_uint());
+    case info_value::kind::floating: return put(put(out, 'd'), v.as_double());
+    case info_value::kind::string: {
+      const auto s = v.as_string();
+      return put_bytes(put(put(out, 's'), static_cast<std::uint32_t>(s.size())), s);
+    }
+    case info_value::kind::object:
+      if (depth >= max_info_depth) return put(out, 'z');
+      return encode_fields(put(out, 'o'), v.as_object(), depth + 1);
+  }
+  return put(out, 'z');
+}
+
+std::byte* encode_fields(std::byte* out, std::span<const info_field> fields, int depth) noexcept {
+  out = put(out, static_cast<std::uint32_t>(fields.size()));
+  for (const auto& f : fields) {
+    const auto key = f.key.substr(0, max_key_size);
+    out = put(out, static_cast<std::uint8_t>(key.size()));
+    out = put_bytes(out, key);
+    out = encode_value(out, f.value, depth);
+  }
+  return out;
+}
+
+// Decoding reads untrusted-length data defensively: a short read stops the decoder.
+struct reader {
+  const std::byte* p;
+  const std::byte* end;
+
+  bool take(void* dst, std::size_t n) noexcept {
+    if (static_cast<std::size_t>(end - p) < n) return false;
+    std::memcpy(dst, p, n);
+    p += n;
+    return true;
+  }
+  bool take_view(std::string_view& dst, std::size_t n) noexcept {
+    if (static_cast<std::size_t>(end - p) < n) return false;
+    dst = {reinterpret_cast<const char*>(p), n};
+    p += n;
+    return true;
+  }
+};
+
+bool decode_members(std::string& out, reader& in, bool first, std::string_view skip, int depth);
+
+bool decode_value(std::string& out, reader& in, int depth) {
+  char tag;
+  if (!in.take(&tag, 1)) return false;
+  switch (tag) {
+    case 'z': out += "null"; return true;
+    case 'T': out += "true"; return true;
+    case 'F': out += "false"; return true;
+    case 'i': {
+      std::int64_t v;
+      if (!in.take(&v, 8)) return false;
+      append_json_int(out, v);
+      return true;
+    }
+    case 'u': {
+      std::uint64_t v;
+      if (!in.take(&v, 8)) return false;
+      append_json_uint(out, v);
+      return true;
+    }
+    case 'd': {
+      double v;
+      if (!in.take(&v, 8)) return false;
+      append_json_double(out, v);
+      return true;
+    }
+    case 's': {
+      std::uint32_t n;
+      std::string_view s;
+      if (!in.take(&n, 4) || !in.take_view(s, n)) return false;
+      append_json_string(out, s);
+      return true;
+    }
+    case 'o': {
+      if (depth > max_info_depth) return false;
+      out += '{';
+      const bool ok = decode_members(out, in, true, {}, depth + 1);
+      out += '}';
+      return ok;
+    }
+    default: return false;
+  }
+}
+
+bool decode_members(std::string& out, reader& in, bool first, std::string_view skip, int depth) {
+  std::uint32_t count;
+  if (!in.take(&count, 4)) return false;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    std::uint8_t key_size;
+    std::string_view key;
+    if (!in.take(&key_size, 1) || !in.take_view(key, key_size)) return false;
+    if (!skip.empty() && key == skip) {
+      // Decode into a scratch string to advance past the value.
+      std::string scratch;
+      if (!decode_value(scratch, in, depth)) return false;
+      continue;
+    }
+    if (!first) out += ", ";
+    first = false;
+    append_json_string(out, key);
+    out += ": ";
+    if (!decode_value(out, in, depth)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::size_t encoded_info_size(std::span<const info_field> fields) noexcept { return fields_size(fields, 0); }
+
+std::byte* encode_info(std::byte* out, std::span<const info_field> fields) noexcept {
+  return encode_fields(out, fields, 0);
+}
+
+bool append_info_members(std::string& out, std::span<const std::byte> encoded, bool first, std::string_view skip) {
+  reader in{encoded.data(), encoded.data() + encoded.size()};
+  // A malformed tail would leave the JSON open; decode into a copy and only keep it if whole.
+  const std::size_t mark = out.size();
+  const bool was_first = first;
+  std::uint32_t count;
+  {
+    reader peek = in;
+    if (!peek.take(&count, 4)) return was_first;
+  }
+  if (!decode_members(out, in, first, skip, 0)) {
+    out.resize(mark);
+    return was_first;
+  }
+  return out.size() == mark ? was_first : false;
+}
+
+}  // namespace osprof::detail

@@ -1,0 +1,35 @@
+// Binary encoding of trace-point info, written on the caller's thread with memcpy only
+// (no formatting) and turned into JSON on the worker side.
+//
+// Layout: u32 field count, then per field: u8 key length, key bytes, u8 tag, value.
+// Tags: 'z' null, 'T'/'F' booleans, 'i' i64, 'u' u64, 'd' f64 (8 bytes each),
+// 's' u32 length + bytes, 'o' u32 field count + fields.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <osprof/info.hpp>
+
+namespace osprof::detail {
+
+/// Nesting deeper than this is encoded as null.
+inline constexpr int max_info_depth = 16;
+
+/// Bytes that encode(fields) will write.
+std::size_t encoded_info_size(std::span<const info_field> fields) noexcept;
+
+/// Writes the encoding of `fields` at `out`; returns the end. `out` must have
+/// encoded_info_size(fields) bytes.
+std::byte* encode_info(std::byte* out, std::span<const info_field> fields) noexcept;
+
+/// Appends the fields of an encoded object as JSON members (`"k": v, ...`, no braces) to `out`.
+/// `first` tells whether a separator is needed before the first member; returns the updated
+/// flag. Keys listed in `skip` (top level only) are left out. Malformed input stops decoding.
+bool append_info_members(std::string& out, std::span<const std::byte> encoded, bool first,
+                         std::string_view skip = {});
+
+}  // namespace osprof::detail

@@ -1,0 +1,277 @@
+// Trace points: the caller-side hot path. Everything here runs on the instrumented thread;
+// see the budget in README.md ("How cheap is a trace point").
+#include <osprof/profiler.hpp>
+
+#include <pthread.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "core/clock.hpp"
+#include "core/event_queue.hpp"
+#include "core/exception_capture.hpp"
+#include "core/info_codec.hpp"
+#include "core/profiler_state.hpp"
+#include "core/random.hpp"
+
+namespace osprof::detail {
+
+void reseed_after_fork() noexcept;
+
+namespace {
+
+// This thread's queue producer. The raw pointer is what trace points read; the owner
+// destroys it (returning unused credits) when the thread exits.
+constinit thread_local producer* tls_producer = nullptr;
+
+struct producer_owner {
+  std::unique_ptr<producer> p;
+  ~producer_owner() { tls_producer = nullptr; }
+};
+
+producer* make_producer() {
+  thread_local producer_owner owner;
+  if (!owner.p) {
+    owner.p = std::make_unique<producer>(event_queue::instance().queue());
+    tls_producer = owner.p.get();
+  }
+  return owner.p.get();
+}
+
+// The profiler that init() creates for this thread, reused across init()/clean().
+profiler_state* thread_default_state() {
+  thread_local std::unique_ptr<profiler_state> state = std::make_unique<profiler_state>();
+  return state.get();
+}
+
+void after_fork_child() noexcept {
+  reseed_after_fork();
+  event_queue::instance().after_fork_in_child();
+}
+
+[[maybe_unused]] const int fork_handler_installed = pthread_atfork(nullptr, nullptr, &after_fork_child);
+
+struct exception_trailer {  // what follows the name after an exception
+  const std::type_info* type;
+  std::string_view message;
+};
+
+constexpr std::string_view truncation_key = "osprof_truncated_bytes";
+
+// Writes the name, then (after an exception) u32 size + message, then the encoded info.
+void write_payload(std::byte* out, std::string_view name, std::span<const info_field> fields,
+                   const exception_trailer* exc) noexcept {
+  std::memcpy(out, name.data(), name.size());
+  out += name.size();
+  if (exc != nullptr) {
+    const auto size = static_cast<std::uint32_t>(exc->message.size());
+    std::memcpy(out, &size, 4);
+    std::memcpy(out + 4, exc->message.data(), exc->message.size());
+    out += 4 + exc->message.size();
+  }
+  encode_info(out, fields);
+}
+
+void emit(event_kind kind, const uuid& base, const uuid& trace_id, const uuid& parent, std::string_view name,
+          std::span<const info_field> fields, const char* function, const exception_trailer* exc) noexcept {
+  event_queue& q = event_queue::instance();
+  const std::uint32_t word = q.state_word();
+  if ((word & 3u) != static_cast<std::uint32_t>(run_state::running)) return;
+  const producer_config& config = q.config();
+
+  raw_event ev;
+  if (config.tsc) {
+    ev.time = read_tsc();
+    ev.flags = event_flags::clock_tsc;
+  } else {
+    ev.time = realtime_ns();
+    ev.flags = 0;
+  }
+
+  producer* p = tls_producer;
+  if (p == nullptr) [[unlikely]] {
+    try {
+      p = make_producer();
+    } catch (...) {
+      q.count_queue_full();
+      return;
+    }
+  }
+  if (!q.take_credit(*p, word)) {
+    q.count_queue_full();
+    return;
+  }
+
+  ev.kind = kind;
+  ev.base_id = base;
+  ev.trace_id = trace_id;
+  ev.parent_id = parent;
+  ev.function = function;
+  ev.exception_type = nullptr;
+  ev.spill = nullptr;
+  if (exc != nullptr) {
+    ev.flags |= event_flags::exception;
+    if (exc->type != nullptr) {
+      ev.flags |= event_flags::exception_known;
+      ev.exception_type = exc->type;
+    }
+  }
+
+  // Point names longer than this are cut (they would not fit a storage column either).
+  name = name.substr(0, 1024);
+  ev.name_size = static_cast<std::uint16_t>(name.size());
+  std::size_t size = name.size() + encoded_info_size(fields) + (exc != nullptr ? 4 + exc->message.size() : 0);
+  std::int64_t spilled_bytes = 0;
+  if (size <= inline_payload_budget) {
+    write_payload(ev.payload, name, fields, exc);
+  } else {
+    // Out of line: once, counted, and bounded by max_event_bytes and the byte cap.
+    void* buffer = nullptr;
+    if (size <= config.max_event_bytes && q.take_spill_bytes(static_cast<std::int64_t>(size))) {
+      buffer = std::malloc(size);
+      if (buffer == nullptr) q.release(0, static_cast<std::int64_t>(size));
+    }
+    if (buffer != nullptr) {
+      ev.spill = static_cast<std::byte*>(buffer);
+      spilled_bytes = static_cast<std::int64_t>(size);
+      write_payload(ev.spill, name, fields, exc);
+      q.count_spilled();
+    } else {
+      // Keep the event (its ids hold the tree together) but replace its info by a marker.
+      const info_field marker[] = {{truncation_key, static_cast<std::uint64_t>(size)}};
+      name = name.substr(0, inline_payload_budget - encoded_info_size(marker) - 4);
+      const exception_trailer no_message{exc != nullptr ? exc->type : nullptr, {}};
+      ev.name_size = static_cast<std::uint16_t>(name.size());
+      size = name.size() + encoded_info_size(marker) + (exc != nullptr ? 4 : 0);
+      write_payload(ev.payload, name, marker, exc != nullptr ? &no_message : nullptr);
+      ev.flags |= event_flags::truncated;
+      q.count_truncated();
+    }
+  }
+  ev.payload_size = static_cast<std::uint32_t>(size);
+
+  auto& queue = q.queue();
+  if (!queue.try_enqueue(p->token, ev)) [[unlikely]] {
+    // No free block in the pool although the credit proves we are under the cap (a
+    // producer that is new, or whose blocks are still held): let moodycamel allocate one.
+    bool ok = false;
+    try {
+      ok = queue.enqueue(p->token, ev);
+    } catch (...) {
+    }
+    if (!ok) {
+      std::free(ev.spill);
+      q.release(1, spilled_bytes);
+      q.count_queue_full();
+      return;
+    }
+  }
+  p->accepted.store(p->accepted.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+void start_point(profiler_state* state, std::string_view name, std::span<const info_field> fields,
+                 const char* function) noexcept {
+  const uuid id = uuid::random();
+  const uuid parent = state->current_id();
+  const auto offset = static_cast<std::uint32_t>(state->names.size());
+  try {
+    state->names.append(name);
+    state->frames.push_back({id, offset, static_cast<std::uint32_t>(name.size())});
+  } catch (...) {
+    state->names.resize(offset);
+    return;  // out of memory for a nesting deeper than the reserved stack: skip the point
+  }
+  emit(event_kind::start, state->base_id, id, parent, name, fields, function, nullptr);
+}
+
+namespace {
+void stop_with(profiler_state* state, std::span<const info_field> fields, const exception_trailer* exc) noexcept {
+  if (state == nullptr || state->frames.empty()) return;
+  const auto& top = state->frames.back();
+  emit(event_kind::stop, state->base_id, top.id, state->enclosing_id(), state->frame_name(top), fields, nullptr, exc);
+  state->names.resize(top.name_offset);
+  state->frames.pop_back();
+}
+}  // namespace
+
+void stop_point(profiler_state* state, std::span<const info_field> fields) noexcept { stop_with(state, fields, nullptr); }
+
+void stop_point_after_exception(profiler_state* state) noexcept {
+  const exception_info info = exception_in_flight();
+  const exception_trailer exc{info.type, info.message};
+  stop_with(state, {}, &exc);
+}
+
+}  // namespace osprof::detail
+
+namespace osprof {
+inline namespace v1 {
+
+using detail::profiler_state;
+
+namespace {
+const profiler_state& state_of(const profiler* p) { return *static_cast<const profiler_state*>(p); }
+}  // namespace
+
+uuid profiler::base_id() const noexcept { return state_of(this).base_id; }
+uuid profiler::id() const noexcept { return state_of(this).current_id(); }
+uuid profiler::parent_id() const noexcept { return state_of(this).enclosing_id(); }
+std::string_view profiler::hmac_key() const noexcept { return state_of(this).hmac_key; }
+std::size_t profiler::depth() const noexcept { return state_of(this).frames.size(); }
+
+void prepare_thread() {
+  detail::make_producer();
+  (void)detail::next_random();
+}
+
+profiler* init(std::string_view hmac_key, uuid base_id, uuid parent_id) {
+  if (detail::current != nullptr) return get();
+  prepare_thread();
+  if (base_id.is_nil()) base_id = uuid::random();
+  if (parent_id.is_nil()) parent_id = base_id;
+  profiler_state* state = detail::thread_default_state();
+  state->reset(hmac_key, base_id, parent_id);
+  detail::current = state;
+  return state;
+}
+
+profiler* init(std::string_view hmac_key, std::string_view base_id, std::string_view parent_id) {
+  uuid base{}, parent{};
+  if (!base_id.empty()) {
+    auto parsed = uuid::parse(base_id);
+    if (!parsed) return nullptr;
+    base = *parsed;
+  }
+  if (!parent_id.empty()) {
+    auto parsed = uuid::parse(parent_id);
+    if (!parsed) return nullptr;
+    parent = *parsed;
+  }
+  return init(hmac_key, base, parent);
+}
+
+void clean() noexcept { detail::current = nullptr; }
+
+std::optional<trace_context> capture() {
+  const profiler_state* state = detail::current;
+  if (state == nullptr) return std::nullopt;
+  return trace_context{state->base_id, state->current_id(), state->hmac_key};
+}
+
+context_scope::context_scope(const trace_context& ctx) : saved_(detail::current), own_(new profiler_state()) {
+  prepare_thread();
+  const uuid base = ctx.base_id.is_nil() ? uuid::random() : ctx.base_id;
+  own_->reset(ctx.hmac_key, base, ctx.parent_id.is_nil() ? base : ctx.parent_id);
+  detail::current = own_;
+}
+
+context_scope::~context_scope() {
+  detail::current = saved_;
+  delete own_;
+}
+
+}  // namespace v1
+}  // namespace osprof

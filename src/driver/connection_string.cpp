@@ -1,0 +1,136 @@
+#include "driver/connection_string.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+#include <osprof/error.hpp>
+
+namespace osprof::detail {
+
+namespace {
+
+constexpr std::string_view expected_form =
+    "expected <backend>://[[user[:password]]@][host][:port][/database][?option=value&...]";
+
+[[noreturn]] void fail(std::string_view redacted, std::string_view why) {
+  throw error("invalid connection string '" + std::string(redacted) + "': " + std::string(why) + "; " +
+              std::string(expected_form));
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+}  // namespace
+
+std::string redact_connection_string(std::string_view text) {
+  // Find "scheme://userinfo@" by hand: the text may not parse at all.
+  const auto scheme_end = text.find("://");
+  if (scheme_end == std::string_view::npos) return std::string(text);
+  const auto authority = scheme_end + 3;
+  const auto authority_end = text.find_first_of("/?#", authority);
+  const auto at = text.rfind('@', authority_end == std::string_view::npos ? text.size() : authority_end);
+  if (at == std::string_view::npos || at < authority) return std::string(text);
+  const auto colon = text.find(':', authority);
+  if (colon == std::string_view::npos || colon > at) return std::string(text);
+  std::string out(text.substr(0, colon + 1));
+  out += "***";
+  out += text.substr(at);
+  return out;
+}
+
+connection_string connection_string::parse(std::string_view text) {
+  connection_string cs;
+  std::string input(text);
+  // OSProfiler accepts a bare backend name ("messaging") and appends "://".
+  if (!input.empty() && input.find("://") == std::string::npos &&
+      std::all_of(input.begin(), input.end(), [](unsigned char c) { return std::isalnum(c) || c == '+' || c == '-' || c == '.'; })) {
+    input += "://";
+  }
+  cs.redacted = redact_connection_string(input);
+  if (input.empty()) fail(cs.redacted, "it is empty");
+  if (input.find("://") == std::string::npos) fail(cs.redacted, "there is no '://' after the backend name");
+
+  auto parsed = boost::urls::parse_uri(input);
+  if (!parsed) fail(cs.redacted, "it is not a valid URL (" + parsed.error().message() + ")");
+  const boost::urls::url_view url = *parsed;
+
+  cs.scheme = lower(url.scheme());
+  if (url.has_userinfo()) {
+    cs.user = url.user();
+    cs.has_password = url.has_password();
+    if (cs.has_password) cs.password = url.password();
+  }
+  if (url.host_type() == boost::urls::host_type::ipv6) {
+    cs.host = url.host_address();
+  } else {
+    cs.host = url.host();
+  }
+  if (url.has_port()) {
+    const std::string_view port_text = url.port();
+    unsigned value = 0;
+    const auto r = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
+    if (port_text.empty() || r.ec != std::errc{} || r.ptr != port_text.data() + port_text.size() || value == 0 ||
+        value > 65535) {
+      fail(cs.redacted, "the port '" + std::string(port_text) + "' is not a number from 1 to 65535");
+    }
+    cs.port = static_cast<std::uint16_t>(value);
+  }
+  cs.path = url.path();
+  if (url.has_fragment()) fail(cs.redacted, "a '#' fragment has no meaning here");
+  for (const auto& p : url.params()) {
+    if (p.key.empty()) fail(cs.redacted, "an option in the query has no name");
+    cs.params.emplace_back(p.key, p.value);
+  }
+  return cs;
+}
+
+std::optional<std::string_view> connection_string::param(std::string_view key) const noexcept {
+  for (const auto& [k, v] : params) {
+    if (k == key) return std::string_view(v);
+  }
+  return std::nullopt;
+}
+
+void connection_string::check_params(std::initializer_list<std::string_view> known) const {
+  for (const auto& [k, v] : params) {
+    if (std::find(known.begin(), known.end(), k) != known.end()) continue;
+    std::string list;
+    for (auto name : known) {
+      if (!list.empty()) list += ", ";
+      list += name;
+    }
+    throw error("invalid connection string '" + redacted + "': unknown option '" + k + "' for " + scheme +
+                "://" + (list.empty() ? std::string("; it takes no options") : "; known options: " + list));
+  }
+}
+
+std::optional<std::uint64_t> connection_string::param_uint(std::string_view key) const {
+  const auto text = param(key);
+  if (!text) return std::nullopt;
+  std::uint64_t value = 0;
+  const auto r = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (text->empty() || r.ec != std::errc{} || r.ptr != text->data() + text->size()) {
+    throw error("invalid connection string '" + redacted + "': option '" + std::string(key) +
+                "' must be a non-negative integer, not '" + std::string(*text) + "'");
+  }
+  return value;
+}
+
+std::optional<bool> connection_string::param_bool(std::string_view key) const {
+  const auto text = param(key);
+  if (!text) return std::nullopt;
+  const std::string v = lower(*text);
+  if (v == "1" || v == "true" || v == "yes" || v == "on") return true;
+  if (v == "0" || v == "false" || v == "no" || v == "off") return false;
+  throw error("invalid connection string '" + redacted + "': option '" + std::string(key) +
+              "' must be true or false, not '" + std::string(*text) + "'");
+}
+
+}  // namespace osprof::detail

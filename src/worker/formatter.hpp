@@ -1,0 +1,37 @@
+// Turns raw caller-side events into OSProfiler notifications (event_record), on the worker:
+// ids to text, the raw clock to a UTC timestamp, the encoded info to JSON, host/project/service.
+#pragma once
+
+#include <string>
+#include <typeinfo>
+#include <unordered_map>
+
+#include "core/raw_event.hpp"
+#include "driver/event_record.hpp"
+#include "worker/clock_model.hpp"
+
+namespace osprof::detail {
+
+class event_formatter {
+ public:
+  event_formatter(std::string_view project, std::string_view service, std::string_view host);
+
+  void format(const raw_event& ev, const clock_model& clock, event_record& out);
+
+  /// "void ns::Driver::spawn(int)" -> "ns::Driver::spawn" (best effort; the input otherwise).
+  static std::string short_function_name(std::string_view pretty);
+  /// The demangled name of a type ("std::runtime_error").
+  static std::string type_name(const std::type_info& type);
+
+ private:
+  const std::string& cached_type_name(const std::type_info* type);
+  const std::string& cached_function_name(const char* function);
+
+  std::string project_;
+  std::string service_;
+  std::string host_;
+  std::unordered_map<const std::type_info*, std::string> type_names_;
+  std::unordered_map<const char*, std::string> function_names_;
+};
+
+}  // namespace osprof::detail
