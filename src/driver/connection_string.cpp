@@ -78,7 +78,8 @@ connection_string connection_string::parse(std::string_view text) {
     const auto r = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
     if (port_text.empty() || r.ec != std::errc{} || r.ptr != port_text.data() + port_text.size() || value == 0 ||
         value > 65535) {
-      fail(cs.redacted, "the port '" + std::string(port_text) + "' is not a number from 1 to 65535");
+      fail(cs.redacted, "the port in '" + std::string(url.encoded_host_and_port()) +
+                            "' is not a number from 1 to 65535");
     }
     cs.port = static_cast<std::uint16_t>(value);
   }

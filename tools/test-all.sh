@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Everything CI runs (.ci/run calls this): installs what is missing, builds, and runs the
+# whole suite through CTest (the server tests start their own servers on loopback ports),
+# then the unit tests under AddressSanitizer + UndefinedBehaviorSanitizer and the
+# concurrency tests under ThreadSanitizer, each in its own build folder.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+jobs="$(nproc)"
+"$root/tools/install-deps.sh" --test
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "build (RelWithDebInfo) and run every test"
+cmake -S "$root" -B "$root/build/test" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOSPROF_BUILD_BENCH=ON >/dev/null
+cmake --build "$root/build/test" -j"$jobs"
+ctest --test-dir "$root/build/test" --output-on-failure -j"$jobs"
+
+step "AddressSanitizer + UndefinedBehaviorSanitizer: unit and concurrency tests"
+cmake -S "$root" -B "$root/build/asan" -DCMAKE_BUILD_TYPE=Debug -DOSPROF_SANITIZE="address;undefined" \
+  -DOSPROF_BUILD_BENCH=OFF -DOSPROF_BUILD_TOOLS=OFF -DOSPROF_INSTALL=OFF >/dev/null
+cmake --build "$root/build/asan" -j"$jobs"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir "$root/build/asan" --output-on-failure -j"$jobs" -L "unit|concurrency"
+
+step "ThreadSanitizer: concurrency tests"
+cmake -S "$root" -B "$root/build/tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOSPROF_SANITIZE=thread \
+  -DOSPROF_BUILD_BENCH=OFF -DOSPROF_BUILD_TOOLS=OFF -DOSPROF_INSTALL=OFF >/dev/null
+cmake --build "$root/build/tsan" -j"$jobs"
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+  ctest --test-dir "$root/build/tsan" --output-on-failure -j"$jobs" -L concurrency
+
+step "all tests passed"
