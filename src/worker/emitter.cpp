@@ -125,6 +125,7 @@ class emitter_impl {
   std::deque<batch> pending_;
   asio::steady_timer drain_timer_{ioc_};
   asio::steady_timer writer_wakeup_{ioc_};
+  asio::steady_timer deadline_timer_{ioc_};
   asio::cancellation_signal write_cancel_;
   bool stop_requested_ = false;
   bool flush_requested_ = false;
@@ -290,6 +291,7 @@ asio::awaitable<void> emitter_impl::write_loop() {
   } catch (const std::exception& e) {
     note_failure(std::string("closing the backend failed: ") + e.what());
   }
+  deadline_timer_.cancel();  // nothing left to bound: let the io_context finish
 }
 
 asio::awaitable<write_result> emitter_impl::timed_write(const batch& b) {
@@ -395,8 +397,9 @@ void emitter_impl::warn_about_drops() {
 }
 
 asio::awaitable<void> emitter_impl::enforce_deadline() {
-  asio::steady_timer timer(ioc_, deadline_);
-  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  deadline_timer_.expires_at(deadline_);
+  auto [ec] = co_await deadline_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+  if (ec) co_return;  // the writer finished first
   deadline_passed_ = true;
   write_cancel_.emit(asio::cancellation_type::terminal);
 }
