@@ -37,6 +37,7 @@
 #include "common/log.hpp"
 #include "core/clock.hpp"
 #include "core/event_queue.hpp"
+#include "core/tsan_annotations.hpp"
 #include "driver/registry.hpp"
 #include "worker/clock_model.hpp"
 #include "worker/formatter.hpp"
@@ -220,7 +221,11 @@ void emitter_impl::run_worker() {
 
 std::size_t emitter_impl::drain_once() {
   std::size_t total = 0;
-  while (const std::size_t n = queue_.queue().try_dequeue_bulk(consumer_, drain_buffer_.begin(), drain_buffer_.size())) {
+  const auto take = [this] {
+    OSPROF_QUEUE_ACCESS(&queue_.queue(), false);
+    return queue_.queue().try_dequeue_bulk(consumer_, drain_buffer_.begin(), drain_buffer_.size());
+  };
+  while (const std::size_t n = take()) {
     queue_.count_dequeued(n);
     total += n;
     for (std::size_t i = 0; i < n; ++i) {
@@ -440,7 +445,11 @@ bool emitter_impl::shutdown(std::chrono::milliseconds timeout) {
 
   // What the worker never reached (events pushed while stopping, or cut off by ioc.stop()).
   raw_event leftover[64];
-  while (const std::size_t n = queue_.queue().try_dequeue_bulk(leftover, 64)) {
+  const auto take = [&] {
+    OSPROF_QUEUE_ACCESS(&queue_.queue(), false);
+    return queue_.queue().try_dequeue_bulk(leftover, 64);
+  };
+  while (const std::size_t n = take()) {
     queue_.count_dequeued(n);
     for (std::size_t i = 0; i < n; ++i) std::free(leftover[i].spill);
   }
