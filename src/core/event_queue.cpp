@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <thread>
 
+#include "core/tsan_annotations.hpp"
+
 namespace osprof::detail {
 
 producer::producer(event_queue_type& q) : token(q) { event_queue::instance().add(this); }
@@ -22,7 +24,11 @@ void event_queue::open(const producer_config& config, std::int64_t capacity, std
   // Events left by an earlier emitter (a trace point that raced with its shutdown, or a
   // parent process before fork) were already counted there; discard them.
   raw_event stale[64];
-  while (const std::size_t n = queue_.try_dequeue_bulk(stale, 64)) {
+  const auto take = [&] {
+    OSPROF_QUEUE_ACCESS(&queue_, false);
+    return queue_.try_dequeue_bulk(stale, 64);
+  };
+  while (const std::size_t n = take()) {
     for (std::size_t i = 0; i < n; ++i) std::free(stale[i].spill);
   }
   config_ = config;

@@ -26,11 +26,11 @@ namespace osprof::detail {
 
 struct queue_traits : moodycamel::ConcurrentQueueDefaultTraits {
   // 64 events of 256 bytes: 16 KiB blocks.
-  static const size_t BLOCK_SIZE = 64;
+  static constexpr size_t BLOCK_SIZE = 64;
   // Blocks an explicit producer indexes before its index must grow (growing allocates, so
   // try_enqueue would fail): 1024 x 64 = 65536 events from one thread without reallocation.
-  static const size_t EXPLICIT_INITIAL_INDEX_SIZE = 1024;
-  static const size_t IMPLICIT_INITIAL_INDEX_SIZE = 1024;
+  static constexpr size_t EXPLICIT_INITIAL_INDEX_SIZE = 1024;
+  static constexpr size_t IMPLICIT_INITIAL_INDEX_SIZE = 1024;
 };
 
 using event_queue_type = moodycamel::ConcurrentQueue<raw_event, queue_traits>;

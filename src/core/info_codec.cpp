@@ -39,7 +39,7 @@ std::byte* put(std::byte* out, T value) noexcept {
 }
 
 std::byte* put_bytes(std::byte* out, std::string_view s) noexcept {
-  std::memcpy(out, s.data(), s.size());
+  if (!s.empty()) std::memcpy(out, s.data(), s.size());
   return out + s.size();
 }
 

@@ -14,6 +14,7 @@
 #include "core/info_codec.hpp"
 #include "core/profiler_state.hpp"
 #include "core/random.hpp"
+#include "core/tsan_annotations.hpp"
 
 namespace osprof::detail {
 
@@ -62,13 +63,14 @@ constexpr std::string_view truncation_key = "osprof_truncated_bytes";
 // Writes the name, then (after an exception) u32 size + message, then the encoded info.
 void write_payload(std::byte* out, std::string_view name, std::span<const info_field> fields,
                    const exception_trailer* exc) noexcept {
-  std::memcpy(out, name.data(), name.size());
+  // (memcpy from an empty view's null data() is undefined, hence the size checks)
+  if (!name.empty()) std::memcpy(out, name.data(), name.size());
   out += name.size();
   if (exc != nullptr) {
     const auto size = static_cast<std::uint32_t>(exc->message.size());
     std::memcpy(out, &size, 4);
-    std::memcpy(out + 4, exc->message.data(), exc->message.size());
-    out += 4 + exc->message.size();
+    if (size != 0) std::memcpy(out + 4, exc->message.data(), size);
+    out += 4 + size;
   }
   encode_info(out, fields);
 }
@@ -152,6 +154,7 @@ void emit(event_kind kind, const uuid& base, const uuid& trace_id, const uuid& p
   ev.payload_size = static_cast<std::uint32_t>(size);
 
   auto& queue = q.queue();
+  OSPROF_QUEUE_ACCESS(&queue, true);
   if (!queue.try_enqueue(p->token, ev)) [[unlikely]] {
     // No free block in the pool although the credit proves we are under the cap (a
     // producer that is new, or whose blocks are still held): let moodycamel allocate one.

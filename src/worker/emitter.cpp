@@ -37,6 +37,7 @@
 #include "common/log.hpp"
 #include "core/clock.hpp"
 #include "core/event_queue.hpp"
+#include "core/tsan_annotations.hpp"
 #include "driver/registry.hpp"
 #include "worker/clock_model.hpp"
 #include "worker/formatter.hpp"
@@ -125,6 +126,7 @@ class emitter_impl {
   std::deque<batch> pending_;
   asio::steady_timer drain_timer_{ioc_};
   asio::steady_timer writer_wakeup_{ioc_};
+  asio::steady_timer deadline_timer_{ioc_};
   asio::cancellation_signal write_cancel_;
   bool stop_requested_ = false;
   bool flush_requested_ = false;
@@ -219,7 +221,11 @@ void emitter_impl::run_worker() {
 
 std::size_t emitter_impl::drain_once() {
   std::size_t total = 0;
-  while (const std::size_t n = queue_.queue().try_dequeue_bulk(consumer_, drain_buffer_.begin(), drain_buffer_.size())) {
+  const auto take = [this] {
+    OSPROF_QUEUE_ACCESS(&queue_.queue(), false);
+    return queue_.queue().try_dequeue_bulk(consumer_, drain_buffer_.begin(), drain_buffer_.size());
+  };
+  while (const std::size_t n = take()) {
     queue_.count_dequeued(n);
     total += n;
     for (std::size_t i = 0; i < n; ++i) {
@@ -290,6 +296,7 @@ asio::awaitable<void> emitter_impl::write_loop() {
   } catch (const std::exception& e) {
     note_failure(std::string("closing the backend failed: ") + e.what());
   }
+  deadline_timer_.cancel();  // nothing left to bound: let the io_context finish
 }
 
 asio::awaitable<write_result> emitter_impl::timed_write(const batch& b) {
@@ -395,8 +402,9 @@ void emitter_impl::warn_about_drops() {
 }
 
 asio::awaitable<void> emitter_impl::enforce_deadline() {
-  asio::steady_timer timer(ioc_, deadline_);
-  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  deadline_timer_.expires_at(deadline_);
+  auto [ec] = co_await deadline_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+  if (ec) co_return;  // the writer finished first
   deadline_passed_ = true;
   write_cancel_.emit(asio::cancellation_type::terminal);
 }
@@ -437,7 +445,11 @@ bool emitter_impl::shutdown(std::chrono::milliseconds timeout) {
 
   // What the worker never reached (events pushed while stopping, or cut off by ioc.stop()).
   raw_event leftover[64];
-  while (const std::size_t n = queue_.queue().try_dequeue_bulk(leftover, 64)) {
+  const auto take = [&] {
+    OSPROF_QUEUE_ACCESS(&queue_.queue(), false);
+    return queue_.queue().try_dequeue_bulk(leftover, 64);
+  };
+  while (const std::size_t n = take()) {
     queue_.count_dequeued(n);
     for (std::size_t i = 0; i < n; ++i) std::free(leftover[i].spill);
   }
