@@ -1,0 +1,454 @@
+// osprof-demo-service: a small Boost.Beast HTTP service instrumented with osprof, and the
+// example to copy when instrumenting a service. It continues the traces that callers send
+// (OSProfiler's signed headers; W3C traceparent if enabled), does a little traced work per
+// request, optionally calls a downstream service with the trace propagated, and flushes its
+// traces when stopped with SIGINT or SIGTERM.
+//
+// Only osprof's public API is used: <osprof/...> and <osprof_beast/...>.
+#include <osprof/emitter.hpp>
+#include <osprof/profiler.hpp>
+#include <osprof/propagation.hpp>
+#include <osprof_beast/beast.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/url/parse.hpp>
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* usage = R"(usage: osprof-demo-service [options]
+
+Serves HTTP, continuing the traces callers send (X-Trace-Info/X-Trace-HMAC, as Python
+OSProfiler sends them), and writes its trace points to the connection string's backend.
+
+  --listen HOST:PORT        address to serve on (default 127.0.0.1:8080; port 0 picks a free one)
+  --connection-string CS    backend for traces (default: OSPROF_CONNECTION_STRING, then
+                            OSPROFILER_CONNECTION_STRING, then sqlite:///osprof.db)
+  --hmac-keys K1,K2         keys that verify incoming trace headers, tried in order
+                            (default: OSPROF_HMAC_KEYS, then SECRET_KEY)
+  --project NAME            `project` of every stored event (default: OSPROF_PROJECT)
+  --service NAME            `service` of every stored event (default: OSPROF_SERVICE, then the
+                            program name)
+  --downstream URL          an http:// service to call, with the trace, while handling GET /
+  --threads N               threads running the service (default 2)
+  --call URL                do not serve: start a trace signed with the first key, make one
+                            traced GET to URL, print the trace id and exit
+  -h, --help                this text
+
+Paths:
+  GET /       traced work: a `db` point with info, a short wait, then the downstream call; 200
+  GET /fail   the `db` point fails (the error is recorded on it); 500
+  other       404
+
+Propagation settings (OSPROF_PROPAGATORS, OSPROF_PROPAGATORS_ACCEPT, ...) come from the
+environment; see integrations/beast/README.md.
+)";
+
+struct config {
+  std::string listen = "127.0.0.1:8080";
+  std::optional<std::string> connection_string, project, service, downstream, call;
+  std::vector<std::string> hmac_keys = osprof::env::list("OSPROF_HMAC_KEYS", "SECRET_KEY");
+  unsigned threads = 2;
+};
+
+[[noreturn]] void fail_usage(const std::string& message) {
+  std::cerr << "osprof-demo-service: " << message << "\n(see --help)\n";
+  std::exit(2);
+}
+
+std::vector<std::string> split_keys(std::string_view text) {
+  std::vector<std::string> keys;
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    std::string_view key = text.substr(0, comma);
+    while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
+    while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
+    if (!key.empty()) keys.emplace_back(key);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return keys;
+}
+
+config parse_args(int argc, char** argv) {
+  config c;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) fail_usage(arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "-h" || arg == "--help") {
+      std::cout << usage;
+      std::exit(0);
+    } else if (arg == "--listen") {
+      c.listen = value();
+    } else if (arg == "--connection-string") {
+      c.connection_string = value();
+    } else if (arg == "--hmac-keys") {
+      c.hmac_keys = split_keys(value());
+      if (c.hmac_keys.empty()) fail_usage("--hmac-keys needs at least one key");
+    } else if (arg == "--project") {
+      c.project = value();
+    } else if (arg == "--service") {
+      c.service = value();
+    } else if (arg == "--downstream") {
+      c.downstream = value();
+    } else if (arg == "--call") {
+      c.call = value();
+    } else if (arg == "--threads") {
+      const std::string v = value();
+      c.threads = static_cast<unsigned>(std::strtoul(v.c_str(), nullptr, 10));
+      if (c.threads == 0 || c.threads > 256) fail_usage("--threads must be from 1 to 256");
+    } else {
+      fail_usage("unknown option " + arg);
+    }
+  }
+  return c;
+}
+
+// An http:// URL split for a client call.
+struct target_url {
+  std::string host;
+  std::uint16_t port = 80;
+  std::string target = "/";  // path and query
+};
+
+std::optional<target_url> parse_url(const std::string& text) {
+  auto parsed = boost::urls::parse_uri(text);
+  if (!parsed || parsed->scheme() != "http" || parsed->host().empty()) return std::nullopt;
+  target_url u;
+  u.host = parsed->host_address();  // without the brackets of an IPv6 literal
+  if (parsed->has_port()) u.port = parsed->port_number();
+  u.target = std::string(parsed->encoded_path());
+  if (u.target.empty()) u.target = "/";
+  if (parsed->has_query()) u.target += "?" + std::string(parsed->encoded_query());
+  return u;
+}
+
+// One traced GET: resolve, connect, write, read, all inside the client point (as OSProfiler's
+// requests hook wraps the whole send). Returns the status, or throws.
+asio::awaitable<unsigned> traced_get(const target_url& url) {
+  auto ex = co_await asio::this_coro::executor;
+  http::request<http::string_body> req{http::verb::get, url.target, 11};
+  req.set(http::field::host, url.host + ":" + std::to_string(url.port));
+  req.set(http::field::user_agent, "osprof-demo-service");
+  // Starts the `http` point and puts the trace headers on the request.
+  osprof::beast::client_call call(req, {url.host, url.port, "http"});
+  std::exception_ptr error;
+  unsigned status = 0;
+  try {
+    tcp::resolver resolver(ex);
+    beast::tcp_stream stream(ex);
+    stream.expires_after(10s);
+    const auto endpoints = co_await resolver.async_resolve(url.host, std::to_string(url.port), asio::use_awaitable);
+    co_await stream.async_connect(endpoints, asio::use_awaitable);
+    co_await http::async_write(stream, req, asio::use_awaitable);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    co_await http::async_read(stream, buffer, res, asio::use_awaitable);
+    status = res.result_int();
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  if (error) {
+    call.fail(error);  // etype and message on the point's stop
+    std::rethrow_exception(error);
+  }
+  call.finish(status);
+  co_return status;
+}
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  for (const char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) >= 0x20) out += c;
+  }
+  return out;
+}
+
+using response = http::response<http::string_body>;
+
+response reply(const http::request<http::string_body>& req, http::status status, std::string body) {
+  response res{status, req.version()};
+  res.set(http::field::server, "osprof-demo-service");
+  res.set(http::field::content_type, "application/json");
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+// The application. Runs inside the request's trace when the caller sent a valid one: every
+// trace point below joins it, whichever thread resumes the coroutine.
+asio::awaitable<response> handle(const http::request<http::string_body>& req, const config& cfg, std::string& trace) {
+  auto ex = co_await asio::this_coro::executor;
+  const std::string_view target(req.target().data(), req.target().size());
+  const std::string_view path = target.substr(0, target.find('?'));
+  if (osprof::get() != nullptr) trace = osprof::get()->base_id().to_string();
+
+  if (req.method() == http::verb::get && path == "/") {
+    {
+      // A nested point with info, held across a co_await.
+      OSPROF_TRACE("db", {{"db", {{"statement", "SELECT id, name FROM items WHERE id = ?"}, {"params", "[42]"}}}});
+      asio::steady_timer query_time(ex, 2ms);
+      co_await query_time.async_wait(asio::use_awaitable);
+    }
+    std::string downstream = "null";
+    if (cfg.downstream) {
+      const auto url = parse_url(*cfg.downstream);
+      std::optional<unsigned> status;
+      std::string error;
+      try {
+        status = co_await traced_get(*url);
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+      if (!status) {
+        co_return reply(req, http::status::bad_gateway,
+                        R"({"error": "downstream call failed: )" + json_escape(error) + R"("})" "\n");
+      }
+      downstream = R"({"url": ")" + json_escape(*cfg.downstream) + R"(", "status": )" + std::to_string(*status) + "}";
+    }
+    co_return reply(req, http::status::ok,
+                    R"({"ok": true, "trace": ")" + trace + R"(", "downstream": )" + downstream + "}\n");
+  }
+
+  if (req.method() == http::verb::get && path == "/fail") {
+    std::string error;
+    try {
+      // The point records the exception (etype, message) on its stop event.
+      OSPROF_TRACE("db", {{"db", {{"statement", "UPDATE items SET stock = stock - 1 WHERE id = ?"}, {"params", "[42]"}}}});
+      asio::steady_timer query_time(ex, 1ms);
+      co_await query_time.async_wait(asio::use_awaitable);
+      throw std::runtime_error("item 42 is out of stock");
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    co_return reply(req, http::status::internal_server_error, R"({"error": ")" + json_escape(error) + "\"}\n");
+  }
+
+  co_return reply(req, http::status::not_found, "{\"error\": \"not found\"}\n");
+}
+
+// An open connection. `idle` is true while it waits for the next request; both it and the
+// stream are only touched on the connection's strand.
+struct connection {
+  explicit connection(tcp::socket socket) : stream(std::move(socket)) {}
+  beast::tcp_stream stream;
+  bool idle = true;
+};
+
+// Open connections, so that a stop signal can end the idle ones at once (a connection that is
+// handling a request finishes it, answers, then closes).
+class connections {
+ public:
+  void add(const std::shared_ptr<connection>& c) {
+    std::lock_guard lock(mutex_);
+    std::erase_if(list_, [](const std::weak_ptr<connection>& w) { return w.expired(); });
+    list_.push_back(c);
+  }
+  void close_idle() {
+    std::lock_guard lock(mutex_);
+    for (const std::weak_ptr<connection>& w : list_) {
+      if (auto c = w.lock()) {
+        asio::post(c->stream.get_executor(), [w] {
+          if (auto c = w.lock(); c && c->idle) c->stream.socket().close();
+        });
+      }
+    }
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::weak_ptr<connection>> list_;
+};
+
+asio::awaitable<void> session(tcp::socket socket, const osprof::beast::server& tracing, const config& cfg,
+                              connections& open, const std::atomic<bool>& stopping) {
+  auto conn = std::make_shared<connection>(std::move(socket));
+  open.add(conn);
+  beast::tcp_stream& stream = conn->stream;
+  beast::flat_buffer buffer;
+  try {
+    while (!stopping) {
+      http::request<http::string_body> req;
+      stream.expires_after(60s);
+      conn->idle = true;
+      co_await http::async_read(stream, buffer, req, asio::use_awaitable);
+      conn->idle = false;
+      // The whole of osprof's server side: verify the headers and run the handler inside the
+      // caller's trace (or untraced, at no cost, when there is none).
+      std::string trace;
+      response res = co_await tracing.async_handle(req, [&] { return handle(req, cfg, trace); });
+      std::fprintf(stderr, "%s %s -> %u%s%s\n", std::string(req.method_string()).c_str(),
+                   std::string(req.target()).c_str(), res.result_int(), trace.empty() ? "" : " trace ", trace.c_str());
+      const bool keep_alive = res.keep_alive();
+      stream.expires_after(60s);
+      co_await http::async_write(stream, res, asio::use_awaitable);
+      if (!keep_alive) break;
+    }
+  } catch (const boost::system::system_error&) {
+    // closed by the peer, timed out, or closed for shutdown
+  }
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+asio::awaitable<void> listen(asio::io_context& ioc, tcp::acceptor& acceptor, const osprof::beast::server& tracing,
+                             const config& cfg, connections& open, const std::atomic<bool>& stopping) {
+  while (!stopping) {
+    tcp::socket socket(asio::make_strand(ioc));
+    auto [ec] = co_await acceptor.async_accept(socket, asio::as_tuple(asio::use_awaitable));
+    if (ec) break;
+    auto ex = socket.get_executor();
+    asio::co_spawn(ex, session(std::move(socket), tracing, cfg, open, stopping), asio::detached);
+  }
+}
+
+tcp::endpoint parse_listen(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos) fail_usage("--listen needs HOST:PORT");
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
+  if (ec) fail_usage("--listen: not an IP address: " + host);
+  const unsigned long port = std::strtoul(text.c_str() + colon + 1, nullptr, 10);
+  if (port > 65535) fail_usage("--listen: bad port");
+  return {address, static_cast<unsigned short>(port)};
+}
+
+void print_stats(const osprof::emitter& tracing) {
+  const osprof::stats s = tracing.get_stats();
+  std::fprintf(stderr, "osprof-demo-service: %llu events written, %llu dropped, %llu rejected trace headers%s%s\n",
+               static_cast<unsigned long long>(s.written), static_cast<unsigned long long>(s.dropped()),
+               static_cast<unsigned long long>(s.rejected_headers), s.last_error.empty() ? "" : "; last error: ",
+               s.last_error.c_str());
+}
+
+osprof::options emitter_options(const config& cfg) {
+  osprof::options opts;
+  if (cfg.connection_string) opts.connection_string = *cfg.connection_string;
+  if (cfg.project) opts.project = *cfg.project;
+  if (cfg.service) opts.service = *cfg.service;
+  opts.hmac_keys = cfg.hmac_keys;
+  return opts;
+}
+
+// --call: what `openstack --os-profile KEY ...` does: a new trace, one traced request.
+int call(const config& cfg) {
+  const auto url = parse_url(*cfg.call);
+  if (!url) fail_usage("--call needs an http://HOST[:PORT]/PATH URL");
+  osprof::emitter tracing{emitter_options(cfg)};
+  asio::io_context ioc;
+  osprof::init(cfg.hmac_keys.front());
+  const std::string trace = osprof::get()->base_id().to_string();
+  int exit_code = 0;
+  osprof::start("client", {{"demo", {{"url", *cfg.call}}}});
+  // The thread's profiler travels into the coroutine on a traced executor.
+  asio::co_spawn(osprof::beast::make_traced(ioc.get_executor(), osprof::beast::current_trace()), traced_get(*url),
+                 [&](std::exception_ptr e, unsigned status) {
+                   if (e) {
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const std::exception& ex) {
+                       std::fprintf(stderr, "osprof-demo-service: call failed: %s\n", ex.what());
+                     }
+                     exit_code = 1;
+                   } else {
+                     std::printf("HTTP %u\n", status);
+                   }
+                 });
+  ioc.run();
+  osprof::stop();
+  osprof::clean();
+  std::printf("Trace ID: %s\n", trace.c_str());
+  std::fflush(stdout);
+  tracing.flush();
+  return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const config cfg = parse_args(argc, argv);
+  if (cfg.downstream && !parse_url(*cfg.downstream)) fail_usage("--downstream needs an http://HOST[:PORT]/PATH URL");
+  try {
+    if (cfg.call) return call(cfg);
+
+    osprof::emitter tracing{emitter_options(cfg)};
+    osprof::beast::server_options server_opts;
+    server_opts.propagation.hmac_keys = cfg.hmac_keys;
+    const osprof::beast::server server(server_opts);
+
+    asio::io_context ioc(static_cast<int>(cfg.threads));
+    tcp::acceptor acceptor(ioc);
+    const tcp::endpoint where = parse_listen(cfg.listen);
+    acceptor.open(where.protocol());
+    acceptor.set_option(asio::socket_base::reuse_address(true));
+    acceptor.bind(where);
+    acceptor.listen();
+    std::printf("osprof-demo-service: listening on http://%s:%u\n", where.address().to_string().c_str(),
+                static_cast<unsigned>(acceptor.local_endpoint().port()));
+    std::fflush(stdout);
+
+    std::atomic<bool> stopping{false};
+    connections open;
+    asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      std::fprintf(stderr, "osprof-demo-service: stopping\n");
+      stopping = true;
+      acceptor.close();
+      open.close_idle();  // requests being handled finish first; idle connections end now
+    });
+    asio::co_spawn(ioc, listen(ioc, acceptor, server, cfg, open, stopping), asio::detached);
+
+    std::vector<std::thread> threads;
+    for (unsigned i = 1; i < cfg.threads; ++i) threads.emplace_back([&] { ioc.run(); });
+    ioc.run();
+    for (auto& t : threads) t.join();
+
+    // Everything the requests traced reaches the backend before the process ends.
+    const bool delivered = tracing.shutdown(5s);
+    print_stats(tracing);
+    return delivered ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "osprof-demo-service: %s\n", e.what());
+    return 1;
+  }
+}
