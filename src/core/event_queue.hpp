@@ -60,7 +60,10 @@ struct producer_config {
 
 class event_queue {
  public:
-  static event_queue& instance();
+  /// The process's queue. The first call creates it with blocks preallocated for
+  /// `capacity_hint` events (the first emitter's capacity, or OSPROF_QUEUE_CAPACITY when a
+  /// thread is prepared before any emitter starts).
+  static event_queue& instance(std::size_t capacity_hint = 0);
 
   event_queue_type& queue() noexcept { return queue_; }
 
@@ -105,7 +108,7 @@ class event_queue {
   void after_fork_in_child() noexcept;
 
  private:
-  event_queue();
+  explicit event_queue(std::size_t capacity);
 
   event_queue_type queue_;
   std::atomic<std::uint32_t> state_word_{0};

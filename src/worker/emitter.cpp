@@ -108,7 +108,7 @@ class emitter_impl {
   }
   std::uint64_t accepted_since_start() const { return event_queue::instance().read_totals().accepted - baseline_.accepted; }
 
-  event_queue& queue_ = event_queue::instance();
+  event_queue& queue_;
   event_queue::totals baseline_{};
   asio::io_context ioc_{1};
   std::unique_ptr<driver> driver_;
@@ -162,6 +162,7 @@ class emitter_impl {
 
 emitter_impl::emitter_impl(options o)
     : opts(std::move(o)),
+      queue_(event_queue::instance(opts.queue_capacity)),
       formatter_(opts.project, opts.service, opts.host),
       consumer_(queue_.queue()) {
   if (opts.batch_size == 0) throw error("options.batch_size must be at least 1");
