@@ -88,8 +88,10 @@ class sqlite_driver final : public driver {
 
   asio::awaitable<std::vector<std::string>> read_trace(std::string_view base_id) override {
     std::string id(base_id);
+    // `id` by reference (it lives in this frame until the read completes): GCC 12 destroys the
+    // captures of a lambda coroutine handed to co_spawn twice, a double free for a std::string.
     co_return co_await asio::co_spawn(
-        pool_.get_executor(), [this, id]() -> asio::awaitable<std::vector<std::string>> { co_return read_blocking(id); },
+        pool_.get_executor(), [this, &id]() -> asio::awaitable<std::vector<std::string>> { co_return read_blocking(id); },
         asio::use_awaitable);
   }
 
