@@ -259,9 +259,16 @@ TEST_F(Interop, DifferentialAcceptanceAgainstPython) {
           if (!s.empty()) s.pop_back();
           break;
         case 1: s += '='; break;
-        case 2: s.insert(below(s.size() + 1), 1, " \t\n.!*\xA0-_+/="[below(14)]); break;
+        case 2: {
+          static constexpr std::string_view inserted = " \t\n.!*\xA0-_+/=";
+          s.insert(below(s.size() + 1), 1, inserted[below(inserted.size())]);
+          break;
+        }
         case 3:
-          if (!s.empty()) s[below(s.size())] = "ABCxyz019-_+/="[below(14)];
+          if (!s.empty()) {
+            static constexpr std::string_view replacement = "ABCxyz019-_+/=";
+            s[below(s.size())] = replacement[below(replacement.size())];
+          }
           break;
         case 4:
           for (char& c : s) {
