@@ -245,7 +245,8 @@ std::size_t estimate_size(const report& r, int indent) {
   report_impl::for_each_preorder(r.children, [&](const report_node& n, std::size_t depth, bool) {
     size += 320 + n.name.size() + n.project.size() + n.service.size() + n.host.size();
     size += (depth + 2) * static_cast<std::size_t>(indent) * 24;
-    for (const auto& p : n.raw_payloads) size += p.first.size() + p.second.size() * 3 / 2 + 40;
+    // Re-indenting a stored event roughly adds its size again (one line per value).
+    for (const auto& p : n.raw_payloads) size += p.first.size() + p.second.size() * 2 + 40;
   });
   return size;
 }
