@@ -140,7 +140,7 @@ constexpr std::string_view page_script = R"html(<script>
   function row(i) {
     var p = points[i], info = p.node.info;
     var d = el("details", (isError(info) ? "err" : "") + (p.kids.length ? "" : " leaf"));
-    if (info.started === report.info.last_trace_started && report.info.last_trace_started !== null) d.classList.add("last");
+    if (timing.last_started_us !== null && p.start === timing.last_started_us) d.classList.add("last");
     d.dataset.i = i;
     var s = el("summary"), lbl = el("span", "lbl");
     lbl.style.paddingLeft = (8 + p.depth * 16) + "px";
@@ -214,6 +214,12 @@ constexpr std::string_view page_script = R"html(<script>
     var raw = [];
     Object.keys(info).forEach(function (k) {
       if (k.indexOf("meta.raw_payload.") === 0) raw.push(k); else add(k, info[k]);
+    });
+    raw.forEach(function (k) {
+      var ev = info[k];
+      if (k.slice(-4) === "stop" && isError(info) && ev && ev.info && ev.info.message !== undefined) {
+        add("message", typeof ev.info.message === "string" ? ev.info.message : JSON.stringify(ev.info.message));
+      }
     });
     details.appendChild(table);
     raw.forEach(function (k) {
@@ -315,6 +321,8 @@ std::string render_html(const report& r) {
   report_impl::append_py_string(timing, r.base_id);
   timing += ",\"total_us\":";
   timing += std::to_string(r.started_us && r.finished_us ? *r.finished_us - *r.started_us : 0);
+  timing += ",\"last_started_us\":";
+  timing += r.last_trace_started_us ? std::to_string(*r.last_trace_started_us - origin) : std::string("null");
   timing += ",\"points\":[";
   bool first = true;
   report_impl::for_each_preorder(r.children, [&](const report_node& n, std::size_t, bool) {

@@ -69,15 +69,17 @@ std::string render_tree(const report& r, bool color) {
     const std::size_t ancestors = depth == 0 ? 0 : std::min(depth - 1, max_indent);
     prefix.resize(segment_end[ancestors]);
     segment_end.resize(ancestors + 1);
-    out += c.dim;
-    out += prefix;
-    if (depth > 0) out += last ? "└─ " : "├─ ";
-    if (depth > max_indent + 1) {
-      out += "[depth ";
-      out += std::to_string(depth);
-      out += "] ";
+    if (depth > 0) {
+      out += c.dim;
+      out += prefix;
+      out += last ? "└─ " : "├─ ";
+      if (depth > max_indent + 1) {
+        out += "[depth ";
+        out += std::to_string(depth);
+        out += "] ";
+      }
+      out += c.reset;
     }
-    out += c.reset;
     // Segment this point adds for its children.
     if (depth > 0 && depth <= max_indent) {
       prefix += last ? "   " : "│  ";

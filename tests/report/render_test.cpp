@@ -296,7 +296,7 @@ TEST(RenderHtml, SelfContainedAndSafe) {
 
 TEST(RenderHtml, TimingMatchesThePointsInPreorder) {
   const std::string html = render_html(reference());
-  EXPECT_NE(html.find(R"({"base_id":"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee","total_us":1469,"points":[[0,1469],[638,205],[711,77],[1037,115],[1258,130]]})"),
+  EXPECT_NE(html.find(R"({"base_id":"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee","total_us":1469,"last_started_us":1258,"points":[[0,1469],[638,205],[711,77],[1037,115],[1258,130]]})"),
             std::string::npos);
   EXPECT_NE(html.find("<title>osprof trace aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee</title>"), std::string::npos);
 }
