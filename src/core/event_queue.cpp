@@ -14,7 +14,11 @@ producer::~producer() { event_queue::instance().remove(this); }
 
 event_queue& event_queue::instance(std::size_t capacity_hint) {
   // Deliberately leaked: see the file comment in the header.
-  static event_queue* q = new event_queue(capacity_hint != 0 ? capacity_hint : options{}.queue_capacity);
+  static event_queue* q = [&] {
+    auto* created = new event_queue(capacity_hint != 0 ? capacity_hint : options{}.queue_capacity);
+    current_.store(created, std::memory_order_release);
+    return created;
+  }();
   return *q;
 }
 

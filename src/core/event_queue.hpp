@@ -64,6 +64,8 @@ class event_queue {
   /// `capacity_hint` events (the first emitter's capacity, or OSPROF_QUEUE_CAPACITY when a
   /// thread is prepared before any emitter starts).
   static event_queue& instance(std::size_t capacity_hint = 0);
+  /// The queue if it exists yet (one load; trace points use this), else nullptr.
+  static event_queue* current() noexcept { return current_.load(std::memory_order_acquire); }
 
   event_queue_type& queue() noexcept { return queue_; }
 
@@ -109,6 +111,8 @@ class event_queue {
 
  private:
   explicit event_queue(std::size_t capacity);
+
+  static inline constinit std::atomic<event_queue*> current_{nullptr};
 
   event_queue_type queue_;
   std::atomic<std::uint32_t> state_word_{0};
