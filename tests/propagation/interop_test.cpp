@@ -538,8 +538,10 @@ class demo_service {
 
 std::vector<osprof::test::event> read_trace(const std::string& cs, const std::string& base) {
   asio::io_context ioc;
-  auto driver = osprof::detail::driver_registry::instance().create(
-      cs, osprof::detail::driver_context{.executor = ioc.get_executor(), .purpose = osprof::detail::driver_purpose::read});
+  osprof::detail::driver_context context;
+  context.executor = ioc.get_executor();
+  context.purpose = osprof::detail::driver_purpose::read;
+  auto driver = osprof::detail::driver_registry::instance().create(cs, context);
   auto result = asio::co_spawn(ioc, driver->read_trace(base), asio::use_future);
   ioc.run();
   return osprof::test::parse_events(result.get());

@@ -134,7 +134,9 @@ TEST_F(TracedExecutorTest, EveryResumptionOnANewThread) {
   osprof::test::expect_one_tree(ev, base.to_string(), {parent.to_string()});
   const auto* req = osprof::test::only(ev, "request");
   for (const auto& e : ev) {
-    if (e.point() == "hop") EXPECT_EQ(e.parent_id, req->trace_id);
+    if (e.point() == "hop") {
+      EXPECT_EQ(e.parent_id, req->trace_id);
+    }
   }
 }
 
@@ -215,7 +217,9 @@ TEST_F(TracedExecutorTest, ManyRequestsOnAMultiThreadedIoContext) {
     ASSERT_NE(wsgi, nullptr);
     EXPECT_EQ(wsgi->parent_id, r.parent.to_string());
     for (const auto& e : ev) {
-      if (e.point() == "step") EXPECT_EQ(e.parent_id, wsgi->trace_id);
+      if (e.point() == "step") {
+        EXPECT_EQ(e.parent_id, wsgi->trace_id);
+      }
     }
   }
   std::printf("requests that resumed on more than one thread: %d of %d\n", hopped, requests);
@@ -257,7 +261,9 @@ TEST_F(TracedExecutorTest, ForkedBranchesRunConcurrently) {
   const auto points = osprof::test::points_of(ev);
   for (const auto& e : ev) {
     if (!e.is_start()) continue;
-    if (e.point() == "a" || e.point() == "b") EXPECT_EQ(e.parent_id, fork_parent);
+    if (e.point() == "a" || e.point() == "b") {
+      EXPECT_EQ(e.parent_id, fork_parent);
+    }
     if (e.point() == "leaf") {
       const auto* up = points.at(e.parent_id).start;
       EXPECT_TRUE(up->point() == "a" || up->point() == "b") << e.json;
