@@ -615,6 +615,29 @@ TEST_F(Interop, ChainPythonClientThroughTwoDemoServicesIsOneTree) {
   EXPECT_EQ(points.at(call->trace_id).stop->at("/info/requests/status_code"), "200");
   EXPECT_EQ(backend_wsgi->parent_id, call->trace_id);  // the hop between the services
 
+  // And `osprof trace show` renders it as one tree: api's wsgi (child of the Python point,
+  // which Python did not store) is the only root; backend's wsgi hangs under api's http call.
+  std::string report;
+  ASSERT_EQ(run({OSPROF_CLI, "trace", "show", base, "--connection-string", cs, "--json"}, report), 0) << report;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_FALSE(parser.parse(report).get(doc)) << report;
+  const auto child_named = [](simdjson::dom::element node, std::string_view name, std::string_view service) {
+    for (simdjson::dom::element c : node["children"].get_array()) {
+      if (std::string_view(c["info"]["name"]) == name && std::string_view(c["info"]["service"]) == service) return c;
+    }
+    ADD_FAILURE() << "no child " << name << " of service " << service << " in " << simdjson::to_string(node);
+    return simdjson::dom::element();
+  };
+  ASSERT_EQ(doc["children"].get_array().size(), 1u) << report;
+  const auto root = child_named(doc, "wsgi", "api");
+  EXPECT_EQ(std::string_view(root["parent_id"]), client_point);
+  EXPECT_EQ(root["children"].get_array().size(), 2u);  // db and the http call
+  child_named(root, "db", "api");
+  const auto hop = child_named(root, "http", "api");
+  const auto remote = child_named(hop, "wsgi", "backend");
+  child_named(remote, "db", "backend");
+
   // The failing request: its db point carries the error, its wsgi point the 500.
   const auto failed = read_trace(cs, out.lines[1].str("base"));
   ASSERT_EQ(failed.size(), 4u);
