@@ -122,9 +122,15 @@ class server {
   /// trace, the handler runs on a traced strand of the calling coroutine's executor, so its
   /// trace points join the request's trace across every co_await and thread hop; without
   /// one, this returns handler() itself.
+  /// If the handler is itself a lambda coroutine, co_await this in the same expression, so the
+  /// lambda outlives the coroutine it starts (as with any lambda coroutine).
   template <class Body, class Fields, class Handler>
   auto async_handle(const http::request<Body, Fields>& req, Handler handler) const -> std::invoke_result_t<Handler&> {
     using awaitable_type = std::invoke_result_t<Handler&>;
+    using executor_type = typename awaitable_parts<awaitable_type>::executor;
+    static_assert(std::is_constructible_v<executor_type, traced_executor<asio::strand<executor_type>>>,
+                  "async_handle: the handler must return asio::awaitable<R, E> with a polymorphic executor E "
+                  "(asio::any_io_executor, the default)");
     auto trace = accept(req);
     if (!trace) return handler();
     return traced_call<awaitable_type>(std::move(trace), make_request_info(req, opts_.scheme), std::move(handler),
