@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include <osprof/uuid.hpp>
+
 namespace osprof::detail {
 
 struct rng_state {
@@ -33,6 +35,14 @@ inline std::uint64_t next_random() noexcept {
   r.s[2] ^= t;
   r.s[3] = rotl(r.s[3], 45);
   return result;
+}
+
+/// A uuid4 from this thread's generator (uuid::random(), inlined for the trace points).
+inline uuid random_uuid() noexcept {
+  uuid id{next_random(), next_random()};
+  id.hi = (id.hi & 0xFFFFFFFFFFFF0FFFull) | 0x0000000000004000ull;  // version 4
+  id.lo = (id.lo & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;  // RFC 4122 variant
+  return id;
 }
 
 }  // namespace osprof::detail

@@ -60,12 +60,7 @@ void reseed_after_fork() noexcept {
 namespace osprof {
 inline namespace v1 {
 
-uuid uuid::random() noexcept {
-  uuid id{detail::next_random(), detail::next_random()};
-  id.hi = (id.hi & 0xFFFFFFFFFFFF0FFFull) | 0x0000000000004000ull;  // version 4
-  id.lo = (id.lo & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;  // RFC 4122 variant
-  return id;
-}
+uuid uuid::random() noexcept { return detail::random_uuid(); }
 
 namespace {
 int hex_value(char c) noexcept {
