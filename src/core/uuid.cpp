@@ -44,7 +44,7 @@ void seed_thread_rng() noexcept {
   }
   std::uint64_t x = seed ^ (thread_counter.fetch_add(1, std::memory_order_relaxed) * 0xd1b54a32d192ed03ull);
   rng_state& r = thread_rng;
-  for (auto& word : r.s) word = splitmix64(x);
+  r.s = splitmix64(x);
   r.fork_epoch = fork_epoch;
 }
 
