@@ -11,6 +11,12 @@ install(TARGETS osprof
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/osprof DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+# osprof::beast (header-only, Asio/Beast types in its API) is its own include root.
+if(TARGET osprof_beast)
+  install(TARGETS osprof_beast EXPORT osprof-targets)
+  install(DIRECTORY ${PROJECT_SOURCE_DIR}/integrations/beast/include/osprof_beast
+    DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+endif()
 install(FILES ${PROJECT_BINARY_DIR}/include/osprof/version.hpp DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/osprof)
 if(TARGET osprof_cli)
   install(TARGETS osprof_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

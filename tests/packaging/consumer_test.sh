@@ -15,6 +15,7 @@ cmake -S "$source_dir/tests/cmake_consumer" -B "$work/by-package" -DCMAKE_PREFIX
 cmake --build "$work/by-package" -j2 >/dev/null
 "$work/by-package/consumer" "$work/package.db"
 test "$(sqlite3 "$work/package.db" 'select count(*) from data')" = 2
+"$work/by-package/beast_consumer"
 
 echo "-- pkg-config"
 export PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig:$work/prefix/lib/x86_64-linux-gnu/pkgconfig"
