@@ -18,14 +18,14 @@ ctest --test-dir "$root/build/test" --output-on-failure -j"$jobs"
 step "AddressSanitizer + UndefinedBehaviorSanitizer: unit and concurrency tests"
 cmake -S "$root" -B "$root/build/asan" -DCMAKE_BUILD_TYPE=Debug -DOSPROF_SANITIZE="address;undefined" \
   -DOSPROF_BUILD_BENCH=OFF -DOSPROF_BUILD_TOOLS=OFF -DOSPROF_INSTALL=OFF >/dev/null
-cmake --build "$root/build/asan" -j"$jobs"
+cmake --build "$root/build/asan" -j"$jobs" --target osprof_asan_tests
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir "$root/build/asan" --output-on-failure -j"$jobs" -L "unit|concurrency"
 
 step "ThreadSanitizer: concurrency tests"
 cmake -S "$root" -B "$root/build/tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOSPROF_SANITIZE=thread \
   -DOSPROF_BUILD_BENCH=OFF -DOSPROF_BUILD_TOOLS=OFF -DOSPROF_INSTALL=OFF >/dev/null
-cmake --build "$root/build/tsan" -j"$jobs"
+cmake --build "$root/build/tsan" -j"$jobs" --target osprof_tsan_tests
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
   ctest --test-dir "$root/build/tsan" --output-on-failure -j"$jobs" -L concurrency
 
