@@ -125,6 +125,8 @@ class emitter_impl {
   std::deque<batch> pending_;
   asio::steady_timer drain_timer_{ioc_};
   asio::steady_timer writer_wakeup_{ioc_};
+  asio::steady_timer deadline_timer_{ioc_};  // cancelled when the writer is done, so run() returns
+  bool writer_done_ = false;
   asio::cancellation_signal write_cancel_;
   bool stop_requested_ = false;
   bool flush_requested_ = false;
@@ -290,6 +292,8 @@ asio::awaitable<void> emitter_impl::write_loop() {
   } catch (const std::exception& e) {
     note_failure(std::string("closing the backend failed: ") + e.what());
   }
+  writer_done_ = true;
+  deadline_timer_.cancel();
 }
 
 asio::awaitable<write_result> emitter_impl::timed_write(const batch& b) {
@@ -395,8 +399,10 @@ void emitter_impl::warn_about_drops() {
 }
 
 asio::awaitable<void> emitter_impl::enforce_deadline() {
-  asio::steady_timer timer(ioc_, deadline_);
-  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  if (writer_done_) co_return;
+  deadline_timer_.expires_at(deadline_);
+  auto [ec] = co_await deadline_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+  if (ec) co_return;  // everything was delivered before the deadline
   deadline_passed_ = true;
   write_cancel_.emit(asio::cancellation_type::terminal);
 }
