@@ -118,9 +118,7 @@ void connection::fail_io(const boost::system::system_error& e, std::string_view 
     fail(failure_kind::tls, std::string(doing) + ": TLS error: " + why);
   }
   if (ec == asio::error::eof) {
-    fail(failure_kind::connection,
-         std::string(doing) + ": the server closed the connection" +
-             (settings_.tls ? "" : " (if this is a TLS port, use rediss:// or tls=true)"));
+    fail(failure_kind::connection, std::string(doing) + ": the server closed the connection");
   }
   fail(failure_kind::connection, std::string(doing) + ": " + ec.message());
 }
@@ -203,7 +201,10 @@ asio::awaitable<void> connection::connect() {
     replies = co_await receive(n);
   } catch (const redis_failure& f) {
     if (f.kind == failure_kind::protocol) throw;
-    throw redis_failure(f.kind, std::string(f.what()) + " (during the handshake)");
+    // A TLS port drops a plain-text client at its first bytes.
+    const bool hint = f.kind == failure_kind::connection && !settings_.tls;
+    throw redis_failure(f.kind, std::string(f.what()) + " (during the handshake" +
+                                    (hint ? "; if this is a TLS port, use rediss:// or tls=true)" : ")"));
   }
   for (std::size_t i = 0; i < replies.size(); ++i) {
     const resp_value& r = replies[i];
