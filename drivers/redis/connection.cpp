@@ -150,6 +150,9 @@ asio::awaitable<void> connection::connect() {
     ip::tcp::socket socket(executor_);
     co_await asio::async_connect(socket, targets, asio::use_awaitable);
     socket.set_option(ip::tcp::no_delay(true));
+    const auto local = socket.local_endpoint();
+    local_address_ = local.address().is_v6() ? "[" + local.address().to_string() + "]" : local.address().to_string();
+    local_address_ += ":" + std::to_string(local.port());
     if (settings_.tls) {
       tls_stream_.emplace(std::move(socket), *settings_.tls);
       if (parse_ec) {
@@ -176,7 +179,7 @@ asio::awaitable<void> connection::connect() {
   std::string hello;
   command_writer w(hello);
   std::size_t n = 0;
-  int auth_at = -1, select_at = -1, role_at = -1;
+  int auth_at = -1, select_at = -1, role_at = -1, id_at = -1;
   if (settings_.has_password) {
     auth_at = static_cast<int>(n++);
     if (settings_.user.empty()) {
@@ -193,6 +196,10 @@ asio::awaitable<void> connection::connect() {
     role_at = static_cast<int>(n++);
     w.command("ROLE");
   }
+  // The server's id for this connection: after a failure, the driver ends this connection
+  // on the server (CLIENT KILL ID) before asking whether its last transaction ran.
+  id_at = static_cast<int>(n++);
+  w.command("CLIENT", "ID");
   w.command("PING");
   ++n;
   std::vector<resp_value> replies;
@@ -206,9 +213,15 @@ asio::awaitable<void> connection::connect() {
     throw redis_failure(f.kind, std::string(f.what()) + " (during the handshake" +
                                     (hint ? "; if this is a TLS port, use rediss:// or tls=true)" : ")"));
   }
+  client_id_.reset();
   for (std::size_t i = 0; i < replies.size(); ++i) {
     const resp_value& r = replies[i];
     const int at = static_cast<int>(i);
+    if (at == id_at) {
+      // An ACL may forbid CLIENT ID; the driver then does without.
+      if (r.type == resp_value::kind::integer) client_id_ = r.integer;
+      if (!r.is_error() || r.error_code() != "NOAUTH") continue;
+    }
     if (r.is_error()) {
       const failure_kind kind = classify_error(r);
       if (at == auth_at) {

@@ -98,6 +98,10 @@ class connection {
 
   const endpoint& where() const noexcept { return settings_.where; }
   bool is_open() const noexcept { return open_; }
+  /// CLIENT ID of the current (or last) connection, when the server told it.
+  std::optional<std::int64_t> client_id() const noexcept { return client_id_; }
+  /// This side's "ip:port" of the current (or last) connection, as CLIENT LIST shows it.
+  const std::string& local_address() const noexcept { return local_address_; }
 
   /// Connects and runs the handshake unless already connected, within the timeout.
   asio::awaitable<void> ensure_connected();
@@ -122,6 +126,8 @@ class connection {
   asio::ip::tcp::socket socket_;
   std::optional<asio::ssl::stream<asio::ip::tcp::socket>> tls_stream_;
   bool open_ = false;
+  std::optional<std::int64_t> client_id_;
+  std::string local_address_;
   resp_parser parser_;
   std::string buffer_;      ///< received bytes not yet parsed start at buffer_pos_
   std::size_t buffer_pos_ = 0;

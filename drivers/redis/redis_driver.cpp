@@ -5,9 +5,10 @@
 // Write side. A batch becomes one or more groups (batch.hpp). Each group goes through three
 // states: unsent -> uncertain (bytes may have reached the server) -> done. A failure leaves
 // the state where it was, and the emitter's retry of the same batch resumes from there: done
-// groups are not sent again, and an uncertain group is first checked against this writer's
-// sequence key (set inside the same MULTI/EXEC), so a transaction whose reply was lost is
-// not applied twice.
+// groups are not sent again, and an uncertain group is first settled: the connection that
+// sent it is ended on the server (CLIENT KILL ID, so a transaction still sitting in its
+// input cannot run later), then this writer's sequence key, set inside the same MULTI/EXEC,
+// tells whether it ran. A transaction whose reply was lost is thus not applied twice.
 #include <algorithm>
 #include <map>
 #include <unordered_map>
@@ -236,6 +237,21 @@ asio::awaitable<void> redis_driver::resolve_uncertain() {
     std::string bytes;
     command_writer w(bytes);
     std::size_t replies = 0;
+    // End the connections that sent these groups, in case the server has not read or run
+    // all they sent yet (a server that was stalled): after that their effect is final.
+    // "No such client" (already gone, or a restarted server) is as good; NOPERM (an ACL
+    // without CLIENT KILL) leaves the check below best effort. The filter names our old
+    // address too, so a restarted server's new client with a reused id is never touched.
+    co_await conn->ensure_connected();
+    std::vector<std::int64_t> old_clients;
+    for (pending_group* g : members) {
+      if (!g->sent_by || g->sent_to != conn->where() || g->sent_by == conn->client_id()) continue;
+      if (std::find(old_clients.begin(), old_clients.end(), *g->sent_by) != old_clients.end()) continue;
+      old_clients.push_back(*g->sent_by);
+      w.command("CLIENT", "KILL", "ID", *g->sent_by, "ADDR", g->sent_from);
+      ++replies;
+    }
+    const std::size_t kills = replies;
     for (pending_group* g : members) {
       if (g->ask) {
         w.command("ASKING");
@@ -251,7 +267,7 @@ asio::awaitable<void> redis_driver::resolve_uncertain() {
       if (options_.mode == redis_mode::sentinel) writer_->forget_master();
       throw;
     }
-    std::size_t at = 0;
+    std::size_t at = kills;
     for (pending_group* g : members) {
       if (g->ask) ++at;
       const resp_value& r = answers[at++];
@@ -333,7 +349,12 @@ asio::awaitable<void> redis_driver::send_round(std::string& retry_reason) {
       }
       bytes = owned;
     }
-    for (pending_group* g : members) g->state = group_state::uncertain;
+    for (pending_group* g : members) {
+      g->state = group_state::uncertain;
+      g->sent_to = conn->where();
+      g->sent_by = conn->client_id();
+      g->sent_from = conn->local_address();
+    }
     std::vector<resp_value> answers;
     try {
       answers = co_await conn->request(bytes, replies);

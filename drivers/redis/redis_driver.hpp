@@ -40,6 +40,10 @@ class redis_driver final : public driver {
     encoded_group encoded;
     group_state state = group_state::unsent;
     std::optional<endpoint> ask;  ///< send next to this node, after ASKING
+    /// Uncertain: the connection that sent it (server, CLIENT ID, our ip:port), to end it.
+    std::optional<endpoint> sent_to;
+    std::optional<std::int64_t> sent_by;
+    std::string sent_from;
     std::uint32_t rejected = 0;
     std::string rejection;
   };

@@ -24,6 +24,7 @@
 #include <boost/asio/use_future.hpp>
 
 #include <osprof/emitter.hpp>
+#include <osprof/error.hpp>
 #include <osprof/profiler.hpp>
 
 #include "driver/registry.hpp"
@@ -100,11 +101,12 @@ inline std::uint16_t free_port() {
 }
 
 /// A redis-server process owned by the test: started in the foreground (its PID is ours to
-/// signal), data in a private temp dir, killed and removed at the end.
+/// signal), data in a private temp dir, killed and removed at the end. With `sentinel_conf`
+/// it runs as Redis Sentinel with that configuration (plus its port).
 class redis_process {
  public:
-  explicit redis_process(std::vector<std::string> extra_args = {}, std::uint16_t port = 0)
-      : port_(port == 0 ? free_port() : port), extra_(std::move(extra_args)) {
+  explicit redis_process(std::vector<std::string> extra_args = {}, std::uint16_t port = 0, std::string sentinel_conf = {})
+      : port_(port == 0 ? free_port() : port), extra_(std::move(extra_args)), sentinel_conf_(std::move(sentinel_conf)) {
     char tmpl[] = "/tmp/osprof-redis-XXXXXX";
     if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
     dir_ = tmpl;
@@ -124,12 +126,19 @@ class redis_process {
 
   /// Starts redis-server and waits until it answers PING (or throws with its log).
   void start(const std::string& password = {}) {
-    std::vector<std::string> args = {REDIS_SERVER_PATH, "--port", std::to_string(port_), "--bind", "127.0.0.1",
-                                     "--dir", dir_, "--save", "", "--logfile", dir_ + "/redis.log",
-                                     "--enable-debug-command", "local"};
-    bool has_appendonly = false;
-    for (const auto& a : extra_) has_appendonly = has_appendonly || a == "--appendonly";
-    if (!has_appendonly) args.insert(args.end(), {"--appendonly", "no"});
+    std::vector<std::string> args;
+    if (!sentinel_conf_.empty()) {
+      // Sentinel rewrites its configuration file, so it gets a fresh one each start.
+      std::ofstream(dir_ + "/sentinel.conf") << "port " << port_ << "\nbind 127.0.0.1\ndir " << dir_ << "\nlogfile "
+                                             << dir_ << "/redis.log\n" << sentinel_conf_;
+      args = {REDIS_SERVER_PATH, dir_ + "/sentinel.conf", "--sentinel"};
+    } else {
+      args = {REDIS_SERVER_PATH, "--port", std::to_string(port_), "--bind", "127.0.0.1", "--dir", dir_, "--save", "",
+              "--logfile", dir_ + "/redis.log", "--enable-debug-command", "local"};
+      bool has_appendonly = false;
+      for (const auto& a : extra_) has_appendonly = has_appendonly || a == "--appendonly";
+      if (!has_appendonly) args.insert(args.end(), {"--appendonly", "no"});
+    }
     args.insert(args.end(), extra_.begin(), extra_.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -179,6 +188,7 @@ class redis_process {
  private:
   std::uint16_t port_;
   std::vector<std::string> extra_;
+  std::string sentinel_conf_;
   std::string dir_;
   pid_t pid_ = -1;
 };
@@ -253,6 +263,19 @@ struct reader {
     return run_sync([&] { return driver->list_error_traces(); });
   }
 };
+
+/// Every event stored in the Redis at `port` (all osprofiler_opt:* lists).
+inline std::vector<std::string> stored_events(std::uint16_t port, const std::string& password = {}) {
+  std::vector<std::string> out;
+  const auto keys = redis_command(port, {"KEYS", "osprofiler_opt:*"}, password);
+  std::vector<std::vector<std::string>> ranges;
+  for (const auto& k : keys.elements) ranges.push_back({"LRANGE", k.text, "0", "-1"});
+  if (ranges.empty()) return out;
+  for (auto& list : redis_pipeline(port, ranges, password)) {
+    for (auto& e : list.elements) out.push_back(std::move(e.text));
+  }
+  return out;
+}
 
 /// A string field of one of osprof's JSON events (fixed formatting).
 inline std::string field(const std::string& json, const std::string& name) {
