@@ -398,6 +398,9 @@ asio::awaitable<void> redis_driver::send_round(std::string& retry_reason) {
           g->state = group_state::done;
           g->rejected = g->encoded.events;
           g->rejection = conn->where().text() + ": " + outcome.error;
+          if (options_.mode != redis_mode::cluster && outcome.error.starts_with("CROSSSLOT")) {
+            g->rejection += " (this is a Redis Cluster node; use rediscluster:// or cluster=true)";
+          }
           break;
       }
     }

@@ -21,29 +21,30 @@ die() { echo "redis.sh: $*" >&2; exit 1; }
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# Stops the server whose PID is in $1 (TERM, then KILL after 5 s) and waits until it is gone.
-stop_pid_file() {
-  local pid_file="$1" pid
-  [[ -f "$pid_file" ]] || return 0
-  pid="$(cat "$pid_file")"
-  rm -f "$pid_file"
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 0
-  kill -0 "$pid" 2>/dev/null || return 0
-  # Only a redis-server we started: the PID may have been reused since.
-  grep -q "redis-server" "/proc/$pid/cmdline" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.05
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-}
+# A PID that is gone or a zombie (daemonized servers are reparented; the reaper may be slow).
+gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
 
+# Stops every server whose PID file is in $dir: TERM to all, then KILL what is left after 5 s.
 stop_all() {
   [[ -d "$dir" ]] || return 0
-  local f
+  local f pid pids=()
   for f in "$dir"/*.pid "$dir"/*/*.pid; do
-    [[ -e "$f" ]] && stop_pid_file "$f"
+    [[ -e "$f" ]] || continue
+    pid="$(cat "$f")"
+    rm -f "$f"
+    [[ "$pid" =~ ^[0-9]+$ ]] || continue
+    gone "$pid" && continue
+    # Only a redis-server we started: the PID may have been reused since.
+    grep -q "redis-server" "/proc/$pid/cmdline" 2>/dev/null || continue
+    kill -TERM "$pid" 2>/dev/null || true
+    pids+=("$pid")
+  done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 100); do
+      gone "$pid" && break
+      sleep 0.05
+    done
+    gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
   done
   return 0
 }
