@@ -88,6 +88,11 @@ inline void stop(std::span<const info_field> fields) noexcept {
 /// scope, the stop event carries `etype` (the exception's type) and `message` (its what()).
 class trace {
  public:
+  /// A guard that does nothing (what OSPROF_TRACE makes when no profiler is active).
+  struct inactive_t {};
+  static constexpr inactive_t inactive{};
+  explicit trace(inactive_t) noexcept : state_(nullptr) {}
+
   explicit trace(std::string_view name, info fields = {}) noexcept : state_(detail::current) {
     if (state_ != nullptr) begin(name, {fields.begin(), fields.size()}, nullptr);
   }
@@ -131,6 +136,7 @@ class function_trace : public trace {
  public:
   function_trace(const char* function, std::string_view name, info fields = {}) noexcept
       : trace(function_tag{function}, name, fields) {}
+  explicit function_trace(inactive_t) noexcept : trace(inactive) {}
 };
 
 /// A trace's identity at one point: enough to continue it on another thread or coroutine.
@@ -168,16 +174,42 @@ void prepare_thread();
 #define OSPROF_DETAIL_CAT2(a, b) a##b
 #define OSPROF_DETAIL_CAT(a, b) OSPROF_DETAIL_CAT2(a, b)
 
+// The macros test for a profiler before they evaluate their arguments, and keep the traced
+// path out of line (a cold lambda), so without a profiler a trace point costs one branch,
+// whatever its info. (The functions build their info arguments before they test.)
 #if defined(OSPROF_DISABLE)
 // Compiled out: the macros vanish; the functions above stay available.
+#define OSPROF_START(...) static_cast<void>(0)
+#define OSPROF_STOP(...) static_cast<void>(0)
 #define OSPROF_TRACE(...) static_cast<void>(0)
 #define OSPROF_TRACE_FUNCTION(...) static_cast<void>(0)
 #else
+#define OSPROF_DETAIL_COLD __attribute__((noinline, cold))
+/// osprof::start() that evaluates its arguments only with a profiler: OSPROF_START("db", {{"k", v}}).
+#define OSPROF_START(...)                                                                   \
+  do {                                                                                      \
+    if (::osprof::detail::current != nullptr) [[unlikely]]                                  \
+      [&]() OSPROF_DETAIL_COLD { ::osprof::start(__VA_ARGS__); }();                         \
+  } while (false)
+/// osprof::stop(), likewise.
+#define OSPROF_STOP(...)                                                                    \
+  do {                                                                                      \
+    if (::osprof::detail::current != nullptr) [[unlikely]]                                  \
+      [&]() OSPROF_DETAIL_COLD { ::osprof::stop(__VA_ARGS__); }();                          \
+  } while (false)
 /// A scoped trace point for the rest of the enclosing block: OSPROF_TRACE("db", {{"k", v}}).
-#define OSPROF_TRACE(...) ::osprof::trace OSPROF_DETAIL_CAT(osprof_trace_, __LINE__)(__VA_ARGS__)
+#define OSPROF_TRACE(...)                                                                   \
+  [[maybe_unused]] ::osprof::trace OSPROF_DETAIL_CAT(osprof_trace_, __LINE__) =             \
+      ::osprof::detail::current != nullptr                                                  \
+          ? [&]() OSPROF_DETAIL_COLD { return ::osprof::trace(__VA_ARGS__); }()             \
+          : ::osprof::trace(::osprof::trace::inactive)
 /// Traces the enclosing function as a point named by the first argument, recording the
 /// function's name in info: OSPROF_TRACE_FUNCTION("rpc") or OSPROF_TRACE_FUNCTION("db", {{...}}).
-#define OSPROF_TRACE_FUNCTION(...)                                                        \
-  ::osprof::function_trace OSPROF_DETAIL_CAT(osprof_function_trace_, __LINE__)(           \
-      ::std::source_location::current().function_name(), __VA_ARGS__)
+#define OSPROF_TRACE_FUNCTION(...)                                                                      \
+  [[maybe_unused]] ::osprof::function_trace OSPROF_DETAIL_CAT(osprof_function_trace_, __LINE__) =       \
+      ::osprof::detail::current != nullptr                                                              \
+          ? [&, osprof_function_ = ::std::source_location::current().function_name()]() OSPROF_DETAIL_COLD { \
+              return ::osprof::function_trace(osprof_function_, __VA_ARGS__);                           \
+            }()                                                                                         \
+          : ::osprof::function_trace(::osprof::trace::inactive)
 #endif

@@ -4,25 +4,35 @@
 #include <cstdlib>
 #include <thread>
 
+#include "core/tsan_annotations.hpp"
+
 namespace osprof::detail {
 
 producer::producer(event_queue_type& q) : token(q) { event_queue::instance().add(this); }
 
 producer::~producer() { event_queue::instance().remove(this); }
 
-event_queue& event_queue::instance() {
+event_queue& event_queue::instance(std::size_t capacity_hint) {
   // Deliberately leaked: see the file comment in the header.
-  static event_queue* q = new event_queue();
+  static event_queue* q = [&] {
+    auto* created = new event_queue(capacity_hint != 0 ? capacity_hint : options{}.queue_capacity);
+    current_.store(created, std::memory_order_release);
+    return created;
+  }();
   return *q;
 }
 
-event_queue::event_queue() : queue_(std::max<std::size_t>(options{}.queue_capacity, queue_traits::BLOCK_SIZE)) {}
+event_queue::event_queue(std::size_t capacity) : queue_(std::max<std::size_t>(capacity, queue_traits::BLOCK_SIZE)) {}
 
 void event_queue::open(const producer_config& config, std::int64_t capacity, std::int64_t spill_bytes) {
   // Events left by an earlier emitter (a trace point that raced with its shutdown, or a
   // parent process before fork) were already counted there; discard them.
   raw_event stale[64];
-  while (const std::size_t n = queue_.try_dequeue_bulk(stale, 64)) {
+  const auto take = [&] {
+    OSPROF_QUEUE_ACCESS(&queue_, false);
+    return queue_.try_dequeue_bulk(stale, 64);
+  };
+  while (const std::size_t n = take()) {
     for (std::size_t i = 0; i < n; ++i) std::free(stale[i].spill);
   }
   config_ = config;

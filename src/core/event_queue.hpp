@@ -26,11 +26,11 @@ namespace osprof::detail {
 
 struct queue_traits : moodycamel::ConcurrentQueueDefaultTraits {
   // 64 events of 256 bytes: 16 KiB blocks.
-  static const size_t BLOCK_SIZE = 64;
+  static constexpr size_t BLOCK_SIZE = 64;
   // Blocks an explicit producer indexes before its index must grow (growing allocates, so
   // try_enqueue would fail): 1024 x 64 = 65536 events from one thread without reallocation.
-  static const size_t EXPLICIT_INITIAL_INDEX_SIZE = 1024;
-  static const size_t IMPLICIT_INITIAL_INDEX_SIZE = 1024;
+  static constexpr size_t EXPLICIT_INITIAL_INDEX_SIZE = 1024;
+  static constexpr size_t IMPLICIT_INITIAL_INDEX_SIZE = 1024;
 };
 
 using event_queue_type = moodycamel::ConcurrentQueue<raw_event, queue_traits>;
@@ -60,7 +60,12 @@ struct producer_config {
 
 class event_queue {
  public:
-  static event_queue& instance();
+  /// The process's queue. The first call creates it with blocks preallocated for
+  /// `capacity_hint` events (the first emitter's capacity, or OSPROF_QUEUE_CAPACITY when a
+  /// thread is prepared before any emitter starts).
+  static event_queue& instance(std::size_t capacity_hint = 0);
+  /// The queue if it exists yet (one load; trace points use this), else nullptr.
+  static event_queue* current() noexcept { return current_.load(std::memory_order_acquire); }
 
   event_queue_type& queue() noexcept { return queue_; }
 
@@ -105,7 +110,9 @@ class event_queue {
   void after_fork_in_child() noexcept;
 
  private:
-  event_queue();
+  explicit event_queue(std::size_t capacity);
+
+  static inline constinit std::atomic<event_queue*> current_{nullptr};
 
   event_queue_type queue_;
   std::atomic<std::uint32_t> state_word_{0};

@@ -39,7 +39,7 @@ std::byte* put(std::byte* out, T value) noexcept {
 }
 
 std::byte* put_bytes(std::byte* out, std::string_view s) noexcept {
-  std::memcpy(out, s.data(), s.size());
+  if (!s.empty()) std::memcpy(out, s.data(), s.size());
   return out + s.size();
 }
 
@@ -72,6 +72,66 @@ std::byte* encode_fields(std::byte* out, std::span<const info_field> fields, int
     out = encode_value(out, f.value, depth);
   }
   return out;
+}
+
+// The bounded encoder: the same layout, checking room before each write.
+struct bounded_writer {
+  std::byte* p;
+  const std::byte* limit;
+
+  bool room(std::size_t n) const noexcept { return static_cast<std::size_t>(limit - p) >= n; }
+  template <class T>
+  void put_unchecked(T value) noexcept {
+    std::memcpy(p, &value, sizeof value);
+    p += sizeof value;
+  }
+};
+
+bool encode_fields_bounded(bounded_writer& w, std::span<const info_field> fields, int depth) noexcept {
+  if (!w.room(4)) return false;
+  w.put_unchecked(static_cast<std::uint32_t>(fields.size()));
+  for (const auto& f : fields) {
+    const auto key = f.key.substr(0, max_key_size);
+    if (!w.room(2 + key.size() + 9)) return false;  // key, tag and the largest fixed value
+    w.put_unchecked(static_cast<std::uint8_t>(key.size()));
+    if (!key.empty()) std::memcpy(w.p, key.data(), key.size());
+    w.p += key.size();
+    const info_value& v = f.value;
+    switch (v.type()) {
+      case info_value::kind::null: w.put_unchecked('z'); break;
+      case info_value::kind::boolean: w.put_unchecked(v.as_bool() ? 'T' : 'F'); break;
+      case info_value::kind::integer:
+        w.put_unchecked('i');
+        w.put_unchecked(v.as_int());
+        break;
+      case info_value::kind::unsigned_integer:
+        w.put_unchecked('u');
+        w.put_unchecked(v.as_uint());
+        break;
+      case info_value::kind::floating:
+        w.put_unchecked('d');
+        w.put_unchecked(v.as_double());
+        break;
+      case info_value::kind::string: {
+        const auto text = v.as_string();
+        w.put_unchecked('s');
+        w.put_unchecked(static_cast<std::uint32_t>(text.size()));
+        if (!w.room(text.size())) return false;
+        if (!text.empty()) std::memcpy(w.p, text.data(), text.size());
+        w.p += text.size();
+        break;
+      }
+      case info_value::kind::object:
+        if (depth >= max_info_depth) {
+          w.put_unchecked('z');
+          break;
+        }
+        w.put_unchecked('o');
+        if (!encode_fields_bounded(w, v.as_object(), depth + 1)) return false;
+        break;
+    }
+  }
+  return true;
 }
 
 // Decoding reads untrusted-length data defensively: a short read stops the decoder.
@@ -166,6 +226,11 @@ std::size_t encoded_info_size(std::span<const info_field> fields) noexcept { ret
 
 std::byte* encode_info(std::byte* out, std::span<const info_field> fields) noexcept {
   return encode_fields(out, fields, 0);
+}
+
+std::byte* encode_info_bounded(std::byte* out, const std::byte* limit, std::span<const info_field> fields) noexcept {
+  bounded_writer w{out, limit};
+  return encode_fields_bounded(w, fields, 0) ? w.p : nullptr;
 }
 
 bool append_info_members(std::string& out, std::span<const std::byte> encoded, bool first, std::string_view skip) {

@@ -26,6 +26,10 @@ std::size_t encoded_info_size(std::span<const info_field> fields) noexcept;
 /// encoded_info_size(fields) bytes.
 std::byte* encode_info(std::byte* out, std::span<const info_field> fields) noexcept;
 
+/// Writes the encoding of `fields` at `out` if it fits before `limit`; returns the end, or
+/// nullptr (with `out..limit` partly written) if it does not fit. One pass: the hot path.
+std::byte* encode_info_bounded(std::byte* out, const std::byte* limit, std::span<const info_field> fields) noexcept;
+
 /// Appends the fields of an encoded object as JSON members (`"k": v, ...`, no braces) to `out`.
 /// `first` tells whether a separator is needed before the first member; returns the updated
 /// flag. Keys listed in `skip` (top level only) are left out. Malformed input stops decoding.

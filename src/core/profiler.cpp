@@ -14,6 +14,7 @@
 #include "core/info_codec.hpp"
 #include "core/profiler_state.hpp"
 #include "core/random.hpp"
+#include "core/tsan_annotations.hpp"
 
 namespace osprof::detail {
 
@@ -62,26 +63,92 @@ constexpr std::string_view truncation_key = "osprof_truncated_bytes";
 // Writes the name, then (after an exception) u32 size + message, then the encoded info.
 void write_payload(std::byte* out, std::string_view name, std::span<const info_field> fields,
                    const exception_trailer* exc) noexcept {
-  std::memcpy(out, name.data(), name.size());
+  // (memcpy from an empty view's null data() is undefined, hence the size checks)
+  if (!name.empty()) std::memcpy(out, name.data(), name.size());
   out += name.size();
   if (exc != nullptr) {
     const auto size = static_cast<std::uint32_t>(exc->message.size());
     std::memcpy(out, &size, 4);
-    std::memcpy(out + 4, exc->message.data(), exc->message.size());
-    out += 4 + exc->message.size();
+    if (size != 0) std::memcpy(out + 4, exc->message.data(), size);
+    out += 4 + size;
   }
   encode_info(out, fields);
 }
 
+// The payload of a stop after an exception, or of an event whose name + info exceed the
+// inline budget (then out of line, or a truncation marker when even that is not allowed).
+// Rare; kept out of the hot path.
+[[gnu::noinline, gnu::cold]] void fill_payload_slow(event_queue& q, raw_event& ev, std::string_view name,
+                                                    std::span<const info_field> fields, const exception_trailer* exc,
+                                                    std::int64_t& spilled_bytes) noexcept {
+  std::size_t size = name.size() + encoded_info_size(fields) + (exc != nullptr ? 4 + exc->message.size() : 0);
+  if (size <= inline_payload_budget) {
+    write_payload(ev.payload, name, fields, exc);
+    ev.payload_size = static_cast<std::uint32_t>(size);
+    return;
+  }
+  void* buffer = nullptr;
+  if (size <= q.config().max_event_bytes && q.take_spill_bytes(static_cast<std::int64_t>(size))) {
+    buffer = std::malloc(size);
+    if (buffer == nullptr) q.release(0, static_cast<std::int64_t>(size));
+  }
+  if (buffer != nullptr) {
+    // Out of line: once, counted, and bounded by max_event_bytes and the byte cap.
+    ev.spill = static_cast<std::byte*>(buffer);
+    spilled_bytes = static_cast<std::int64_t>(size);
+    write_payload(ev.spill, name, fields, exc);
+    q.count_spilled();
+  } else {
+    // Keep the event (its ids hold the tree together) but replace its info by a marker.
+    const info_field marker[] = {{truncation_key, static_cast<std::uint64_t>(size)}};
+    name = name.substr(0, inline_payload_budget - encoded_info_size(marker) - 4);
+    const exception_trailer no_message{exc != nullptr ? exc->type : nullptr, {}};
+    ev.name_size = static_cast<std::uint16_t>(name.size());
+    size = name.size() + encoded_info_size(marker) + (exc != nullptr ? 4 : 0);
+    write_payload(ev.payload, name, marker, exc != nullptr ? &no_message : nullptr);
+    ev.flags |= event_flags::truncated;
+    q.count_truncated();
+  }
+  ev.payload_size = static_cast<std::uint32_t>(size);
+}
+
+[[gnu::noinline, gnu::cold]] producer* first_producer(event_queue& q) noexcept {
+  try {
+    return make_producer();
+  } catch (...) {
+    q.count_queue_full();
+    return nullptr;
+  }
+}
+
+[[gnu::noinline, gnu::cold]] bool enqueue_allocating(event_queue& q, producer& p, raw_event& ev,
+                                                     std::int64_t spilled_bytes) noexcept {
+  // No free block in the pool although the credit proves we are under the cap (a producer
+  // that is new, or whose blocks are still held): let moodycamel allocate one.
+  bool ok = false;
+  try {
+    ok = q.queue().enqueue(p.token, ev);
+  } catch (...) {
+  }
+  if (!ok) {
+    std::free(ev.spill);
+    q.release(1, spilled_bytes);
+    q.count_queue_full();
+  }
+  return ok;
+}
+
+// The trace point's work: stamp, take a credit, fill the fixed-size event, push it.
 void emit(event_kind kind, const uuid& base, const uuid& trace_id, const uuid& parent, std::string_view name,
           std::span<const info_field> fields, const char* function, const exception_trailer* exc) noexcept {
-  event_queue& q = event_queue::instance();
+  event_queue* qp = event_queue::current();
+  if (qp == nullptr) return;
+  event_queue& q = *qp;
   const std::uint32_t word = q.state_word();
   if ((word & 3u) != static_cast<std::uint32_t>(run_state::running)) return;
-  const producer_config& config = q.config();
 
   raw_event ev;
-  if (config.tsc) {
+  if (q.config().tsc) {
     ev.time = read_tsc();
     ev.flags = event_flags::clock_tsc;
   } else {
@@ -91,14 +158,13 @@ void emit(event_kind kind, const uuid& base, const uuid& trace_id, const uuid& p
 
   producer* p = tls_producer;
   if (p == nullptr) [[unlikely]] {
-    try {
-      p = make_producer();
-    } catch (...) {
-      q.count_queue_full();
-      return;
-    }
+    p = first_producer(q);
+    if (p == nullptr) return;
   }
-  if (!q.take_credit(*p, word)) {
+  // Fast path: a credit left from this emitter's chunk; otherwise refill from the pool.
+  if (p->generation == (word >> 2) && p->credits > 0) [[likely]] {
+    --p->credits;
+  } else if (!q.take_credit(*p, word)) {
     q.count_queue_full();
     return;
   }
@@ -110,7 +176,7 @@ void emit(event_kind kind, const uuid& base, const uuid& trace_id, const uuid& p
   ev.function = function;
   ev.exception_type = nullptr;
   ev.spill = nullptr;
-  if (exc != nullptr) {
+  if (exc != nullptr) [[unlikely]] {
     ev.flags |= event_flags::exception;
     if (exc->type != nullptr) {
       ev.flags |= event_flags::exception_known;
@@ -119,52 +185,25 @@ void emit(event_kind kind, const uuid& base, const uuid& trace_id, const uuid& p
   }
 
   // Point names longer than this are cut (they would not fit a storage column either).
-  name = name.substr(0, 1024);
+  if (name.size() > 1024) [[unlikely]] name = name.substr(0, 1024);
   ev.name_size = static_cast<std::uint16_t>(name.size());
-  std::size_t size = name.size() + encoded_info_size(fields) + (exc != nullptr ? 4 + exc->message.size() : 0);
   std::int64_t spilled_bytes = 0;
-  if (size <= inline_payload_budget) {
-    write_payload(ev.payload, name, fields, exc);
-  } else {
-    // Out of line: once, counted, and bounded by max_event_bytes and the byte cap.
-    void* buffer = nullptr;
-    if (size <= config.max_event_bytes && q.take_spill_bytes(static_cast<std::int64_t>(size))) {
-      buffer = std::malloc(size);
-      if (buffer == nullptr) q.release(0, static_cast<std::int64_t>(size));
-    }
-    if (buffer != nullptr) {
-      ev.spill = static_cast<std::byte*>(buffer);
-      spilled_bytes = static_cast<std::int64_t>(size);
-      write_payload(ev.spill, name, fields, exc);
-      q.count_spilled();
-    } else {
-      // Keep the event (its ids hold the tree together) but replace its info by a marker.
-      const info_field marker[] = {{truncation_key, static_cast<std::uint64_t>(size)}};
-      name = name.substr(0, inline_payload_budget - encoded_info_size(marker) - 4);
-      const exception_trailer no_message{exc != nullptr ? exc->type : nullptr, {}};
-      ev.name_size = static_cast<std::uint16_t>(name.size());
-      size = name.size() + encoded_info_size(marker) + (exc != nullptr ? 4 : 0);
-      write_payload(ev.payload, name, marker, exc != nullptr ? &no_message : nullptr);
-      ev.flags |= event_flags::truncated;
-      q.count_truncated();
-    }
+  std::byte* const payload_end = ev.payload + inline_payload_budget;
+  std::byte* end = nullptr;
+  if (exc == nullptr && name.size() <= inline_payload_budget) [[likely]] {
+    if (!name.empty()) std::memcpy(ev.payload, name.data(), name.size());
+    end = encode_info_bounded(ev.payload + name.size(), payload_end, fields);
   }
-  ev.payload_size = static_cast<std::uint32_t>(size);
+  if (end != nullptr) [[likely]] {
+    ev.payload_size = static_cast<std::uint32_t>(end - ev.payload);
+  } else {
+    fill_payload_slow(q, ev, name, fields, exc, spilled_bytes);
+  }
 
-  auto& queue = q.queue();
-  if (!queue.try_enqueue(p->token, ev)) [[unlikely]] {
-    // No free block in the pool although the credit proves we are under the cap (a
-    // producer that is new, or whose blocks are still held): let moodycamel allocate one.
-    bool ok = false;
-    try {
-      ok = queue.enqueue(p->token, ev);
-    } catch (...) {
-    }
-    if (!ok) {
-      std::free(ev.spill);
-      q.release(1, spilled_bytes);
-      q.count_queue_full();
-      return;
+  {
+    OSPROF_QUEUE_ACCESS(&q.queue(), true);
+    if (!q.queue().try_enqueue(p->token, ev)) [[unlikely]] {
+      if (!enqueue_allocating(q, *p, ev, spilled_bytes)) return;
     }
   }
   p->accepted.store(p->accepted.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);

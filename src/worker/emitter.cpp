@@ -37,6 +37,7 @@
 #include "common/log.hpp"
 #include "core/clock.hpp"
 #include "core/event_queue.hpp"
+#include "core/tsan_annotations.hpp"
 #include "driver/registry.hpp"
 #include "worker/clock_model.hpp"
 #include "worker/formatter.hpp"
@@ -84,10 +85,19 @@ class emitter_impl {
   pid_t creator_pid = getpid();
 
  private:
+  // Records are reused batch after batch: their strings keep their capacity, so the worker
+  // formats without allocating once it has warmed up.
   struct batch {
-    std::vector<event_record> events;
+    std::vector<event_record> records;
+    std::size_t size = 0;
     std::int64_t spill_bytes = 0;
     clock::time_point first_event{};
+
+    std::span<const event_record> events() const noexcept { return {records.data(), size}; }
+    event_record& next() {
+      if (size == records.size()) records.emplace_back();
+      return records[size++];
+    }
   };
 
   void run_worker();
@@ -96,7 +106,7 @@ class emitter_impl {
   asio::awaitable<void> deliver(batch& b);
   asio::awaitable<write_result> timed_write(const batch& b);
   asio::awaitable<void> enforce_deadline();
-  std::size_t drain_once();
+  std::size_t drain_some(std::size_t limit);
   void seal_batch();
   void finish(batch& b);
   void note_failure(const std::string& why);
@@ -107,7 +117,7 @@ class emitter_impl {
   }
   std::uint64_t accepted_since_start() const { return event_queue::instance().read_totals().accepted - baseline_.accepted; }
 
-  event_queue& queue_ = event_queue::instance();
+  event_queue& queue_;
   event_queue::totals baseline_{};
   asio::io_context ioc_{1};
   std::unique_ptr<driver> driver_;
@@ -123,10 +133,10 @@ class emitter_impl {
   std::vector<raw_event> drain_buffer_;
   batch current_;
   std::deque<batch> pending_;
+  std::vector<batch> spare_batches_;
   asio::steady_timer drain_timer_{ioc_};
   asio::steady_timer writer_wakeup_{ioc_};
-  asio::steady_timer deadline_timer_{ioc_};  // cancelled when the writer is done, so run() returns
-  bool writer_done_ = false;
+  asio::steady_timer deadline_timer_{ioc_};
   asio::cancellation_signal write_cancel_;
   bool stop_requested_ = false;
   bool flush_requested_ = false;
@@ -162,6 +172,7 @@ class emitter_impl {
 
 emitter_impl::emitter_impl(options o)
     : opts(std::move(o)),
+      queue_(event_queue::instance(opts.queue_capacity)),
       formatter_(opts.project, opts.service, opts.host),
       consumer_(queue_.queue()) {
   if (opts.batch_size == 0) throw error("options.batch_size must be at least 1");
@@ -219,56 +230,74 @@ void emitter_impl::run_worker() {
   worker_done_.set_value();
 }
 
-std::size_t emitter_impl::drain_once() {
+// Takes up to `limit` events from the queue into batches. Bounded, so that the writer (same
+// thread) gets its turn and returns credits even while producers keep the queue busy.
+std::size_t emitter_impl::drain_some(std::size_t limit) {
   std::size_t total = 0;
-  while (const std::size_t n = queue_.queue().try_dequeue_bulk(consumer_, drain_buffer_.begin(), drain_buffer_.size())) {
+  while (total < limit) {
+    const std::size_t want = std::min(drain_buffer_.size(), limit - total);
+    const std::size_t n = [&] {
+      OSPROF_QUEUE_ACCESS(&queue_.queue(), false);
+      return queue_.queue().try_dequeue_bulk(consumer_, drain_buffer_.begin(), want);
+    }();
+    if (n == 0) break;
     queue_.count_dequeued(n);
     total += n;
     for (std::size_t i = 0; i < n; ++i) {
       raw_event& ev = drain_buffer_[i];
-      if (current_.events.empty()) current_.first_event = clock::now();
-      formatter_.format(ev, clock_, current_.events.emplace_back());
+      if (current_.size == 0) current_.first_event = clock::now();
+      formatter_.format(ev, clock_, current_.next());
       if (ev.spill != nullptr) {
         current_.spill_bytes += ev.payload_size;
         std::free(ev.spill);
       }
-      if (current_.events.size() >= opts.batch_size) seal_batch();
+      if (current_.size >= opts.batch_size) seal_batch();
     }
   }
   return total;
 }
 
 void emitter_impl::seal_batch() {
-  if (current_.events.empty()) return;
+  if (current_.size == 0) return;
   pending_.push_back(std::move(current_));
-  current_ = batch{};
-  current_.events.reserve(std::min<std::size_t>(opts.batch_size, 4096));
+  if (!spare_batches_.empty()) {
+    current_ = std::move(spare_batches_.back());
+    spare_batches_.pop_back();
+  } else {
+    current_ = batch{};
+    current_.records.reserve(std::min<std::size_t>(opts.batch_size, 4096));
+  }
   writer_wakeup_.cancel();
 }
 
 asio::awaitable<void> emitter_impl::drain_loop() {
-  current_.events.reserve(std::min<std::size_t>(opts.batch_size, 4096));
+  current_.records.reserve(std::min<std::size_t>(opts.batch_size, 4096));
+  const std::size_t per_turn = std::max<std::size_t>(opts.batch_size, 256);
   for (;;) {
     const auto now = clock::now();
     if (tsc_ && now - last_resync_ >= 1s) {
       clock_.resync();
       last_resync_ = now;
     }
-    drain_once();
-    if (!current_.events.empty() &&
+    const std::size_t taken = drain_some(per_turn);
+    if (current_.size != 0 &&
         (flush_requested_ || stop_requested_ || clock::now() - current_.first_event >= opts.flush_interval)) {
       seal_batch();
     }
-    flush_requested_ = false;
     warn_about_drops();
-    if (stop_requested_) {
-      // Producers stopped before the stop was posted: one more pass catches the stragglers.
-      drain_once();
+    if (stop_requested_ && taken == 0) {
+      // Producers stopped before the stop was posted: this pass found the queue empty.
       seal_batch();
       drain_done_ = true;
       writer_wakeup_.cancel();
       co_return;
     }
+    if (taken == per_turn || (stop_requested_ && taken != 0)) {
+      // More may be waiting: let the writer run, then come straight back.
+      co_await asio::post(ioc_, asio::use_awaitable);
+      continue;
+    }
+    flush_requested_ = false;
     drain_timer_.expires_after(opts.poll_interval);
     co_await drain_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
   }
@@ -285,6 +314,9 @@ asio::awaitable<void> emitter_impl::write_loop() {
     batch b = std::move(pending_.front());
     pending_.pop_front();
     co_await deliver(b);
+    b.size = 0;
+    b.spill_bytes = 0;
+    spare_batches_.push_back(std::move(b));
   }
   try {
     co_await driver_->flush();
@@ -292,15 +324,14 @@ asio::awaitable<void> emitter_impl::write_loop() {
   } catch (const std::exception& e) {
     note_failure(std::string("closing the backend failed: ") + e.what());
   }
-  writer_done_ = true;
-  deadline_timer_.cancel();
+  deadline_timer_.cancel();  // nothing left to bound: let the io_context finish
 }
 
 asio::awaitable<write_result> emitter_impl::timed_write(const batch& b) {
   using namespace asio::experimental::awaitable_operators;
   asio::steady_timer timer(ioc_, opts.write_timeout);
   try {
-    auto result = co_await (driver_->write(b.events) || timer.async_wait(asio::use_awaitable));
+    auto result = co_await (driver_->write(b.events()) || timer.async_wait(asio::use_awaitable));
     if (result.index() == 0) co_return std::get<0>(std::move(result));
     co_return write_result::retryable("the write timed out after " + std::to_string(opts.write_timeout.count()) + " ms");
   } catch (const boost::system::system_error& e) {
@@ -312,7 +343,7 @@ asio::awaitable<write_result> emitter_impl::timed_write(const batch& b) {
 }
 
 asio::awaitable<void> emitter_impl::deliver(batch& b) {
-  const std::uint64_t n = b.events.size();
+  const std::uint64_t n = b.size;
   auto backoff = opts.retry_backoff;
   for (;;) {
     if (deadline_passed_) {
@@ -366,8 +397,7 @@ asio::awaitable<void> emitter_impl::deliver(batch& b) {
 }
 
 void emitter_impl::finish(batch& b) {
-  queue_.release(static_cast<std::int64_t>(b.events.size()), b.spill_bytes);
-  b.events.clear();
+  queue_.release(static_cast<std::int64_t>(b.size), b.spill_bytes);
   { std::lock_guard lock(wait_mutex_); }
   wait_cv_.notify_all();
 }
@@ -399,10 +429,9 @@ void emitter_impl::warn_about_drops() {
 }
 
 asio::awaitable<void> emitter_impl::enforce_deadline() {
-  if (writer_done_) co_return;
   deadline_timer_.expires_at(deadline_);
   auto [ec] = co_await deadline_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
-  if (ec) co_return;  // everything was delivered before the deadline
+  if (ec) co_return;  // the writer finished first
   deadline_passed_ = true;
   write_cancel_.emit(asio::cancellation_type::terminal);
 }
@@ -443,7 +472,11 @@ bool emitter_impl::shutdown(std::chrono::milliseconds timeout) {
 
   // What the worker never reached (events pushed while stopping, or cut off by ioc.stop()).
   raw_event leftover[64];
-  while (const std::size_t n = queue_.queue().try_dequeue_bulk(leftover, 64)) {
+  const auto take = [&] {
+    OSPROF_QUEUE_ACCESS(&queue_.queue(), false);
+    return queue_.queue().try_dequeue_bulk(leftover, 64);
+  };
+  while (const std::size_t n = take()) {
     queue_.count_dequeued(n);
     for (std::size_t i = 0; i < n; ++i) std::free(leftover[i].spill);
   }

@@ -1,0 +1,320 @@
+// build_report(): stored events -> the tree of points, as Python's _append_results,
+// _parse_results and _build_tree do it, with the two fixes the header describes.
+//
+// Steps, all O(n log n): parse every event once (one reused simdjson parser) into a compact
+// record whose strings live in one arena; sort the records chronologically (the processing
+// order); fold them into one flat node per trace_id; link parents, break parent_id cycles
+// (Python loses such points or fails), sort siblings by start time in microseconds; then move
+// the flat nodes into the nested report_node tree bottom-up, without recursion.
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <tuple>
+#include <unordered_map>
+
+#include "report/report.hpp"
+#include "report/report_internal.hpp"
+#include "report/stored_event.hpp"
+
+namespace osprof::detail {
+
+namespace {
+
+using report_impl::json_reader;
+
+struct slice {
+  std::uint32_t offset = 0;
+  std::uint32_t size = 0;
+};
+
+struct event_rec {
+  std::int64_t time_us;
+  std::uint32_t index;  // in stored_events
+  bool stop;
+  bool has_etype;
+  slice name, trace_id, parent_id, project, service, host, etype;
+};
+
+struct flat_node {
+  report_node node;
+  std::uint32_t parent = none;
+  std::vector<std::uint32_t> children;
+  static constexpr std::uint32_t none = std::numeric_limits<std::uint32_t>::max();
+};
+
+class builder {
+ public:
+  builder(std::string_view base_id, std::span<const std::string> events) : events_(events) {
+    r_.base_id.assign(base_id);
+  }
+
+  report run() {
+    parse_all();
+    if (!recs_.empty()) {
+      sort_chronologically();
+      find_duplicates();
+      fold();
+      link();
+      compute_stats();
+      materialize();
+    }
+    r_.event_count = recs_.size();
+    return std::move(r_);
+  }
+
+ private:
+  std::string_view view(slice s) const noexcept { return std::string_view(arena_).substr(s.offset, s.size); }
+
+  slice put(std::string_view s) {
+    slice out{static_cast<std::uint32_t>(arena_.size()), static_cast<std::uint32_t>(s.size())};
+    arena_.append(s);
+    return out;
+  }
+
+  void problem(std::string why, std::string_view text) {
+    std::string line = "trace ";
+    line += r_.base_id;
+    line += ": ";
+    line += why;
+    line += " (";
+    line += report_impl::excerpt(text, 80);
+    line += ')';
+    r_.problems.push_back(std::move(line));
+  }
+
+  static std::string event_label(std::size_t index) { return "event " + std::to_string(index) + ": "; }
+
+  void parse_all() {
+    std::size_t total = 0;
+    for (const auto& e : events_) total += e.size();
+    arena_.reserve(total / 2 + 64);
+    recs_.reserve(events_.size());
+    json_reader reader;
+    report_impl::stored_event ev;
+    for (std::size_t i = 0; i < events_.size(); ++i) {
+      const std::string& text = events_[i];
+      if (text.size() > std::numeric_limits<std::uint32_t>::max() / 4) {
+        problem(event_label(i) + "too large (" + std::to_string(text.size()) + " bytes)", text);
+        continue;
+      }
+      simdjson::dom::element doc;
+      if (auto err = reader.parse(text).get(doc); err) {
+        problem(event_label(i) + "not valid JSON: " + simdjson::error_message(err), text);
+        continue;
+      }
+      if (std::string why = report_impl::read_stored_event(doc, ev); !why.empty()) {
+        problem(event_label(i) + why, text);
+        continue;
+      }
+      if (ev.has_base_id && ev.base_id != r_.base_id) {
+        problem(event_label(i) + "belongs to another trace (base_id " + report_impl::excerpt(ev.base_id, 40) + ")",
+                text);
+        continue;
+      }
+      event_rec rec{};
+      rec.time_us = ev.time_us;
+      rec.index = static_cast<std::uint32_t>(i);
+      rec.stop = report_impl::is_stop_event(ev.name);
+      rec.has_etype = ev.has_etype;
+      rec.name = put(ev.name);
+      rec.trace_id = put(ev.trace_id);
+      rec.parent_id = put(ev.parent_id);
+      rec.project = put(ev.project);
+      rec.service = put(ev.service);
+      rec.host = put(ev.host);
+      if (ev.has_etype) rec.etype = put(ev.etype);
+      recs_.push_back(rec);
+    }
+  }
+
+  // Processing order: by time, a start before a stop at the same microsecond, then by ids, so
+  // that the report does not depend on the order the backend returned the events in.
+  void sort_chronologically() {
+    order_.resize(recs_.size());
+    for (std::uint32_t i = 0; i < order_.size(); ++i) order_[i] = i;
+    std::sort(order_.begin(), order_.end(), [this](std::uint32_t a, std::uint32_t b) {
+      const event_rec& x = recs_[a];
+      const event_rec& y = recs_[b];
+      return std::forward_as_tuple(x.time_us, x.stop, view(x.trace_id), view(x.name), x.index) <
+             std::forward_as_tuple(y.time_us, y.stop, view(y.trace_id), view(y.name), y.index);
+    });
+  }
+
+  // Two events with the same trace_id and name: as in Python's dict, the point keeps one
+  // "meta.raw_payload.<name>" entry, at the first one's place, holding the last one.
+  void find_duplicates() {
+    const std::size_t n = order_.size();
+    payload_of_.assign(n, flat_node::none);
+    std::vector<std::uint32_t> by_key(n);
+    for (std::uint32_t p = 0; p < n; ++p) by_key[p] = p;  // positions in processing order
+    auto key = [this](std::uint32_t p) {
+      const event_rec& e = recs_[order_[p]];
+      return std::make_pair(view(e.trace_id), view(e.name));
+    };
+    std::sort(by_key.begin(), by_key.end(), [&](std::uint32_t a, std::uint32_t b) {
+      const auto ka = key(a), kb = key(b);
+      return ka != kb ? ka < kb : a < b;
+    });
+    for (std::size_t g = 0; g < n;) {
+      std::size_t h = g + 1;
+      while (h < n && key(by_key[h]) == key(by_key[g])) ++h;
+      const std::uint32_t last = by_key[h - 1];
+      payload_of_[by_key[g]] = recs_[order_[last]].index;
+      for (std::size_t k = g; k + 1 < h; ++k) {
+        const event_rec& e = recs_[order_[by_key[k]]];
+        problem(event_label(e.index) + "duplicate event \"" + std::string(view(e.name)) + "\" of point " +
+                    std::string(view(e.trace_id)) + ", replaced by event " + std::to_string(recs_[order_[last]].index),
+                events_[e.index]);
+      }
+      g = h;
+    }
+  }
+
+  void fold() {
+    node_of_.reserve(recs_.size());
+    nodes_.reserve(recs_.size() / 2 + 1);
+    for (std::uint32_t p = 0; p < order_.size(); ++p) {
+      const event_rec& e = recs_[order_[p]];
+      auto [it, inserted] = node_of_.try_emplace(view(e.trace_id), static_cast<std::uint32_t>(nodes_.size()));
+      if (inserted) {
+        flat_node& f = nodes_.emplace_back();
+        f.node.trace_id.assign(view(e.trace_id));
+        f.node.parent_id.assign(view(e.parent_id));
+        f.node.name.assign(report_impl::point_name(view(e.name)));
+        f.node.project.assign(view(e.project));
+        f.node.service.assign(view(e.service));
+        f.node.host.assign(view(e.host));
+      }
+      report_node& n = nodes_[it->second].node;
+      if (payload_of_[p] != flat_node::none) n.raw_payloads.emplace_back(view(e.name), events_[payload_of_[p]]);
+      if (e.stop) {
+        n.finished_us = e.time_us;
+        n.exception = e.has_etype ? std::string(view(e.etype)) : std::string("None");
+      } else {
+        n.started_us = e.time_us;
+        if (!r_.last_trace_started_us || *r_.last_trace_started_us < e.time_us) r_.last_trace_started_us = e.time_us;
+      }
+    }
+    r_.started_us = recs_[order_.front()].time_us;
+    r_.finished_us = recs_[order_.back()].time_us;
+  }
+
+  std::int64_t sort_key(std::uint32_t i) const { return report_impl::effective_started(nodes_[i].node); }
+
+  void link() {
+    const auto n = static_cast<std::uint32_t>(nodes_.size());
+    for (std::uint32_t i = 0; i < n; ++i) {
+      auto it = node_of_.find(nodes_[i].node.parent_id);
+      if (it != node_of_.end()) {
+        nodes_[i].parent = it->second;
+        nodes_[it->second].children.push_back(i);
+      } else {
+        roots_.push_back(i);
+      }
+    }
+    break_cycles();
+    // Siblings by start time in microseconds; ties keep the processing order (node creation).
+    auto by_start = [this](std::uint32_t a, std::uint32_t b) {
+      const std::int64_t ka = sort_key(a), kb = sort_key(b);
+      return ka != kb ? ka < kb : a < b;
+    };
+    std::sort(roots_.begin(), roots_.end(), by_start);
+    for (auto& f : nodes_) std::sort(f.children.begin(), f.children.end(), by_start);
+  }
+
+  // Points whose parent_id chain loops (a point that is its own parent, or A -> B -> A) are
+  // reachable from no root: Python drops them from the report or fails on the cycle. Each
+  // cycle is cut at the first point found on it, which becomes a root, and is reported.
+  void break_cycles() {
+    const auto n = static_cast<std::uint32_t>(nodes_.size());
+    std::vector<char> reached(n, 0);
+    std::vector<std::uint32_t> stack;
+    auto mark = [&](std::uint32_t from) {
+      stack.push_back(from);
+      while (!stack.empty()) {
+        const std::uint32_t v = stack.back();
+        stack.pop_back();
+        reached[v] = 1;
+        for (std::uint32_t c : nodes_[v].children) {
+          if (!reached[c]) stack.push_back(c);
+        }
+      }
+    };
+    for (std::uint32_t root : roots_) mark(root);
+    std::vector<std::uint32_t> walk(n, flat_node::none);
+    for (std::uint32_t i = 0; i < n; ++i) {
+      if (reached[i]) continue;
+      // Every ancestor of an unreached point is unreached, so the chain must loop.
+      std::uint32_t x = i;
+      while (walk[x] != i) {
+        walk[x] = i;
+        x = nodes_[x].parent;
+      }
+      auto& siblings = nodes_[nodes_[x].parent].children;
+      siblings.erase(std::find(siblings.begin(), siblings.end(), x));
+      const report_node& cut = nodes_[x].node;
+      problem("point \"" + cut.name + "\" " + cut.trace_id + " is in a parent_id cycle; shown as a root",
+              "parent_id " + cut.parent_id);
+      nodes_[x].parent = flat_node::none;
+      roots_.push_back(x);
+      mark(x);
+    }
+  }
+
+  // Per point name, in order of first appearance: count and summed duration in integer ms,
+  // each endpoint truncated relative to the earliest event as Python does.
+  void compute_stats() {
+    const std::int64_t origin = report_impl::origin_of(r_);
+    std::unordered_map<std::string_view, std::size_t> index;
+    for (const flat_node& f : nodes_) {
+      const report_node& n = f.node;
+      const std::int64_t d = report_impl::ms_between(origin, report_impl::effective_finished(n)) -
+                             report_impl::ms_between(origin, report_impl::effective_started(n));
+      auto [it, inserted] = index.try_emplace(n.name, r_.stats.size());
+      if (inserted) r_.stats.push_back(report_stat{n.name, 0, 0});
+      report_stat& s = r_.stats[it->second];
+      ++s.count;
+      s.duration_ms += d;
+    }
+  }
+
+  // Moves the flat nodes into the nested tree: in reverse preorder every node's children are
+  // complete before the node itself is moved into its parent.
+  void materialize() {
+    std::vector<std::uint32_t> preorder;
+    preorder.reserve(nodes_.size());
+    std::vector<std::uint32_t> stack(roots_.rbegin(), roots_.rend());
+    while (!stack.empty()) {
+      const std::uint32_t v = stack.back();
+      stack.pop_back();
+      preorder.push_back(v);
+      const auto& kids = nodes_[v].children;
+      stack.insert(stack.end(), kids.rbegin(), kids.rend());
+    }
+    for (auto it = preorder.rbegin(); it != preorder.rend(); ++it) {
+      flat_node& f = nodes_[*it];
+      f.node.children.reserve(f.children.size());
+      for (std::uint32_t c : f.children) f.node.children.push_back(std::move(nodes_[c].node));
+    }
+    r_.children.reserve(roots_.size());
+    for (std::uint32_t root : roots_) r_.children.push_back(std::move(nodes_[root].node));
+  }
+
+  std::span<const std::string> events_;
+  report r_;
+  std::string arena_;
+  std::vector<event_rec> recs_;
+  std::vector<std::uint32_t> order_;
+  std::vector<std::uint32_t> payload_of_;  // by processing position: source event, or none
+  std::unordered_map<std::string_view, std::uint32_t> node_of_;
+  std::vector<flat_node> nodes_;
+  std::vector<std::uint32_t> roots_;
+};
+
+}  // namespace
+
+report build_report(std::string_view base_id, std::span<const std::string> stored_events) {
+  return builder(base_id, stored_events).run();
+}
+
+}  // namespace osprof::detail

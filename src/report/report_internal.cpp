@@ -1,0 +1,394 @@
+#include "report/report_internal.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <unordered_map>
+
+namespace osprof::detail::report_impl {
+
+namespace {
+
+constexpr char hex_digits[] = "0123456789abcdef";
+
+void append_u_escape(std::string& out, std::uint32_t unit) {
+  out += "\\u";
+  out += hex_digits[(unit >> 12) & 0xF];
+  out += hex_digits[(unit >> 8) & 0xF];
+  out += hex_digits[(unit >> 4) & 0xF];
+  out += hex_digits[unit & 0xF];
+}
+
+// Decodes the UTF-8 sequence at s[i] (simdjson has validated it); returns its length, or 0
+// (and U+FFFD) for bytes that are not valid UTF-8, so that any input still gives valid JSON.
+std::size_t decode_utf8(std::string_view s, std::size_t i, std::uint32_t& cp) noexcept {
+  const auto b0 = static_cast<unsigned char>(s[i]);
+  const std::size_t left = s.size() - i;
+  auto cont = [&](std::size_t k) { return (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80; };
+  auto bits = [&](std::size_t k) { return static_cast<std::uint32_t>(static_cast<unsigned char>(s[i + k]) & 0x3F); };
+  cp = 0xFFFD;
+  if (b0 >= 0xC2 && b0 <= 0xDF && left >= 2 && cont(1)) {
+    cp = ((b0 & 0x1Fu) << 6) | bits(1);
+    return 2;
+  }
+  if (b0 >= 0xE0 && b0 <= 0xEF && left >= 3 && cont(1) && cont(2)) {
+    const std::uint32_t v = ((b0 & 0x0Fu) << 12) | (bits(1) << 6) | bits(2);
+    if (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+    cp = v;
+    return 3;
+  }
+  if (b0 >= 0xF0 && b0 <= 0xF4 && left >= 4 && cont(1) && cont(2) && cont(3)) {
+    const std::uint32_t v = ((b0 & 0x07u) << 18) | (bits(1) << 12) | (bits(2) << 6) | bits(3);
+    if (v < 0x10000 || v > 0x10FFFF) return 0;
+    cp = v;
+    return 4;
+  }
+  return 0;
+}
+
+}  // namespace
+
+simdjson::simdjson_result<simdjson::dom::element> json_reader::parse(std::string_view text) {
+  const std::size_t need = text.size() + simdjson::SIMDJSON_PADDING;
+  if (need > capacity_) {
+    capacity_ = need + need / 2;
+    buffer_ = std::make_unique<char[]>(capacity_);
+  }
+  if (!text.empty()) std::memcpy(buffer_.get(), text.data(), text.size());
+  std::memset(buffer_.get() + text.size(), 0, simdjson::SIMDJSON_PADDING);
+  if (max_depth_ > simdjson::DEFAULT_MAX_DEPTH && parser_.max_depth() < max_depth_) {
+    // A deep report (one nesting level per point): allocate depth for it up front.
+    if (auto err = parser_.allocate(text.size(), max_depth_); err) return err;
+  }
+  return parser_.parse(buffer_.get(), text.size(), false);
+}
+
+void append_py_string(std::string& out, std::string_view s) {
+  out += '"';
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
+      std::size_t j = i + 1;
+      while (j < s.size()) {
+        const auto d = static_cast<unsigned char>(s[j]);
+        if (d < 0x20 || d >= 0x7F || d == '"' || d == '\\') break;
+        ++j;
+      }
+      out.append(s.data() + i, j - i);
+      i = j;
+      continue;
+    }
+    switch (c) {
+      case '"': out += "\\\""; ++i; continue;
+      case '\\': out += "\\\\"; ++i; continue;
+      case '\n': out += "\\n"; ++i; continue;
+      case '\r': out += "\\r"; ++i; continue;
+      case '\t': out += "\\t"; ++i; continue;
+      case '\b': out += "\\b"; ++i; continue;
+      case '\f': out += "\\f"; ++i; continue;
+      default: break;
+    }
+    if (c < 0x80) {  // other C0 controls and DEL
+      append_u_escape(out, c);
+      ++i;
+      continue;
+    }
+    std::uint32_t cp;
+    const std::size_t n = decode_utf8(s, i, cp);
+    i += n == 0 ? 1 : n;
+    if (cp >= 0x10000) {
+      cp -= 0x10000;
+      append_u_escape(out, 0xD800 + (cp >> 10));
+      append_u_escape(out, 0xDC00 + (cp & 0x3FF));
+    } else {
+      append_u_escape(out, cp);
+    }
+  }
+  out += '"';
+}
+
+void append_py_float(std::string& out, double v) {
+  if (!std::isfinite(v)) {  // never produced by a JSON parser; keep the output valid JSON
+    out += "null";
+    return;
+  }
+  if (v == 0) {
+    out += std::signbit(v) ? "-0.0" : "0.0";
+    return;
+  }
+  // Shortest round-trip digits in scientific form ("-1.2345e+02"), then laid out as
+  // Python's repr does: fixed notation when -4 < decimal point position <= 16.
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  std::string_view sci(buf, static_cast<std::size_t>(r.ptr - buf));
+  if (sci.front() == '-') {
+    out += '-';
+    sci.remove_prefix(1);
+  }
+  const std::size_t e = sci.find('e');
+  char digits[32];
+  std::size_t nd = 0;
+  for (char c : sci.substr(0, e)) {
+    if (c != '.') digits[nd++] = c;
+  }
+  int exp = 0;
+  std::from_chars(sci.data() + e + 1 + (sci[e + 1] == '+' ? 1 : 0), sci.data() + sci.size(), exp);
+  const int decpt = exp + 1;
+  const std::string_view d(digits, nd);
+  if (decpt > -4 && decpt <= 16) {
+    if (decpt <= 0) {
+      out += "0.";
+      out.append(static_cast<std::size_t>(-decpt), '0');
+      out += d;
+    } else if (static_cast<std::size_t>(decpt) >= nd) {
+      out += d;
+      out.append(static_cast<std::size_t>(decpt) - nd, '0');
+      out += ".0";
+    } else {
+      out += d.substr(0, static_cast<std::size_t>(decpt));
+      out += '.';
+      out += d.substr(static_cast<std::size_t>(decpt));
+    }
+    return;
+  }
+  out += d[0];
+  if (nd > 1) {
+    out += '.';
+    out += d.substr(1);
+  }
+  out += 'e';
+  out += exp < 0 ? '-' : '+';
+  const int a = exp < 0 ? -exp : exp;
+  if (a < 10) out += '0';
+  char eb[8];
+  const auto er = std::to_chars(eb, eb + sizeof eb, a);
+  out.append(eb, er.ptr);
+}
+
+void py_json_writer::string(std::string_view s) { append_py_string(out_, s); }
+
+void py_json_writer::integer(std::int64_t v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out_.append(buf, r.ptr);
+}
+
+void py_json_writer::value(simdjson::dom::element e, int level) {
+  using simdjson::dom::element_type;
+  switch (e.type()) {
+    case element_type::OBJECT:
+      object(e.get_object().value_unsafe(), level);
+      return;
+    case element_type::ARRAY: {
+      const simdjson::dom::array a = e.get_array().value_unsafe();
+      if (a.begin() == a.end()) {
+        out_ += "[]";
+        return;
+      }
+      out_ += '[';
+      bool first = true;
+      for (simdjson::dom::element item : a) {
+        if (!first) out_ += ',';
+        first = false;
+        newline(level + 1);
+        value(item, level + 1);
+      }
+      newline(level);
+      out_ += ']';
+      return;
+    }
+    case element_type::STRING:
+      string(e.get_string().value_unsafe());
+      return;
+    case element_type::INT64:
+      integer(e.get_int64().value_unsafe());
+      return;
+    case element_type::UINT64: {
+      char buf[24];
+      const auto r = std::to_chars(buf, buf + sizeof buf, e.get_uint64().value_unsafe());
+      out_.append(buf, r.ptr);
+      return;
+    }
+    case element_type::DOUBLE:
+      append_py_float(out_, e.get_double().value_unsafe());
+      return;
+    case element_type::BOOL:
+      out_ += e.get_bool().value_unsafe() ? "true" : "false";
+      return;
+    case element_type::NULL_VALUE:
+      out_ += "null";
+      return;
+  }
+}
+
+void py_json_writer::object(simdjson::dom::object o, int level) {
+  const std::size_t base = fields_.size();
+  for (auto field : o) fields_.emplace_back(field.key, field.value);
+  const std::size_t count = fields_.size() - base;
+  if (count == 0) {
+    out_ += "{}";
+    return;
+  }
+  // Python keeps one entry per key: at the first key's position, with the last value.
+  bool duplicates = false;
+  if (count > 1) {
+    if (count <= 16) {
+      for (std::size_t i = base; i < base + count && !duplicates; ++i) {
+        for (std::size_t j = i + 1; j < base + count; ++j) {
+          if (fields_[i].first == fields_[j].first) {
+            duplicates = true;
+            break;
+          }
+        }
+      }
+    } else {
+      std::vector<std::string_view> keys;
+      keys.reserve(count);
+      for (std::size_t i = base; i < base + count; ++i) keys.push_back(fields_[i].first);
+      std::sort(keys.begin(), keys.end());
+      duplicates = std::adjacent_find(keys.begin(), keys.end()) != keys.end();
+    }
+  }
+  std::unordered_map<std::string_view, std::size_t> last;
+  constexpr std::size_t written = static_cast<std::size_t>(-1);
+  if (duplicates) {
+    for (std::size_t i = base; i < base + count; ++i) last[fields_[i].first] = i;
+  }
+  out_ += '{';
+  bool first = true;
+  for (std::size_t i = base; i < base + count; ++i) {
+    std::size_t from = i;
+    if (duplicates) {
+      auto it = last.find(fields_[i].first);
+      if (it->second == written) continue;
+      from = it->second;
+      it->second = written;
+    }
+    if (!first) out_ += ',';
+    first = false;
+    newline(level + 1);
+    key(fields_[i].first);
+    const simdjson::dom::element v = fields_[from].second;
+    value(v, level + 1);
+  }
+  newline(level);
+  out_ += '}';
+  fields_.resize(base);
+}
+
+std::string_view utf8_prefix(std::string_view text, std::size_t n) noexcept {
+  std::size_t i = 0;
+  for (std::size_t k = 0; k < n && i < text.size(); ++k) {
+    ++i;
+    while (i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) ++i;
+  }
+  return text.substr(0, i);
+}
+
+void append_terminal_safe(std::string& out, std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7F) {
+      if (c == '\n') {
+        out += "\\n";
+      } else if (c == '\t') {
+        out += "\\t";
+      } else if (c == '\r') {
+        out += "\\r";
+      } else {
+        out += "\\x";
+        out += hex_digits[c >> 4];
+        out += hex_digits[c & 0xF];
+      }
+      ++i;
+      continue;
+    }
+    if (c < 0x80) {
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    std::uint32_t cp;
+    const std::size_t n = decode_utf8(s, i, cp);
+    if (n == 0 || (cp >= 0x80 && cp <= 0x9F)) {  // invalid bytes and C1 controls (CSI etc.)
+      out += "\\x";
+      out += hex_digits[c >> 4];
+      out += hex_digits[c & 0xF];
+      ++i;
+      continue;
+    }
+    out.append(s.data() + i, n);
+    i += n;
+  }
+}
+
+std::string excerpt(std::string_view text, std::size_t max_bytes) {
+  std::string out;
+  std::string_view cut = text;
+  if (text.size() > max_bytes) {
+    cut = text.substr(0, max_bytes);
+    // Do not split a UTF-8 sequence.
+    while (!cut.empty() && (static_cast<unsigned char>(text[cut.size()]) & 0xC0) == 0x80) cut.remove_suffix(1);
+  }
+  out.reserve(cut.size() + 8);
+  append_terminal_safe(out, cut);
+  if (cut.size() < text.size()) out += "...";
+  return out;
+}
+
+void append_ms(std::string& out, std::int64_t us) {
+  // Integer arithmetic (no locale, no float rounding surprises); rounds half away from zero.
+  const bool negative = us < 0;
+  const std::uint64_t a = negative ? static_cast<std::uint64_t>(-(us + 1)) + 1 : static_cast<std::uint64_t>(us);
+  if (negative) out += '-';
+  int decimals;
+  if (a < 1000) {
+    decimals = 3;
+  } else if (a < 10'000) {
+    decimals = 2;
+  } else if (a < 100'000) {
+    decimals = 1;
+  } else {
+    decimals = 0;
+  }
+  std::uint64_t scale = 1;
+  for (int k = decimals; k < 3; ++k) scale *= 10;
+  const std::uint64_t v = (a + scale / 2) / scale;  // in units of 10^-decimals ms
+  std::uint64_t div = 1;
+  for (int k = 0; k < decimals; ++k) div *= 10;
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, v / div);
+  out.append(buf, r.ptr);
+  if (decimals > 0) {
+    out += '.';
+    const std::uint64_t frac = v % div;
+    r = std::to_chars(buf, buf + sizeof buf, frac);
+    const auto len = static_cast<int>(r.ptr - buf);
+    out.append(static_cast<std::size_t>(decimals - len), '0');
+    out.append(buf, r.ptr);
+  }
+  out += " ms";
+}
+
+std::string info_field_text(json_reader& reader, std::string_view event_json, std::string_view key) {
+  simdjson::dom::element doc;
+  if (reader.parse(event_json).get(doc)) return {};
+  simdjson::dom::element v;
+  if (doc["info"][key].get(v)) return {};
+  std::string_view s;
+  if (!v.get_string().get(s)) return std::string(s);
+  return simdjson::minify(v);
+}
+
+const std::string* raw_payload_of(const report_node& n, bool stop) {
+  const std::string* found = nullptr;
+  for (const auto& [name, json] : n.raw_payloads) {
+    if (is_stop_event(name) == stop) found = &json;
+  }
+  return found;
+}
+
+}  // namespace osprof::detail::report_impl

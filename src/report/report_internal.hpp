@@ -1,0 +1,139 @@
+// Helpers shared by the report's builder, reader and renderers: a reusable simdjson reader
+// for JSON texts held as string_views, a writer that reproduces Python's json.dumps byte for
+// byte (ensure_ascii strings, float repr, indent, separators "," and ": "), Python's
+// millisecond arithmetic, and small text helpers for terminal-safe output.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <simdjson.h>
+
+#include "report/report.hpp"
+
+namespace osprof::detail::report_impl {
+
+/// Parses JSON texts that are not padded (std::string_view) with one reused simdjson DOM
+/// parser: the text is copied into a padded buffer that grows and is kept. The element a
+/// parse returns lives until the next parse.
+class json_reader {
+ public:
+  explicit json_reader(std::size_t max_depth = simdjson::DEFAULT_MAX_DEPTH) : max_depth_(max_depth) {}
+
+  simdjson::simdjson_result<simdjson::dom::element> parse(std::string_view text);
+
+ private:
+  simdjson::dom::parser parser_;
+  std::unique_ptr<char[]> buffer_;
+  std::size_t capacity_ = 0;
+  std::size_t max_depth_;
+};
+
+/// Python's json.dumps(value, indent=N, separators=(",", ": ")) (ensure_ascii, as the
+/// OSProfiler CLI prints). `indent` 0 writes one line (items joined by ",").
+class py_json_writer {
+ public:
+  py_json_writer(std::string& out, int indent) : out_(out), indent_(indent) {}
+
+  /// A newline and the indentation of `level` (nothing on one line).
+  void newline(int level) {
+    if (indent_ <= 0) return;
+    out_ += '\n';
+    out_.append(static_cast<std::size_t>(level) * static_cast<std::size_t>(indent_), ' ');
+  }
+  void string(std::string_view s);
+  void key(std::string_view k) {
+    string(k);
+    out_ += ": ";
+  }
+  void integer(std::int64_t v);
+  /// Any DOM value, nested at `level` (the level of the line that holds it).
+  void value(simdjson::dom::element e, int level);
+
+  std::string& out() noexcept { return out_; }
+
+ private:
+  void object(simdjson::dom::object o, int level);
+
+  std::string& out_;
+  int indent_;
+  // Fields of the objects being written, used as a stack (index based, never referenced).
+  std::vector<std::pair<std::string_view, simdjson::dom::element>> fields_;
+};
+
+/// Appends `text` as Python's json.dumps writes a str with ensure_ascii: only printable ASCII
+/// stays, everything else is \uXXXX (surrogate pairs above U+FFFF, lowercase hex).
+void append_py_string(std::string& out, std::string_view text);
+/// Appends a double as Python's repr(float) (shortest round trip, "1.0", "1e-05", "1e+16").
+void append_py_float(std::string& out, double value);
+
+/// Python's test for a stop event: the event name ends with "stop".
+inline bool is_stop_event(std::string_view event_name) noexcept { return event_name.ends_with("stop"); }
+/// The point name: the event name without its final "-start"/"-stop" (the whole name when it
+/// has neither suffix).
+inline std::string_view point_name(std::string_view event_name) noexcept {
+  if (event_name.ends_with("-start")) return event_name.substr(0, event_name.size() - 6);
+  if (event_name.ends_with("-stop")) return event_name.substr(0, event_name.size() - 5);
+  return event_name;
+}
+
+/// Python's msec(): integer milliseconds, truncated toward zero.
+inline std::int64_t ms_between(std::int64_t origin_us, std::int64_t us) noexcept { return (us - origin_us) / 1000; }
+
+/// A point's start and end as Python fills them in: a point with one endpoint only gets the
+/// other one equal to it.
+inline std::int64_t effective_started(const report_node& n) noexcept {
+  return n.started_us ? *n.started_us : n.finished_us.value_or(0);
+}
+inline std::int64_t effective_finished(const report_node& n) noexcept {
+  return n.finished_us ? *n.finished_us : n.started_us.value_or(0);
+}
+/// The report's time origin (the earliest event; 0 when empty).
+inline std::int64_t origin_of(const report& r) noexcept { return r.started_us.value_or(0); }
+
+/// At most `max_bytes` of `text` (cut on a UTF-8 boundary, "..." appended when cut), with
+/// control characters escaped so that the result is safe to print on a terminal.
+std::string excerpt(std::string_view text, std::size_t max_bytes);
+/// Appends `text` with control characters (C0, DEL, C1) escaped as \n, \t or \xNN.
+void append_terminal_safe(std::string& out, std::string_view text);
+/// The first `n` code points of UTF-8 `text` (as Python's str[:n]).
+std::string_view utf8_prefix(std::string_view text, std::size_t n) noexcept;
+
+/// A duration in milliseconds, finer below 1 ms: "0.077 ms", "1.39 ms", "12.4 ms", "1234 ms".
+void append_ms(std::string& out, std::int64_t us);
+
+/// A JSON value of an event's info (e.g. info.message) as text: strings as they are, other
+/// values as compact JSON. Empty if the event or the key is missing.
+std::string info_field_text(json_reader& reader, std::string_view event_json, std::string_view key);
+
+/// The stored event of a point whose full name matches `is_stop` (its last one), or null.
+const std::string* raw_payload_of(const report_node& n, bool stop);
+
+/// Calls f(node, depth, is_last_sibling) for every node in preorder, without recursion.
+template <class F>
+void for_each_preorder(const std::vector<report_node>& roots, F&& f) {
+  struct frame {
+    const std::vector<report_node>* list;
+    std::size_t next;
+  };
+  std::vector<frame> stack;
+  stack.push_back({&roots, 0});
+  while (!stack.empty()) {
+    frame& top = stack.back();
+    if (top.next == top.list->size()) {
+      stack.pop_back();
+      continue;
+    }
+    const report_node& n = (*top.list)[top.next++];
+    const std::size_t depth = stack.size() - 1;
+    const bool last = top.next == top.list->size();
+    f(n, depth, last);
+    if (!n.children.empty()) stack.push_back({&n.children, 0});
+  }
+}
+
+}  // namespace osprof::detail::report_impl

@@ -1,0 +1,276 @@
+// What trace points put on the wire: OSProfiler's notification, ids and nesting, info,
+// exceptions, the function macro, context hand-off between threads, oversized info.
+#include <osprof/emitter.hpp>
+#include <osprof/profiler.hpp>
+
+#include <gtest/gtest.h>
+
+#include <list>
+#include <map>
+#include <stdexcept>
+#include <thread>
+
+#include "common/time_format.hpp"
+#include "tests/emitter/test_support.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using osprof::detail::memory_store;
+
+struct event {
+  std::string name, base_id, trace_id, parent_id, timestamp, project, service, info_json, raw;
+  simdjson::dom::element info;
+};
+
+class Events : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    name_ = osprof_test::unique_store("events");
+    store_ = memory_store::get(name_);
+    osprof::options o;
+    o.connection_string = "memory://" + name_;
+    o.project = "demo";
+    o.service = "api";
+    o.host = "vm";
+    emitter_ = std::make_unique<osprof::emitter>(o);
+  }
+  void TearDown() override {
+    osprof::clean();
+    emitter_.reset();
+  }
+
+  // Flushes and parses every stored event, in emission order.
+  std::vector<event> collect() {
+    EXPECT_TRUE(emitter_->flush(10s));
+    std::vector<event> out;
+    for (const auto& json : store_->events()) {
+      auto& parser = parsers_.emplace_back();
+      simdjson::dom::element doc;
+      auto err = parser.parse(json).get(doc);
+      EXPECT_FALSE(err) << json;
+      if (err) continue;
+      event e;
+      e.raw = json;
+      e.name = std::string(doc["name"].get_string().value());
+      e.base_id = std::string(doc["base_id"].get_string().value());
+      e.trace_id = std::string(doc["trace_id"].get_string().value());
+      e.parent_id = std::string(doc["parent_id"].get_string().value());
+      e.timestamp = std::string(doc["timestamp"].get_string().value());
+      e.project = std::string(doc["project"].get_string().value());
+      e.service = std::string(doc["service"].get_string().value());
+      e.info = doc["info"].value();
+      e.info_json = simdjson::to_string(e.info);
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  std::string name_;
+  std::shared_ptr<memory_store> store_;
+  std::unique_ptr<osprof::emitter> emitter_;
+  std::list<simdjson::dom::parser> parsers_;
+};
+
+TEST_F(Events, NotificationHasOsprofilerShapeAndKeyOrder) {
+  osprof::init("SECRET_KEY", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "");
+  osprof::start("wsgi", {{"request", {{"path", "/v2/servers"}, {"query", "limit=1"}, {"method", "GET"}, {"scheme", "http"}}}});
+  osprof::stop();
+  const auto events = collect();
+  ASSERT_EQ(events.size(), 2u);
+  const std::string& start = events[0].raw;
+  // Key order and separators as Python's json.dumps of OSProfiler's payload.
+  EXPECT_EQ(start.find("{\"name\": \"wsgi-start\", \"base_id\": \"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\", \"trace_id\": \""), 0u)
+      << start;
+  EXPECT_NE(start.find("\"info\": {\"request\": {\"path\": \"/v2/servers\", \"query\": \"limit=1\", \"method\": \"GET\", "
+                       "\"scheme\": \"http\"}, \"host\": \"vm\"}, \"project\": \"demo\", \"service\": \"api\"}"),
+            std::string::npos)
+      << start;
+  EXPECT_EQ(events[1].name, "wsgi-stop");
+  EXPECT_EQ(events[1].info_json, R"({"host":"vm"})");
+  EXPECT_EQ(events[0].trace_id, events[1].trace_id);
+  // No init parent: the first point's parent is the base.
+  EXPECT_EQ(events[0].parent_id, "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee");
+  // Timestamps: UTC, six fractional digits, near now, start <= stop.
+  const auto t0 = osprof::detail::parse_timestamp(events[0].timestamp);
+  const auto t1 = osprof::detail::parse_timestamp(events[1].timestamp);
+  ASSERT_TRUE(t0 && t1);
+  EXPECT_LE(*t0, *t1);
+  const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  EXPECT_LT(std::abs(now_us - *t0), 60'000'000) << events[0].timestamp;
+}
+
+TEST_F(Events, NestingFollowsOsprofilerStack) {
+  osprof::init("k", "11111111-2222-3333-4444-555555555555", "66666666-7777-8888-9999-000000000000");
+  auto* p = osprof::get();
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->base_id().to_string(), "11111111-2222-3333-4444-555555555555");
+  EXPECT_EQ(p->parent_id().to_string(), "11111111-2222-3333-4444-555555555555");  // OSProfiler: stack[-2]
+  EXPECT_EQ(p->id().to_string(), "66666666-7777-8888-9999-000000000000");
+  osprof::start("outer");
+  const std::string outer = p->id().to_string();
+  osprof::start("inner");
+  EXPECT_EQ(p->parent_id().to_string(), outer);
+  osprof::stop();
+  osprof::stop();
+  osprof::stop();  // unmatched: ignored, as OSProfiler 4.4
+  const auto events = collect();
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events[0].name, "outer-start");
+  EXPECT_EQ(events[0].parent_id, "66666666-7777-8888-9999-000000000000");
+  EXPECT_EQ(events[0].trace_id, outer);
+  EXPECT_EQ(events[1].name, "inner-start");
+  EXPECT_EQ(events[1].parent_id, outer);
+  EXPECT_EQ(events[2].name, "inner-stop");
+  EXPECT_EQ(events[2].trace_id, events[1].trace_id);
+  EXPECT_EQ(events[2].parent_id, outer);
+  EXPECT_EQ(events[3].name, "outer-stop");
+  EXPECT_EQ(events[3].parent_id, "66666666-7777-8888-9999-000000000000");
+  for (const auto& e : events) EXPECT_EQ(e.base_id, "11111111-2222-3333-4444-555555555555");
+}
+
+TEST_F(Events, SecondInitKeepsTheFirstProfilerAndKey) {
+  auto* first = osprof::init("first-key");
+  auto* second = osprof::init("second-key");
+  EXPECT_EQ(first, second);
+  EXPECT_EQ(second->hmac_key(), "first-key");
+  osprof::clean();
+  EXPECT_EQ(osprof::get(), nullptr);
+  EXPECT_EQ(osprof::init("k", "not-a-uuid"), nullptr);
+  EXPECT_EQ(osprof::get(), nullptr);
+}
+
+TEST_F(Events, NoProfilerMeansNoEvents) {
+  osprof::start("nothing");
+  osprof::stop();
+  { osprof::trace t("nothing either"); }
+  const auto events = collect();
+  EXPECT_TRUE(events.empty());
+}
+
+struct spawn_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+void failing_point() {
+  osprof::trace t("driver");
+  throw spawn_error("boom: cannot spawn vm1");
+}
+
+TEST_F(Events, ScopedTraceRecordsTheExceptionThatLeavesIt) {
+  osprof::init("k");
+  EXPECT_THROW(failing_point(), spawn_error);
+  {
+    osprof::trace ok("ctx");
+  }
+  try {
+    osprof::trace t("int");
+    throw 42;
+  } catch (int) {
+  }
+  const auto events = collect();
+  ASSERT_EQ(events.size(), 6u);
+  EXPECT_EQ(events[1].name, "driver-stop");
+  EXPECT_EQ(events[1].info_json,
+            R"({"etype":"(anonymous namespace)::spawn_error","message":"boom: cannot spawn vm1","host":"vm"})");
+  EXPECT_EQ(events[3].name, "ctx-stop");
+  EXPECT_EQ(events[3].info_json, R"({"host":"vm"})");
+  EXPECT_EQ(events[5].info_json, R"({"etype":"int","message":null,"host":"vm"})");
+  // The error is flagged for the backend (error traces).
+  EXPECT_EQ(store_->errors().size(), 1u);
+}
+
+TEST_F(Events, ExceptionCaughtInsideTheScopeIsNotAnError) {
+  osprof::init("k");
+  {
+    osprof::trace t("recovering");
+    try {
+      throw std::runtime_error("handled");
+    } catch (const std::exception&) {
+    }
+  }
+  const auto events = collect();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].info_json, R"({"host":"vm"})");
+}
+
+struct Driver {
+  void spawn(int) { OSPROF_TRACE_FUNCTION("driver", {{"vm", "vm1"}}); }
+};
+
+TEST_F(Events, FunctionMacroRecordsTheFunctionName) {
+  osprof::init("k");
+  Driver{}.spawn(1);
+  const auto events = collect();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].name, "driver-start");
+  std::string_view vm;
+  ASSERT_FALSE(events[0].info["vm"].get_string().get(vm));
+  EXPECT_EQ(vm, "vm1");
+  std::string_view fn;
+  ASSERT_FALSE(events[0].info["function"]["name"].get_string().get(fn));
+  EXPECT_NE(fn.find("Driver::spawn"), std::string_view::npos) << fn;
+  EXPECT_EQ(fn.find('('), std::string_view::npos) << fn;
+  EXPECT_EQ(fn.find("void"), std::string_view::npos) << fn;
+  EXPECT_EQ(events[1].info_json, R"({"host":"vm"})");
+}
+
+TEST_F(Events, ContextHandsWorkToAnotherThread) {
+  osprof::init("k");
+  osprof::start("request");
+  const auto ctx = osprof::capture();
+  ASSERT_TRUE(ctx);
+  std::thread worker([&] {
+    EXPECT_EQ(osprof::get(), nullptr);
+    {
+      osprof::context_scope scope(*ctx);
+      osprof::trace t("pool-task");
+    }
+    EXPECT_EQ(osprof::get(), nullptr);  // restored
+  });
+  worker.join();
+  osprof::stop();
+  const auto events = collect();
+  ASSERT_EQ(events.size(), 4u);
+  std::map<std::string, event> by_name;
+  for (const auto& e : events) by_name[e.name] = e;
+  EXPECT_EQ(by_name["pool-task-start"].parent_id, by_name["request-start"].trace_id);
+  EXPECT_EQ(by_name["pool-task-start"].base_id, by_name["request-start"].base_id);
+}
+
+TEST_F(Events, OversizedInfoSpillsThenTruncatesButKeepsTheEvent) {
+  osprof::init("k");
+  const std::string medium(2000, 'm');
+  const std::string huge(200000, 'h');
+  osprof::start("medium", {{"text", medium}});
+  osprof::stop();
+  osprof::start("huge", {{"text", huge}});
+  osprof::stop();
+  const auto events = collect();
+  ASSERT_EQ(events.size(), 4u);
+  std::string_view text;
+  ASSERT_FALSE(events[0].info["text"].get_string().get(text));
+  EXPECT_EQ(text, medium);
+  EXPECT_EQ(events[2].name, "huge-start");
+  std::uint64_t original = 0;
+  ASSERT_FALSE(events[2].info["osprof_truncated_bytes"].get_uint64().get(original)) << events[2].info_json;
+  EXPECT_GT(original, huge.size());
+  const auto s = emitter_->get_stats();
+  EXPECT_EQ(s.spilled_events, 1u);
+  EXPECT_EQ(s.truncated_events, 1u);
+  EXPECT_EQ(s.written, 4u);
+}
+
+TEST_F(Events, StopInfoAndExplicitErrorsAreRecorded) {
+  osprof::init("k");
+  osprof::start("db", {{"db", {{"statement", "SELECT ?"}, {"params", {{"id", 42}}}}}});
+  osprof::stop({{"etype", "IntegrityError"}, {"message", "duplicate key"}});
+  const auto events = collect();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].info_json, R"({"db":{"statement":"SELECT ?","params":{"id":42}},"host":"vm"})");
+  EXPECT_EQ(events[1].info_json, R"({"etype":"IntegrityError","message":"duplicate key","host":"vm"})");
+  EXPECT_EQ(store_->errors().size(), 1u);
+}
+
+}  // namespace

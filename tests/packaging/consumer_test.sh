@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs this build of osprof into a scratch prefix, then builds and runs a consumer
+# project against it with find_package(), with pkg-config, and through add_subdirectory().
+set -euo pipefail
+source_dir="$1"
+build_dir="$2"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
+
+echo "-- find_package(osprof CONFIG)"
+cmake -S "$source_dir/tests/cmake_consumer" -B "$work/by-package" -DCMAKE_PREFIX_PATH="$work/prefix" \
+  -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$work/by-package" -j2 >/dev/null
+"$work/by-package/consumer" "$work/package.db"
+test "$(sqlite3 "$work/package.db" 'select count(*) from data')" = 2
+
+echo "-- pkg-config"
+export PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig:$work/prefix/lib/x86_64-linux-gnu/pkgconfig"
+pkg-config --exists osprof
+g++ -O1 "$source_dir/tests/cmake_consumer/main.cpp" -o "$work/by-pkgconfig" \
+  $(pkg-config --cflags osprof) $(pkg-config --libs --static osprof)
+"$work/by-pkgconfig" "$work/pkgconfig.db"
+
+echo "-- add_subdirectory(osprof)"
+cmake -S "$source_dir/tests/cmake_consumer" -B "$work/by-subdirectory" -DOSPROF_SOURCE_DIR="$source_dir" \
+  -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER_LAUNCHER="${CMAKE_CXX_COMPILER_LAUNCHER:-}" >/dev/null
+# A subproject gets no tests, benchmarks, tools or install rules unless it asks.
+if grep -q "osprof_core_test\|osprof_cli" "$work/by-subdirectory/Makefile" 2>/dev/null; then
+  echo "add_subdirectory() built osprof's tests or tools" >&2
+  exit 1
+fi
+cmake --build "$work/by-subdirectory" -j2 >/dev/null
+"$work/by-subdirectory/consumer" "$work/subdirectory.db"
+echo "consumer builds: ok"

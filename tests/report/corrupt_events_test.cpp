@@ -1,0 +1,156 @@
+// Corrupt stored events: each is skipped and described in `problems` as
+// "trace <base_id>: event <i>: <why> (<excerpt>)", and the rest of the trace is still built.
+#include <algorithm>
+
+#include <gtest/gtest.h>
+
+#include "report/report.hpp"
+#include "report_test_util.hpp"
+
+namespace osprof::test {
+namespace {
+
+using detail::build_report;
+using detail::report;
+
+// A good two-point trace plus one bad event at index 2; returns the report.
+report with_bad_event(const std::string& bad) {
+  const std::vector<std::string> events = {
+      event("root-start", "r", base_id, t0), event("root-stop", "r", base_id, t0 + 5000), bad,
+      event("child-start", "c", "r", t0 + 1000), event("child-stop", "c", "r", t0 + 2000),
+  };
+  return build_report(base_id, events);
+}
+
+void expect_skipped(const std::string& bad, const std::string& why) {
+  SCOPED_TRACE(bad);
+  const report r = with_bad_event(bad);
+  ASSERT_EQ(r.problems.size(), 1u);
+  const std::string& p = r.problems[0];
+  EXPECT_TRUE(p.starts_with(std::string("trace ") + base_id + ": event 2: ")) << p;
+  EXPECT_NE(p.find(why), std::string::npos) << p;
+  EXPECT_TRUE(p.ends_with(")")) << p;
+  // The excerpt shows the beginning of the event (printable ones verbatim).
+  const std::string head = bad.substr(0, std::min<std::size_t>(bad.size(), 20));
+  if (std::all_of(head.begin(), head.end(), [](char c) { return c >= 0x20 && c < 0x7f; })) {
+    EXPECT_NE(p.find(" (" + head), std::string::npos) << p;
+  }
+  // The good events are all used.
+  EXPECT_EQ(r.event_count, 4u);
+  ASSERT_EQ(r.children.size(), 1u);
+  EXPECT_EQ(r.children[0].trace_id, "r");
+  ASSERT_EQ(r.children[0].children.size(), 1u);
+  EXPECT_EQ(r.children[0].children[0].trace_id, "c");
+}
+
+// The good event the bad ones are derived from.
+std::string good() { return event("x-start", "x", "r", t0 + 3000); }
+
+std::string without(const std::string& text, const std::string& piece) {
+  std::string out = text;
+  const auto pos = out.find(piece);
+  EXPECT_NE(pos, std::string::npos) << piece;
+  out.erase(pos, piece.size());
+  return out;
+}
+
+std::string replaced(const std::string& text, const std::string& from, const std::string& to) {
+  std::string out = text;
+  const auto pos = out.find(from);
+  EXPECT_NE(pos, std::string::npos) << from;
+  out.replace(pos, from.size(), to);
+  return out;
+}
+
+TEST(CorruptEvents, GoodEventIsAccepted) {
+  const report r = with_bad_event(good());
+  EXPECT_TRUE(r.problems.empty());
+  EXPECT_EQ(r.event_count, 5u);
+}
+
+TEST(CorruptEvents, NotJson) {
+  const std::string g = good();
+  expect_skipped(g.substr(0, g.size() / 2), "not valid JSON");  // truncated
+  expect_skipped("{\"name\": \"x-start\",}", "not valid JSON");
+  expect_skipped("", "not valid JSON");
+  expect_skipped("\xff\xfe garbage", "not valid JSON");
+}
+
+TEST(CorruptEvents, NotAnObject) {
+  expect_skipped("[1, 2, 3]", "not a JSON object but array");
+  expect_skipped("null", "not a JSON object but null");
+  expect_skipped("\"x-start\"", "not a JSON object but string");
+}
+
+TEST(CorruptEvents, MissingFields) {
+  const std::string g = good();
+  expect_skipped(without(g, "\"name\": \"x-start\", "), "missing \"name\"");
+  expect_skipped(without(g, "\"trace_id\": \"x\", "), "missing \"trace_id\"");
+  expect_skipped(without(g, "\"parent_id\": \"r\", "), "missing \"parent_id\"");
+  expect_skipped(replaced(g, "\"timestamp\"", "\"time\""), "missing \"timestamp\"");
+  expect_skipped(without(g, ", \"project\": \"demo\""), "missing \"project\"");
+  expect_skipped(without(g, ", \"service\": \"api\""), "missing \"service\"");
+  expect_skipped(replaced(g, "\"info\": {\"host\": \"vm\"}, ", ""), "missing \"info\"");
+  expect_skipped(replaced(g, "{\"host\": \"vm\"}", "{\"hostname\": \"vm\"}"), "missing \"info.host\"");
+}
+
+TEST(CorruptEvents, WrongTypes) {
+  const std::string g = good();
+  expect_skipped(replaced(g, "\"name\": \"x-start\"", "\"name\": 7"), "\"name\" is not a string but number");
+  expect_skipped(replaced(g, "\"trace_id\": \"x\"", "\"trace_id\": 12"), "\"trace_id\" is not a string but number");
+  expect_skipped(replaced(g, "\"parent_id\": \"r\"", "\"parent_id\": null"), "\"parent_id\" is not a string but null");
+  expect_skipped(replaced(g, "\"project\": \"demo\"", "\"project\": [\"demo\"]"), "\"project\" is not a string but array");
+  expect_skipped(replaced(g, "\"service\": \"api\"", "\"service\": {}"), "\"service\" is not a string but object");
+  expect_skipped(replaced(g, "\"info\": {\"host\": \"vm\"}", "\"info\": \"host=vm\""), "\"info\" is not an object but string");
+  expect_skipped(replaced(g, "{\"host\": \"vm\"}", "{\"host\": 1}"), "\"info.host\" is not a string but number");
+  expect_skipped(replaced(g, "\"base_id\": \"", "\"base_id\": 5, \"x\": \""), "\"base_id\" is not a string but number");
+}
+
+TEST(CorruptEvents, BadTimestamps) {
+  const std::string g = good();
+  const std::string ts = detail::format_timestamp(t0 + 3000);
+  const std::string no_micro = ts.substr(0, 19);
+  expect_skipped(replaced(g, ts, no_micro), "bad timestamp \"" + no_micro + "\"");  // Python requires %f
+  expect_skipped(replaced(g, ts, ts + "Z"), "bad timestamp");
+  expect_skipped(replaced(g, ts, "2026-13-25T15:26:21.360902"), "bad timestamp");
+  expect_skipped(replaced(g, ts, "yesterday"), "bad timestamp \"yesterday\"");
+  expect_skipped(replaced(g, "\"" + ts + "\"", "1795000000"), "\"timestamp\" is not a string but number");
+}
+
+TEST(CorruptEvents, OtherTrace) {
+  const std::string other = event("x-start", "x", "r", t0 + 3000, R"({"host": "vm"})", "api", "demo",
+                                  "99999999-9999-9999-9999-999999999999");
+  expect_skipped(other, "belongs to another trace (base_id 99999999-9999-9999-9999-999999999999)");
+}
+
+TEST(CorruptEvents, ExcerptIsShortAndTerminalSafe) {
+  // Not JSON, with an escape sequence and a newline: neither reaches the problem text raw.
+  const std::string bad = "\x1b[31mred\nline " + std::string(300, 'x');
+  const report r = with_bad_event(bad);
+  ASSERT_EQ(r.problems.size(), 1u);
+  const std::string& p = r.problems[0];
+  EXPECT_EQ(p.find('\x1b'), std::string::npos);
+  EXPECT_EQ(p.find('\n'), std::string::npos);
+  EXPECT_NE(p.find("\\x1b[31mred\\nline xxx"), std::string::npos) << p;
+  EXPECT_TRUE(p.ends_with("...)")) << p;
+  EXPECT_LT(p.size(), 320u);
+}
+
+TEST(CorruptEvents, ManyBadEventsAreAllReported) {
+  std::vector<std::string> events = {event("root-start", "r", base_id, t0), event("root-stop", "r", base_id, t0 + 10)};
+  for (int i = 0; i < 50; ++i) events.push_back("{broken " + std::to_string(i));
+  const report r = build_report(base_id, events);
+  EXPECT_EQ(r.problems.size(), 50u);
+  EXPECT_EQ(r.event_count, 2u);
+  EXPECT_NE(r.problems[49].find("event 51: "), std::string::npos) << r.problems[49];
+}
+
+TEST(CorruptEvents, OnlyBadEventsGiveAnEmptyReport) {
+  const report r = build_report(base_id, std::vector<std::string>{"nope", "[]"});
+  EXPECT_TRUE(r.empty());
+  EXPECT_TRUE(r.children.empty());
+  EXPECT_EQ(r.problems.size(), 2u);
+}
+
+}  // namespace
+}  // namespace osprof::test
