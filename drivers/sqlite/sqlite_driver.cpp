@@ -80,44 +80,40 @@ class sqlite_driver final : public driver {
 
   std::string_view scheme() const noexcept override { return "sqlite"; }
 
+  // Each blocking call runs on pool_'s thread. The lambdas are named and capture only
+  // trivially destructible things: GCC 12 destroys a lambda temporary inside a co_await
+  // expression twice.
   asio::awaitable<write_result> write(std::span<const event_record> batch) override {
-    co_return co_await asio::co_spawn(
-        pool_.get_executor(), [this, batch]() -> asio::awaitable<write_result> { co_return write_blocking(batch); },
-        asio::use_awaitable);
+    auto op = [this, batch]() -> asio::awaitable<write_result> { co_return write_blocking(batch); };
+    co_return co_await asio::co_spawn(pool_.get_executor(), op, asio::use_awaitable);
   }
 
   asio::awaitable<std::vector<std::string>> read_trace(std::string_view base_id) override {
-    std::string id(base_id);
-    co_return co_await asio::co_spawn(
-        pool_.get_executor(), [this, id]() -> asio::awaitable<std::vector<std::string>> { co_return read_blocking(id); },
-        asio::use_awaitable);
+    const std::string id(base_id);
+    auto op = [this, &id]() -> asio::awaitable<std::vector<std::string>> { co_return read_blocking(id); };
+    co_return co_await asio::co_spawn(pool_.get_executor(), op, asio::use_awaitable);
   }
 
   asio::awaitable<std::vector<trace_summary>> list_traces() override {
-    co_return co_await asio::co_spawn(
-        pool_.get_executor(),
-        [this]() -> asio::awaitable<std::vector<trace_summary>> {
-          co_return list_blocking(
-              "SELECT base_id, MIN(timestamp) AS started FROM data GROUP BY base_id ORDER BY started DESC");
-        },
-        asio::use_awaitable);
+    auto op = [this]() -> asio::awaitable<std::vector<trace_summary>> {
+      co_return list_blocking("SELECT base_id, MIN(timestamp) AS started FROM data GROUP BY base_id ORDER BY started DESC");
+    };
+    co_return co_await asio::co_spawn(pool_.get_executor(), op, asio::use_awaitable);
   }
 
   asio::awaitable<std::vector<trace_summary>> list_error_traces() override {
-    co_return co_await asio::co_spawn(
-        pool_.get_executor(),
-        [this]() -> asio::awaitable<std::vector<trace_summary>> {
-          // `data` holds a JSON string (OSProfiler double-encodes it): unwrap, then look for
-          // info.etype. json_valid() guards keep one corrupt row from failing the query.
-          co_return list_blocking(R"sql(
-            SELECT base_id, MIN(timestamp) AS started FROM data WHERE base_id IN (
-              SELECT base_id FROM data
-              WHERE name LIKE '%-stop' AND json_valid(data)
-                AND json_valid(json_extract(data, '$'))
-                AND json_extract(json_extract(data, '$'), '$.info.etype') IS NOT NULL)
-            GROUP BY base_id ORDER BY started DESC)sql");
-        },
-        asio::use_awaitable);
+    auto op = [this]() -> asio::awaitable<std::vector<trace_summary>> {
+      // `data` holds a JSON string (OSProfiler double-encodes it): unwrap, then look for
+      // info.etype. json_valid() guards keep one corrupt row from failing the query.
+      co_return list_blocking(R"sql(
+        SELECT base_id, MIN(timestamp) AS started FROM data WHERE base_id IN (
+          SELECT base_id FROM data
+          WHERE name LIKE '%-stop' AND json_valid(data)
+            AND json_valid(json_extract(data, '$'))
+            AND json_extract(json_extract(data, '$'), '$.info.etype') IS NOT NULL)
+        GROUP BY base_id ORDER BY started DESC)sql");
+    };
+    co_return co_await asio::co_spawn(pool_.get_executor(), op, asio::use_awaitable);
   }
 
  private:

@@ -1,16 +1,82 @@
-#include <osprof/emitter.hpp>
-#include <osprof/profiler.hpp>
+// osprof: read traces back from any backend, run the demo, list drivers.
 #include <cstdio>
-int main() {
-  osprof::emitter e{osprof::options{.connection_string = "sqlite:///smoke.db"}};
-  osprof::init("SECRET_KEY");
-  {
-    osprof::trace t("wsgi", {{"request", {{"path", "/"}, {"method", "GET"}}}});
-    osprof::start("db", {{"db", {{"statement", "SELECT 1"}}}});
-    osprof::stop();
-    try { osprof::trace t2("fail"); throw std::runtime_error("boom"); } catch (...) {}
+#include <string>
+#include <vector>
+
+#include <osprof/error.hpp>
+#include <osprof/version.hpp>
+
+#include "cli.hpp"
+#include "driver/registry.hpp"
+
+namespace {
+
+constexpr const char* usage = R"(usage: osprof <command> [options]
+
+commands:
+  trace show <trace-id | report.json> [--connection-string CS]
+             [--json | --tree | --html | --dot | --chrome] [--out FILE] [--timeout S]
+      Show one trace as OSProfiler's report: an indented tree (default on a terminal),
+      OSProfiler's JSON (default otherwise), a self-contained HTML page, Graphviz DOT, or
+      Chrome/Perfetto trace events.
+  trace list [--connection-string CS] [--error-trace] [--json] [--timeout S]
+      One row per trace, newest first; --error-trace lists traces that contain an error.
+  demo [--connection-string CS] [--project P] [--service S]
+      Trace a small instrumented request into the backend, then list and show it.
+  drivers
+      The backends osprof knows and their connection strings.
+
+The connection string defaults to $OSPROF_CONNECTION_STRING, then
+$OSPROFILER_CONNECTION_STRING, then sqlite:///osprof.db (a file in this directory).
+Exit codes: 0 success, 1 failure (not found, backend error), 2 usage error.
+)";
+
+}  // namespace
+
+namespace osprof::cli {
+
+int drivers(const std::vector<std::string>& raw) {
+  const arguments args(raw, {});
+  if (!args.positional().empty()) throw usage_error{"drivers takes no arguments"};
+  for (const auto& d : detail::driver_registry::instance().list()) {
+    std::printf("%-16s %s\n", (d.scheme + "://").c_str(), d.summary.c_str());
   }
-  e.flush();
-  auto s = e.get_stats();
-  std::printf("emitted %lu written %lu dropped %lu err %s\n", s.emitted, s.written, s.dropped(), s.last_error.c_str());
+  return 0;
+}
+
+}  // namespace osprof::cli
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+    std::fputs(usage, args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "--version" || args[0] == "-v") {
+    std::printf("osprof %s\n", OSPROF_VERSION_STRING);
+    return 0;
+  }
+  try {
+    const std::string command = args[0];
+    if (command == "trace") {
+      if (args.size() < 2) throw osprof::cli::usage_error{"trace needs a subcommand: show or list"};
+      const std::vector<std::string> rest(args.begin() + 2, args.end());
+      if (args[1] == "show") return osprof::cli::trace_show(rest);
+      if (args[1] == "list") return osprof::cli::trace_list(rest);
+      throw osprof::cli::usage_error{"unknown trace subcommand '" + args[1] + "' (show or list)"};
+    }
+    const std::vector<std::string> rest(args.begin() + 1, args.end());
+    if (command == "demo") return osprof::cli::demo(rest);
+    if (command == "drivers") return osprof::cli::drivers(rest);
+    throw osprof::cli::usage_error{"unknown command '" + command + "'"};
+  } catch (const osprof::cli::usage_error& e) {
+    std::fprintf(stderr, "osprof: %s\n\n%s", e.message.c_str(), usage);
+    return 2;
+  } catch (const osprof::error& e) {
+    std::fprintf(stderr, "osprof: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "osprof: unexpected error: %s\n", e.what());
+    return 1;
+  }
 }
