@@ -39,7 +39,8 @@ std::string error_flag_json(std::string_view base_id, std::string_view timestamp
   return out;
 }
 
-std::vector<encoded_group> encode_batch(std::span<const event_record> batch, const encode_settings& settings) {
+std::vector<encoded_group> encode_batch(std::span<const event_record> batch, const encode_settings& settings,
+                                        std::vector<std::string>* spare) {
   std::vector<trace_entry> traces;
   std::unordered_map<uuid, std::size_t, uuid_hash> index;
   for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -95,6 +96,12 @@ std::vector<encoded_group> encode_batch(std::span<const event_record> batch, con
   std::vector<encoded_group> groups(group_slots.size());
   for (std::size_t g = 0; g < groups.size(); ++g) {
     groups[g].slot = group_slots[g];
+    if (spare != nullptr && !spare->empty()) {
+      // A large payload's fresh allocation costs page faults on every batch; reuse one.
+      groups[g].payload = std::move(spare->back());
+      spare->pop_back();
+      groups[g].payload.clear();
+    }
     if (settings.dedup) command_writer(groups[g].payload).command("MULTI");
   }
   for (std::size_t c = 0; c < commands.size(); ++c) {

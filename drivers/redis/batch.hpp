@@ -49,7 +49,9 @@ struct encoded_group {
   std::string first_key;        ///< for messages
 };
 
-std::vector<encoded_group> encode_batch(std::span<const event_record> batch, const encode_settings& settings);
+/// `spare`: strings whose capacity the payloads may reuse (taken from the back).
+std::vector<encoded_group> encode_batch(std::span<const event_record> batch, const encode_settings& settings,
+                                        std::vector<std::string>* spare = nullptr);
 
 /// The error flag's value, as OSProfiler writes it.
 std::string error_flag_json(std::string_view base_id, std::string_view timestamp);

@@ -143,7 +143,7 @@ void redis_driver::prepare(std::span<const event_record> batch) {
   settings.writer_id = writer_id_;
   settings.sequence = ++sequence_;
   inflight_->sequence = settings.sequence;
-  for (auto& g : encode_batch(batch, settings)) {
+  for (auto& g : encode_batch(batch, settings, &spare_payloads_)) {
     pending_group pending;
     pending.encoded = std::move(g);
     inflight_->groups.push_back(std::move(pending));
@@ -169,6 +169,11 @@ write_result redis_driver::finish() {
     if (why.empty() && !g.rejection.empty()) why = g.rejection;
   }
   const std::size_t total = inflight_->size;
+  for (auto& g : inflight_->groups) {
+    if (spare_payloads_.size() < 8 && g.encoded.payload.capacity() <= (std::size_t{16} << 20)) {
+      spare_payloads_.push_back(std::move(g.encoded.payload));
+    }
+  }
   inflight_.reset();
   if (rejected >= total) return write_result::fatal(why);
   write_result r;

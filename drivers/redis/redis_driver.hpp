@@ -84,6 +84,7 @@ class redis_driver final : public driver {
   std::uint64_t sequence_ = 0;
   std::unique_ptr<client> writer_;
   std::optional<inflight_batch> inflight_;
+  std::vector<std::string> spare_payloads_;  ///< buffers of finished batches, reused
 };
 
 }  // namespace osprof::detail::redis
