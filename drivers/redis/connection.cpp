@@ -4,8 +4,9 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/write.hpp>
+
+#include <openssl/x509v3.h>
 
 #include <osprof/error.hpp>
 
@@ -159,7 +160,16 @@ asio::awaitable<void> connection::connect() {
         // SNI for names only (RFC 6066 forbids addresses).
         SSL_set_tlsext_host_name(tls_stream_->native_handle(), settings_.where.host.c_str());
       }
-      if (settings_.check_hostname) tls_stream_->set_verify_callback(asio::ssl::host_name_verification(settings_.where.host));
+      if (settings_.check_hostname) {
+        // OpenSSL's own check (rather than a verify callback) reports a mismatch by name.
+        X509_VERIFY_PARAM* param = SSL_get0_param(tls_stream_->native_handle());
+        if (!parse_ec) {
+          X509_VERIFY_PARAM_set1_ip_asc(param, settings_.where.host.c_str());
+        } else {
+          X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+          X509_VERIFY_PARAM_set1_host(param, settings_.where.host.c_str(), 0);
+        }
+      }
     } else {
       socket_ = std::move(socket);
     }
@@ -170,7 +180,10 @@ asio::awaitable<void> connection::connect() {
     try {
       co_await tls_stream_->async_handshake(asio::ssl::stream_base::client, asio::use_awaitable);
     } catch (const boost::system::system_error& e) {
-      fail_io(e, "TLS handshake");
+      // Say which check failed ("certificate verify failed" alone does not).
+      const long verify = SSL_get_verify_result(tls_stream_->native_handle());
+      fail_io(e, verify == X509_V_OK ? std::string("TLS handshake")
+                                     : std::string("TLS handshake (") + X509_verify_cert_error_string(verify) + ")");
     }
   }
   open_ = true;

@@ -44,6 +44,7 @@ TEST(RedisTls, AnUntrustedCertificateIsRefused) {
   EXPECT_EQ(s.written, 0u);
   EXPECT_EQ(s.dropped_backend, 8u);
   EXPECT_NE(s.last_error.find("certificate verify failed"), std::string::npos) << s.last_error;
+  EXPECT_NE(s.last_error.find("self-signed certificate in certificate chain"), std::string::npos) << s.last_error;
   // The system's CAs (the default) do not know the test CA either.
   const auto d = emit_to(tls_url("127.0.0.1", client_cert().substr(1)));
   EXPECT_EQ(d.written, 0u);
@@ -57,7 +58,7 @@ TEST(RedisTls, TheHostNameIsChecked) {
   const std::string ca = "ssl_ca_certs=" + tls_file("ca.crt") + client_cert();
   const auto s = emit_to(tls_url("127.0.0.2", ca));
   EXPECT_EQ(s.written, 0u);
-  EXPECT_NE(s.last_error.find("certificate verify failed"), std::string::npos) << s.last_error;
+  EXPECT_NE(s.last_error.find("IP address mismatch"), std::string::npos) << s.last_error;
   EXPECT_EQ(emit_to(tls_url("127.0.0.2", ca + "&ssl_check_hostname=false")).written, 8u);
 }
 
@@ -65,7 +66,7 @@ TEST(RedisTls, AServerRequiringAClientCertificate) {
   const auto s = emit_to(tls_url("127.0.0.1", "ssl_ca_certs=" + tls_file("ca.crt")), nullptr, std::chrono::milliseconds(500));
   EXPECT_EQ(s.written, 0u);
   EXPECT_EQ(s.emitted, s.written + s.dropped());
-  EXPECT_FALSE(s.last_error.empty());
+  EXPECT_NE(s.last_error.find("certificate required"), std::string::npos) << s.last_error;
 }
 
 TEST(RedisTls, PlainTcpToATlsPortSaysSo) {

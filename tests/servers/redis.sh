@@ -13,7 +13,7 @@
 set -euo pipefail
 
 cmd="${1:?usage: redis.sh start-single|start-cluster|start-tls|stop <dir>}"
-dir="${2:?state directory missing}"
+dir="$(realpath -m "${2:?state directory missing}")"  # absolute: redis-server chdirs to --dir
 server="${REDIS_SERVER:-$(command -v redis-server || true)}"
 cli="${REDIS_CLI:-$(command -v redis-cli || true)}"
 
