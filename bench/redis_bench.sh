@@ -36,8 +36,9 @@ done
 
 dir="$(mktemp -d /tmp/osprof-redis-bench-XXXXXX)"
 port=$(( 20000 + RANDOM % 9000 ))
+[[ -x /usr/bin/time ]] || { echo "needs GNU time (apt-get install time)" >&2; exit 1; }
 redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no \
-  --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log"
+  --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --enable-debug-command local
 cleanup() {
   [[ -f "$dir/redis.pid" ]] && kill "$(cat "$dir/redis.pid")" 2>/dev/null || true
   sleep 0.2
@@ -88,6 +89,13 @@ if ((latency)); then
   # takes, so no event is dropped and both rows time the same work.
   rcli flushall >/dev/null
   "$emit_latency" --connection-string null:// --connection-string "$url" --bursts 100000 --burst-size 2
+  echo "-- the same while Redis stalls 200 ms out of every 500 ms (DEBUG SLEEP): the queue absorbs it"
+  rcli flushall >/dev/null
+  ( for _ in $(seq 1 40); do rcli debug sleep 0.2 >/dev/null; sleep 0.3; done ) &
+  staller=$!
+  "$emit_latency" --connection-string "$url" --bursts 100000 --burst-size 2 | grep -v "^empty\|^no profiler"
+  kill "$staller" 2>/dev/null || true
+  wait "$staller" 2>/dev/null || true
   # The harness's default (bursts of 20 spans): ~1.5 M events/s, beyond the backend; the
   # queue fills and drops, which both rows count.
   rcli flushall >/dev/null
