@@ -75,7 +75,10 @@ class sqlite_driver final : public driver {
 
   ~sqlite_driver() override {
     pool_.join();
-    sqlite3_close(db_);
+    // Statements first: sqlite3_close() refuses to close a connection that still has some.
+    sqlite3_finalize(insert_.stmt);
+    insert_.stmt = nullptr;
+    sqlite3_close_v2(db_);
   }
 
   std::string_view scheme() const noexcept override { return "sqlite"; }

@@ -117,11 +117,12 @@ constexpr std::span<const info_field> info_value::as_object() const noexcept {
 /// The info of one trace point: a braced list of fields.
 using info = std::initializer_list<info_field>;
 
-/// Bytes of name plus encoded info that travel inside the fixed-size event without any heap
-/// allocation. A key costs its length + 2 bytes, a string value its length + 5, a number 9,
-/// a boolean 2 and a nested object 2. Larger payloads are copied to the heap once (counted
-/// as `spilled_events`); payloads above `options::max_event_bytes` have their info replaced
-/// by a truncation marker (counted as `truncated_events`).
+/// Bytes of point name plus encoded info that travel inside the fixed-size event without any
+/// heap allocation. The name costs its length; the info 4 bytes plus, per field, its key's length
+/// + 2 and its value: a string's length + 4, 8 for a number, 4 for a nested object (plus its
+/// fields), nothing for a boolean or null. Larger payloads are copied to the heap once (counted
+/// as `spilled_events`); payloads above `options::max_event_bytes` have their info replaced by
+/// a truncation marker (counted as `truncated_events`).
 inline constexpr std::size_t inline_payload_budget = 168;
 
 }  // namespace v1

@@ -213,7 +213,7 @@ emitter_impl::emitter_impl(options o)
 }
 
 emitter_impl::~emitter_impl() {
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable() && getpid() == creator_pid) thread_.join();
 }
 
 void emitter_impl::run_worker() {
@@ -453,6 +453,14 @@ bool emitter_impl::shutdown(std::chrono::milliseconds timeout) {
   if (shut_down_) return shutdown_clean_;
   shut_down_ = true;
   if (!thread_.joinable()) return true;
+  if (getpid() != creator_pid) {
+    // In a child after fork(): the worker thread exists only in the parent, and what the
+    // queue held belongs to the parent. Nothing to deliver or join here; the child may
+    // start an emitter of its own.
+    emitter_running = false;
+    shutdown_clean_ = false;
+    return false;
+  }
   const auto deadline = clock::now() + timeout;
   queue_.set_stopping();
   asio::post(ioc_, [this, deadline] {
