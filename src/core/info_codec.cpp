@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "common/json_writer.hpp"
+#include "core/small_copy.hpp"
 
 namespace osprof::detail {
 
@@ -94,7 +95,7 @@ bool encode_fields_bounded(bounded_writer& w, std::span<const info_field> fields
     const auto key = f.key.substr(0, max_key_size);
     if (!w.room(2 + key.size() + 9)) return false;  // key, tag and the largest fixed value
     w.put_unchecked(static_cast<std::uint8_t>(key.size()));
-    if (!key.empty()) std::memcpy(w.p, key.data(), key.size());
+    copy_bytes(w.p, key.data(), key.size());
     w.p += key.size();
     const info_value& v = f.value;
     switch (v.type()) {
@@ -117,7 +118,7 @@ bool encode_fields_bounded(bounded_writer& w, std::span<const info_field> fields
         w.put_unchecked('s');
         w.put_unchecked(static_cast<std::uint32_t>(text.size()));
         if (!w.room(text.size())) return false;
-        if (!text.empty()) std::memcpy(w.p, text.data(), text.size());
+        copy_bytes(w.p, text.data(), text.size());
         w.p += text.size();
         break;
       }

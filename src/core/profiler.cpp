@@ -14,6 +14,7 @@
 #include "core/info_codec.hpp"
 #include "core/profiler_state.hpp"
 #include "core/random.hpp"
+#include "core/small_copy.hpp"
 #include "core/tsan_annotations.hpp"
 
 namespace osprof::detail {
@@ -191,8 +192,17 @@ void emit(event_kind kind, const uuid& base, const uuid& trace_id, const uuid& p
   std::byte* const payload_end = ev.payload + inline_payload_budget;
   std::byte* end = nullptr;
   if (exc == nullptr && name.size() <= inline_payload_budget) [[likely]] {
-    if (!name.empty()) std::memcpy(ev.payload, name.data(), name.size());
-    end = encode_info_bounded(ev.payload + name.size(), payload_end, fields);
+    copy_bytes(ev.payload, name.data(), name.size());
+    if (fields.empty()) {
+      // Most stop events: no info, just the field count.
+      if (name.size() + 4 <= inline_payload_budget) {
+        const std::uint32_t none = 0;
+        std::memcpy(ev.payload + name.size(), &none, 4);
+        end = ev.payload + name.size() + 4;
+      }
+    } else {
+      end = encode_info_bounded(ev.payload + name.size(), payload_end, fields);
+    }
   }
   if (end != nullptr) [[likely]] {
     ev.payload_size = static_cast<std::uint32_t>(end - ev.payload);
@@ -213,16 +223,9 @@ void emit(event_kind kind, const uuid& base, const uuid& trace_id, const uuid& p
 
 void start_point(profiler_state* state, std::string_view name, std::span<const info_field> fields,
                  const char* function) noexcept {
-  const uuid id = uuid::random();
+  const uuid id = random_uuid();
   const uuid parent = state->current_id();
-  const auto offset = static_cast<std::uint32_t>(state->names.size());
-  try {
-    state->names.append(name);
-    state->frames.push_back({id, offset, static_cast<std::uint32_t>(name.size())});
-  } catch (...) {
-    state->names.resize(offset);
-    return;  // out of memory for a nesting deeper than the reserved stack: skip the point
-  }
+  if (!state->push(id, name)) return;  // out of memory for a nesting this deep: skip the point
   emit(event_kind::start, state->base_id, id, parent, name, fields, function, nullptr);
 }
 
@@ -231,8 +234,7 @@ void stop_with(profiler_state* state, std::span<const info_field> fields, const 
   if (state == nullptr || state->frames.empty()) return;
   const auto& top = state->frames.back();
   emit(event_kind::stop, state->base_id, top.id, state->enclosing_id(), state->frame_name(top), fields, nullptr, exc);
-  state->names.resize(top.name_offset);
-  state->frames.pop_back();
+  state->pop();
 }
 }  // namespace
 

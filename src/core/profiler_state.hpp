@@ -10,6 +10,8 @@
 
 #include <osprof/profiler.hpp>
 
+#include "core/small_copy.hpp"
+
 namespace osprof::detail {
 
 struct profiler_state : profiler {
@@ -21,7 +23,7 @@ struct profiler_state : profiler {
 
   profiler_state() {
     frames.reserve(32);
-    names.reserve(512);
+    names.resize(1024);
   }
 
   void reset(std::string_view key, uuid base, uuid parent) {
@@ -29,7 +31,7 @@ struct profiler_state : profiler {
     base_id = base;
     root_parent = parent;
     frames.clear();
-    names.clear();
+    names_used = 0;
   }
 
   uuid current_id() const noexcept { return frames.empty() ? root_parent : frames.back().id; }
@@ -39,11 +41,35 @@ struct profiler_state : profiler {
   }
   std::string_view frame_name(const frame& f) const noexcept { return {names.data() + f.name_offset, f.name_size}; }
 
+  /// Opens a point. The name is kept here for its stop event: the caller's string may not live
+  /// that long. Allocates only when nesting outgrows what is reserved; false if that fails.
+  bool push(const uuid& id, std::string_view name) noexcept {
+    const auto offset = static_cast<std::uint32_t>(names_used);
+    if (names_used + name.size() > names.size() || frames.size() == frames.capacity()) [[unlikely]] {
+      try {
+        if (names_used + name.size() > names.size()) names.resize(2 * (names_used + name.size()));
+        frames.reserve(2 * frames.size() + 1);
+      } catch (...) {
+        return false;
+      }
+    }
+    copy_bytes(names.data() + offset, name.data(), name.size());
+    names_used += name.size();
+    frames.push_back({id, offset, static_cast<std::uint32_t>(name.size())});
+    return true;
+  }
+
+  void pop() noexcept {
+    names_used = frames.back().name_offset;
+    frames.pop_back();
+  }
+
   uuid base_id;
   uuid root_parent;      // the parent given to init() (the base when none)
   std::string hmac_key;
   std::vector<frame> frames;
-  std::string names;     // names of the open points, a stack of their own
+  std::string names;     // names of the open points, a stack of their own (first names_used bytes)
+  std::size_t names_used = 0;
 };
 
 }  // namespace osprof::detail

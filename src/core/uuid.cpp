@@ -44,7 +44,7 @@ void seed_thread_rng() noexcept {
   }
   std::uint64_t x = seed ^ (thread_counter.fetch_add(1, std::memory_order_relaxed) * 0xd1b54a32d192ed03ull);
   rng_state& r = thread_rng;
-  for (auto& word : r.s) word = splitmix64(x);
+  r.s = splitmix64(x);
   r.fork_epoch = fork_epoch;
 }
 
@@ -60,12 +60,7 @@ void reseed_after_fork() noexcept {
 namespace osprof {
 inline namespace v1 {
 
-uuid uuid::random() noexcept {
-  uuid id{detail::next_random(), detail::next_random()};
-  id.hi = (id.hi & 0xFFFFFFFFFFFF0FFFull) | 0x0000000000004000ull;  // version 4
-  id.lo = (id.lo & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;  // RFC 4122 variant
-  return id;
-}
+uuid uuid::random() noexcept { return detail::random_uuid(); }
 
 namespace {
 int hex_value(char c) noexcept {
