@@ -405,14 +405,17 @@ TEST(RedisFault, SentinelFindsTheMasterAndFollowsAFailover) {
                              " 1\nsentinel down-after-milliseconds mymaster 1000\n"
                              "sentinel failover-timeout mymaster 4000\n");
   sentinel.start();
-  ASSERT_TRUE(eventually(
-      [&] {
-        const auto r = redis_command(sentinel.port(), {"SENTINEL", "replicas", "mymaster"});
-        return r.is_array() && !r.elements.empty();
-      },
-      30s))
-      << "Sentinel never saw the replica: " << sentinel.log();
-
+  // Sentinel can promote the replica once its link to it is up and the replica's own link to
+  // the master is ok (flags exactly "slave", master-link-status "ok").
+  auto replica_ready = [&] {
+    const auto r = redis_command(sentinel.port(), {"SENTINEL", "replicas", "mymaster"});
+    if (!r.is_array() || r.elements.empty()) return false;
+    std::map<std::string, std::string> fields;
+    const auto& kv = r.elements[0].elements;
+    for (std::size_t i = 0; i + 1 < kv.size(); i += 2) fields[kv[i].text] = kv[i + 1].text;
+    return fields["flags"] == "slave" && fields["master-link-status"] == "ok";
+  };
+  ASSERT_TRUE(eventually(replica_ready, 30s)) << "Sentinel never saw the replica ready: " << sentinel.log();
   const std::string url = "redissentinel://127.0.0.1:" + std::to_string(sentinel.port()) + "?service_name=mymaster";
   auto o = fault_options(sentinel.port());
   o.connection_string = url;
@@ -424,7 +427,9 @@ TEST(RedisFault, SentinelFindsTheMasterAndFollowsAFailover) {
 
   // Make sure the replica has everything, then promote it.
   ASSERT_TRUE(eventually([&] { return redis_command(replica.port(), {"LLEN", "osprofiler_opt:" + first}).integer == 8; }, 10s));
-  ASSERT_TRUE(redis_command(sentinel.port(), {"SENTINEL", "FAILOVER", "mymaster"}).is_ok());
+  // NOGOODSLAVE while Sentinel's view of the replica is still being refreshed: ask again.
+  ASSERT_TRUE(eventually([&] { return redis_command(sentinel.port(), {"SENTINEL", "FAILOVER", "mymaster"}).is_ok(); }, 30s))
+      << sentinel.log();
   ASSERT_TRUE(eventually([&] { return sentinel_master_port(sentinel.port()) == std::to_string(replica.port()); }, 30s))
       << sentinel.log();
   // Until Sentinel has turned the old master into a replica it still takes writes, which its
