@@ -188,7 +188,8 @@ asio::awaitable<void> connection::connect() {
   }
   open_ = true;
 
-  // One round trip: AUTH, SELECT, ROLE and PING pipelined; PING proves the peer speaks RESP.
+  // One round trip: AUTH, SELECT, ROLE, CLIENT ID and PING pipelined; PING proves the peer
+  // speaks RESP.
   std::string hello;
   command_writer w(hello);
   std::size_t n = 0;
