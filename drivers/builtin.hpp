@@ -9,5 +9,6 @@ namespace osprof::detail {
 void register_null_driver(driver_registry& registry);
 void register_memory_driver(driver_registry& registry);
 void register_sqlite_driver(driver_registry& registry);
+void register_redis_driver(driver_registry& registry);
 
 }  // namespace osprof::detail

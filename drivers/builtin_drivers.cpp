@@ -6,6 +6,7 @@ void register_builtin_drivers(driver_registry& registry) {
   register_sqlite_driver(registry);
   register_null_driver(registry);
   register_memory_driver(registry);
+  register_redis_driver(registry);
 }
 
 }  // namespace osprof::detail

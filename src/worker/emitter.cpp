@@ -318,11 +318,15 @@ asio::awaitable<void> emitter_impl::write_loop() {
     b.spill_bytes = 0;
     spare_batches_.push_back(std::move(b));
   }
+  // The shutdown deadline may have cancelled this coroutine (to cut a write short); the driver
+  // still gets a bounded chance to flush and close cleanly.
+  co_await asio::this_coro::reset_cancellation_state();
   try {
-    co_await driver_->flush();
-    co_await driver_->close();
+    using namespace asio::experimental::awaitable_operators;
+    asio::steady_timer close_timer(ioc_, deadline_passed_ ? std::chrono::milliseconds(250) : opts.write_timeout);
+    co_await ((driver_->flush() && driver_->close()) || close_timer.async_wait(asio::use_awaitable));
   } catch (const std::exception& e) {
-    note_failure(std::string("closing the backend failed: ") + e.what());
+    log_message(std::string("closing the backend failed: ") + e.what());
   }
   deadline_timer_.cancel();  // nothing left to bound: let the io_context finish
 }

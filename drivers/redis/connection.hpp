@@ -1,0 +1,136 @@
+// One connection to one Redis server over Asio coroutines: plain TCP or TLS (OpenSSL),
+// the handshake (AUTH, SELECT, and ROLE when the server must be a master), and pipelined
+// requests: a request is any number of commands sent in one write, whose replies are read
+// back in order. Every failure closes the connection and is thrown as redis_failure, whose
+// kind tells the driver whether trying again can help.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "drivers/redis/redis_options.hpp"
+#include "drivers/redis/resp.hpp"
+
+namespace osprof::detail::redis {
+
+namespace asio = boost::asio;
+
+enum class failure_kind : std::uint8_t {
+  connection,  ///< refused, reset, closed, timed out: try again later
+  busy,        ///< the server cannot take writes now (LOADING, OOM, READONLY, TRYAGAIN, ...)
+  auth,        ///< credentials refused (WRONGPASS, NOAUTH, NOPERM)
+  config,      ///< a setting the server rejects (database index, unknown Sentinel master)
+  protocol,    ///< the peer does not speak RESP: not a Redis server
+  tls,         ///< TLS handshake or certificate verification failed
+  server,      ///< any other error reply
+};
+
+class redis_failure : public std::runtime_error {
+ public:
+  redis_failure(failure_kind k, const std::string& what) : std::runtime_error(what), kind(k) {}
+  failure_kind kind;
+  bool retryable() const noexcept { return kind == failure_kind::connection || kind == failure_kind::busy; }
+};
+
+/// How an error reply should be treated ("-LOADING ..." -> busy, "-WRONGPASS ..." -> auth).
+failure_kind classify_error(const resp_value& reply) noexcept;
+
+/// A TLS client context from the options; throws osprof::error for unreadable files.
+std::shared_ptr<asio::ssl::context> make_tls_context(const tls_options& tls, const std::string& redacted);
+
+struct connect_settings {
+  endpoint where;
+  std::string user;
+  std::string password;
+  bool has_password = false;
+  std::int64_t db = 0;
+  bool require_master = false;  ///< check ROLE (a master discovered through Sentinel)
+  std::chrono::milliseconds timeout{10000};
+  std::shared_ptr<asio::ssl::context> tls;  ///< null: plain TCP
+  bool check_hostname = true;
+};
+
+/// Runs `op` and gives up after `timeout`, cancelling it (Asio 1.81 has no cancel_after).
+/// A timeout is thrown as redis_failure(connection, "<what> timed out after N ms").
+template <typename T>
+asio::awaitable<T> with_timeout(asio::awaitable<T> op, std::chrono::milliseconds timeout, std::string_view what) {
+  auto ex = co_await asio::this_coro::executor;
+  asio::steady_timer timer(ex, timeout);
+  // wait_for_one: an operation that fails must end the wait too (|| waits for a success).
+  auto [order, failure, value, timer_ec] =
+      co_await asio::experimental::make_parallel_group(asio::co_spawn(ex, std::move(op), asio::deferred),
+                                                       timer.async_wait(asio::deferred))
+          .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+  if (order[0] == 1) {
+    throw redis_failure(failure_kind::connection,
+                        std::string(what) + " timed out after " + std::to_string(timeout.count()) + " ms");
+  }
+  if (failure) std::rethrow_exception(failure);
+  co_return std::move(value);
+}
+
+asio::awaitable<void> with_timeout(asio::awaitable<void> op, std::chrono::milliseconds timeout, std::string_view what);
+
+class connection {
+ public:
+  connection(asio::any_io_executor executor, connect_settings settings);
+  ~connection();
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  const endpoint& where() const noexcept { return settings_.where; }
+  bool is_open() const noexcept { return open_; }
+  /// CLIENT ID of the current (or last) connection, when the server told it.
+  std::optional<std::int64_t> client_id() const noexcept { return client_id_; }
+  /// This side's "ip:port" of the current (or last) connection, as CLIENT LIST shows it.
+  const std::string& local_address() const noexcept { return local_address_; }
+
+  /// Connects and runs the handshake unless already connected, within the timeout.
+  asio::awaitable<void> ensure_connected();
+  /// Closes the socket; the next request connects again. Pending operations are aborted.
+  void close() noexcept;
+
+  /// Sends `bytes` (one or more commands) and reads `replies` replies, within the timeout.
+  asio::awaitable<std::vector<resp_value>> request(std::string_view bytes, std::size_t replies);
+  /// The two halves of request(), without a timeout: pipelines to several servers send to
+  /// each first and then read from each, under one deadline of the caller's.
+  asio::awaitable<void> send(std::string_view bytes);
+  asio::awaitable<std::vector<resp_value>> receive(std::size_t replies);
+
+ private:
+  asio::awaitable<void> connect();
+  asio::awaitable<std::size_t> read_some();
+  [[noreturn]] void fail_io(const boost::system::system_error& e, std::string_view doing);
+  [[noreturn]] void fail(failure_kind kind, const std::string& why);
+
+  asio::any_io_executor executor_;
+  connect_settings settings_;
+  asio::ip::tcp::socket socket_;
+  std::optional<asio::ssl::stream<asio::ip::tcp::socket>> tls_stream_;
+  bool open_ = false;
+  std::optional<std::int64_t> client_id_;
+  std::string local_address_;
+  resp_parser parser_;
+  std::string buffer_;      ///< received bytes not yet parsed start at buffer_pos_
+  std::size_t buffer_pos_ = 0;
+};
+
+}  // namespace osprof::detail::redis
