@@ -75,64 +75,63 @@ std::byte* encode_fields(std::byte* out, std::span<const info_field> fields, int
   return out;
 }
 
-// The bounded encoder: the same layout, checking room before each write.
-struct bounded_writer {
-  std::byte* p;
-  const std::byte* limit;
+// The bounded encoder: the same layout, checking room before each write. The write position
+// stays in a local (a register): stores through std::byte* may alias anything, so a position
+// kept in memory would be reloaded after every byte written.
+template <class T>
+std::byte* store(std::byte* p, T value) noexcept {
+  std::memcpy(p, &value, sizeof value);
+  return p + sizeof value;
+}
 
-  bool room(std::size_t n) const noexcept { return static_cast<std::size_t>(limit - p) >= n; }
-  template <class T>
-  void put_unchecked(T value) noexcept {
-    std::memcpy(p, &value, sizeof value);
-    p += sizeof value;
-  }
-};
-
-bool encode_fields_bounded(bounded_writer& w, std::span<const info_field> fields, int depth) noexcept {
-  if (!w.room(4)) return false;
-  w.put_unchecked(static_cast<std::uint32_t>(fields.size()));
+std::byte* encode_fields_bounded(std::byte* p, const std::byte* limit, std::span<const info_field> fields,
+                                 int depth) noexcept {
+  if (limit - p < 4) return nullptr;
+  p = store(p, static_cast<std::uint32_t>(fields.size()));
   for (const auto& f : fields) {
-    const auto key = f.key.substr(0, max_key_size);
-    if (!w.room(2 + key.size() + 9)) return false;  // key, tag and the largest fixed value
-    w.put_unchecked(static_cast<std::uint8_t>(key.size()));
-    copy_bytes(w.p, key.data(), key.size());
-    w.p += key.size();
+    const std::size_t key_size = f.key.size() < max_key_size ? f.key.size() : max_key_size;
+    // Room for the key, its tag and the largest fixed-size value (or a string's length).
+    if (static_cast<std::size_t>(limit - p) < key_size + 10) return nullptr;
+    *p++ = static_cast<std::byte>(key_size);
+    copy_bytes(p, f.key.data(), key_size);
+    p += key_size;
     const info_value& v = f.value;
     switch (v.type()) {
-      case info_value::kind::null: w.put_unchecked('z'); break;
-      case info_value::kind::boolean: w.put_unchecked(v.as_bool() ? 'T' : 'F'); break;
+      case info_value::kind::null: *p++ = std::byte{'z'}; break;
+      case info_value::kind::boolean: *p++ = std::byte{static_cast<unsigned char>(v.as_bool() ? 'T' : 'F')}; break;
       case info_value::kind::integer:
-        w.put_unchecked('i');
-        w.put_unchecked(v.as_int());
+        *p++ = std::byte{'i'};
+        p = store(p, v.as_int());
         break;
       case info_value::kind::unsigned_integer:
-        w.put_unchecked('u');
-        w.put_unchecked(v.as_uint());
+        *p++ = std::byte{'u'};
+        p = store(p, v.as_uint());
         break;
       case info_value::kind::floating:
-        w.put_unchecked('d');
-        w.put_unchecked(v.as_double());
+        *p++ = std::byte{'d'};
+        p = store(p, v.as_double());
         break;
       case info_value::kind::string: {
         const auto text = v.as_string();
-        w.put_unchecked('s');
-        w.put_unchecked(static_cast<std::uint32_t>(text.size()));
-        if (!w.room(text.size())) return false;
-        copy_bytes(w.p, text.data(), text.size());
-        w.p += text.size();
+        *p++ = std::byte{'s'};
+        p = store(p, static_cast<std::uint32_t>(text.size()));
+        if (static_cast<std::size_t>(limit - p) < text.size()) return nullptr;
+        copy_bytes(p, text.data(), text.size());
+        p += text.size();
         break;
       }
       case info_value::kind::object:
         if (depth >= max_info_depth) {
-          w.put_unchecked('z');
+          *p++ = std::byte{'z'};
           break;
         }
-        w.put_unchecked('o');
-        if (!encode_fields_bounded(w, v.as_object(), depth + 1)) return false;
+        *p++ = std::byte{'o'};
+        p = encode_fields_bounded(p, limit, v.as_object(), depth + 1);
+        if (p == nullptr) return nullptr;
         break;
     }
   }
-  return true;
+  return p;
 }
 
 // Decoding reads untrusted-length data defensively: a short read stops the decoder.
@@ -230,8 +229,7 @@ std::byte* encode_info(std::byte* out, std::span<const info_field> fields) noexc
 }
 
 std::byte* encode_info_bounded(std::byte* out, const std::byte* limit, std::span<const info_field> fields) noexcept {
-  bounded_writer w{out, limit};
-  return encode_fields_bounded(w, fields, 0) ? w.p : nullptr;
+  return encode_fields_bounded(out, limit, fields, 0);
 }
 
 bool append_info_members(std::string& out, std::span<const std::byte> encoded, bool first, std::string_view skip) {

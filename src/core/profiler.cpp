@@ -54,11 +54,6 @@ void after_fork_child() noexcept {
 
 [[maybe_unused]] const int fork_handler_installed = pthread_atfork(nullptr, nullptr, &after_fork_child);
 
-struct exception_trailer {  // what follows the name after an exception
-  const std::type_info* type;
-  std::string_view message;
-};
-
 constexpr std::string_view truncation_key = "osprof_truncated_bytes";
 
 // Writes the name, then (after an exception) u32 size + message, then the encoded info.
@@ -122,24 +117,24 @@ void write_payload(std::byte* out, std::string_view name, std::span<const info_f
   }
 }
 
-[[gnu::noinline, gnu::cold]] bool enqueue_allocating(event_queue& q, producer& p, raw_event& ev,
-                                                     std::int64_t spilled_bytes) noexcept {
+[[gnu::noinline, gnu::cold]] bool enqueue_allocating(event_queue& q, producer& p, const event_source& src,
+                                                     std::int64_t& spilled_bytes) noexcept {
   // No free block in the pool although the credit proves we are under the cap (a producer
   // that is new, or whose blocks are still held): let moodycamel allocate one.
   bool ok = false;
   try {
-    ok = q.queue().enqueue(p.token, ev);
+    ok = q.queue().enqueue(p.token, raw_event(&src));
   } catch (...) {
   }
   if (!ok) {
-    std::free(ev.spill);
     q.release(1, spilled_bytes);
     q.count_queue_full();
   }
   return ok;
 }
 
-// The trace point's work: stamp, take a credit, fill the fixed-size event, push it.
+// The trace point's work: stamp, take a credit, push a source from which the event is built
+// in the queue's slot.
 void emit(event_kind kind, const uuid& base, const uuid& trace_id, const uuid& parent, std::string_view name,
           std::span<const info_field> fields, const char* function, const exception_trailer* exc) noexcept {
   event_queue* qp = event_queue::current();
@@ -148,13 +143,13 @@ void emit(event_kind kind, const uuid& base, const uuid& trace_id, const uuid& p
   const std::uint32_t word = q.state_word();
   if ((word & 3u) != static_cast<std::uint32_t>(run_state::running)) return;
 
-  raw_event ev;
+  std::int64_t spilled_bytes = 0;
+  event_source src{&q, &spilled_bytes, &base, &trace_id, &parent, name, fields, function, exc, 0, kind, 0};
   if (q.config().tsc) {
-    ev.time = read_tsc();
-    ev.flags = event_flags::clock_tsc;
+    src.time = read_tsc();
+    src.flags = event_flags::clock_tsc;
   } else {
-    ev.time = realtime_ns();
-    ev.flags = 0;
+    src.time = realtime_ns();
   }
 
   producer* p = tls_producer;
@@ -170,56 +165,58 @@ void emit(event_kind kind, const uuid& base, const uuid& trace_id, const uuid& p
     return;
   }
 
-  ev.kind = kind;
-  ev.base_id = base;
-  ev.trace_id = trace_id;
-  ev.parent_id = parent;
-  ev.function = function;
-  ev.exception_type = nullptr;
-  ev.spill = nullptr;
-  if (exc != nullptr) [[unlikely]] {
-    ev.flags |= event_flags::exception;
-    if (exc->type != nullptr) {
-      ev.flags |= event_flags::exception_known;
-      ev.exception_type = exc->type;
-    }
-  }
-
-  // Point names longer than this are cut (they would not fit a storage column either).
-  if (name.size() > 1024) [[unlikely]] name = name.substr(0, 1024);
-  ev.name_size = static_cast<std::uint16_t>(name.size());
-  std::int64_t spilled_bytes = 0;
-  std::byte* const payload_end = ev.payload + inline_payload_budget;
-  std::byte* end = nullptr;
-  if (exc == nullptr && name.size() <= inline_payload_budget) [[likely]] {
-    copy_bytes(ev.payload, name.data(), name.size());
-    if (fields.empty()) {
-      // Most stop events: no info, just the field count.
-      if (name.size() + 4 <= inline_payload_budget) {
-        const std::uint32_t none = 0;
-        std::memcpy(ev.payload + name.size(), &none, 4);
-        end = ev.payload + name.size() + 4;
-      }
-    } else {
-      end = encode_info_bounded(ev.payload + name.size(), payload_end, fields);
-    }
-  }
-  if (end != nullptr) [[likely]] {
-    ev.payload_size = static_cast<std::uint32_t>(end - ev.payload);
-  } else {
-    fill_payload_slow(q, ev, name, fields, exc, spilled_bytes);
-  }
-
   {
     OSPROF_QUEUE_ACCESS(&q.queue(), true);
-    if (!q.queue().try_enqueue(p->token, ev)) [[unlikely]] {
-      if (!enqueue_allocating(q, *p, ev, spilled_bytes)) return;
+    if (!q.queue().try_enqueue(p->token, raw_event(&src))) [[unlikely]] {
+      if (!enqueue_allocating(q, *p, src, spilled_bytes)) return;
     }
   }
   p->accepted.store(p->accepted.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
 }  // namespace
+
+// Builds the event in place (called by moodycamel, through raw_event's move constructor, on
+// the slot the event will occupy).
+void raw_event::build(const event_source& src) noexcept {
+  time = src.time;
+  base_id = *src.base_id;
+  trace_id = *src.trace_id;
+  parent_id = *src.parent_id;
+  exception_type = nullptr;
+  spill = nullptr;
+  function = src.function;
+  kind = src.kind;
+  flags = src.flags;
+  std::string_view name = src.name;
+  const exception_trailer* exc = src.exception;
+  if (exc != nullptr) [[unlikely]] {
+    flags |= event_flags::exception;
+    if (exc->type != nullptr) {
+      flags |= event_flags::exception_known;
+      exception_type = exc->type;
+    }
+  }
+  // Point names longer than this are cut (they would not fit a storage column either).
+  if (name.size() > 1024) [[unlikely]] name = name.substr(0, 1024);
+  name_size = static_cast<std::uint16_t>(name.size());
+  std::byte* end = nullptr;
+  if (exc == nullptr && name.size() + 4 <= inline_payload_budget) [[likely]] {
+    copy_bytes(payload, name.data(), name.size());
+    if (src.fields.empty()) {
+      const std::uint32_t none = 0;  // most stop events: no info, just the field count
+      std::memcpy(payload + name.size(), &none, 4);
+      end = payload + name.size() + 4;
+    } else {
+      end = encode_info_bounded(payload + name.size(), payload + inline_payload_budget, src.fields);
+    }
+  }
+  if (end != nullptr) [[likely]] {
+    payload_size = static_cast<std::uint32_t>(end - payload);
+  } else {
+    fill_payload_slow(*src.queue, *this, name, src.fields, exc, *src.spilled_bytes);
+  }
+}
 
 void start_point(profiler_state* state, std::string_view name, std::span<const info_field> fields,
                  const char* function) noexcept {

@@ -1,21 +1,28 @@
 // The fixed-size event a trace point pushes: ids, a raw clock reading and the payload
 // (point name + binary-encoded info) inline. Formatting into OSProfiler's JSON happens on
 // the worker side (worker/formatter.hpp).
+//
+// A trace point does not fill an event on its stack and copy it into the queue: it pushes a
+// small "source" (pointers to what it knows) and the event is built directly in the queue's
+// slot by raw_event's move constructor, which moodycamel calls to place the element.
 #pragma once
 
 #include <cstddef>
-#include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <span>
+#include <string_view>
 #include <type_traits>
 #include <typeinfo>
 
 #include <osprof/info.hpp>
 #include <osprof/uuid.hpp>
 
+#include "core/small_copy.hpp"
+
 namespace osprof::detail {
 
-enum class event_kind : std::uint8_t { start = 1, stop = 2 };
+enum class event_kind : std::uint8_t { start = 1, stop = 2, source = 0xff };
 
 namespace event_flags {
 inline constexpr std::uint8_t clock_tsc = 1;        // `time` is TSC ticks, else realtime ns
@@ -24,21 +31,71 @@ inline constexpr std::uint8_t exception = 4;        // stop after an exception l
 inline constexpr std::uint8_t exception_known = 8;  // `exception_type` and a message are set
 }  // namespace event_flags
 
+/// A 128-bit id without a default value (so events are not zeroed before being written).
+struct raw_id {
+  std::uint64_t hi;
+  std::uint64_t lo;
+  raw_id& operator=(const uuid& id) noexcept {
+    hi = id.hi;
+    lo = id.lo;
+    return *this;
+  }
+  uuid to_uuid() const noexcept { return uuid{hi, lo}; }
+};
+
+class event_queue;
+
+struct exception_trailer {  // what follows the name after an exception
+  const std::type_info* type;
+  std::string_view message;
+};
+
+/// What a trace point knows about its event; raw_event is built from it in place.
+struct event_source {
+  event_queue* queue;
+  std::int64_t* spilled_bytes;  // out: bytes of out-of-line payload taken from the byte cap
+  const uuid* base_id;
+  const uuid* trace_id;
+  const uuid* parent_id;
+  std::string_view name;
+  std::span<const info_field> fields;
+  const char* function;
+  const exception_trailer* exception;
+  std::uint64_t time;
+  event_kind kind;
+  std::uint8_t flags;
+};
+
 struct alignas(64) raw_event {
-  raw_event() noexcept = default;
-  // Copies (into and out of the queue's blocks) take the header and only the payload bytes in
-  // use: a stop event is ~100 bytes, not 256, which halves the cache lines a push writes and
-  // the consumer then reads.
+  raw_event() noexcept = default;  // uninitialised, as a drain buffer needs
+  /// The carrier a trace point pushes: only the source pointer and the marker are set.
+  explicit raw_event(const event_source* src) noexcept : source(src), kind(event_kind::source) {}
+  // Into the queue: built from the source (or copied). Out of it: header plus the payload bytes
+  // in use (a stop event is ~100 bytes, not 256: fewer cache lines written and read).
+  raw_event(raw_event&& other) noexcept {
+    if (other.kind == event_kind::source) {
+      build(*other.source);
+    } else {
+      copy_from(other);
+    }
+  }
   raw_event(const raw_event& other) noexcept { copy_from(other); }
   raw_event& operator=(const raw_event& other) noexcept {
     copy_from(other);
     return *this;
   }
+  raw_event& operator=(raw_event&& other) noexcept {
+    copy_from(other);
+    return *this;
+  }
 
-  std::uint64_t time;                    // see event_flags::clock_tsc
-  uuid base_id;
-  uuid trace_id;
-  uuid parent_id;
+  union {
+    std::uint64_t time;            // see event_flags::clock_tsc
+    const event_source* source;    // with event_kind::source only
+  };
+  raw_id base_id;
+  raw_id trace_id;
+  raw_id parent_id;
   const std::type_info* exception_type;  // set with event_flags::exception_known
   std::byte* spill;                      // out-of-line payload (malloc'ed), or nullptr
   const char* function;                  // static string from OSPROF_TRACE_FUNCTION, or nullptr
@@ -51,17 +108,21 @@ struct alignas(64) raw_event {
   const std::byte* payload_data() const noexcept { return spill != nullptr ? spill : payload; }
 
  private:
+  /// Writes the whole event from a trace point's source (core/profiler.cpp).
+  void build(const event_source& src) noexcept;
+
   void copy_from(const raw_event& other) noexcept {
     std::memcpy(static_cast<void*>(this), &other, offsetof(raw_event, payload));
     if (other.spill == nullptr) {
       // payload_size never exceeds the budget when the payload is inline.
       const std::size_t n = other.payload_size <= inline_payload_budget ? other.payload_size : inline_payload_budget;
-      std::memcpy(payload, other.payload, n);
+      copy_bytes(payload, other.payload, n);
     }
   }
 };
 
 static_assert(sizeof(raw_event) == 256, "raw_event is four cache lines");
 static_assert(std::is_trivially_destructible_v<raw_event>);
+static_assert(std::is_nothrow_move_constructible_v<raw_event>);
 
 }  // namespace osprof::detail

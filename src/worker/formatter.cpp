@@ -72,9 +72,9 @@ void event_formatter::format(const raw_event& ev, const clock_model& clock, even
   out.name.assign(name);
   out.name += stop ? "-stop" : "-start";
   out.is_stop = stop;
-  out.base_id = ev.base_id;
-  out.trace_id = ev.trace_id;
-  out.parent_id = ev.parent_id;
+  out.base_id = ev.base_id.to_uuid();
+  out.trace_id = ev.trace_id.to_uuid();
+  out.parent_id = ev.parent_id.to_uuid();
   out.time_us = clock.to_unix_us(ev.time, (ev.flags & event_flags::clock_tsc) != 0);
   format_timestamp(out.time_us, out.timestamp.data());
 
@@ -125,13 +125,13 @@ void event_formatter::format(const raw_event& ev, const clock_model& clock, even
   json.assign("{\"name\": ");
   append_json_string(json, out.name);
   json += ", \"base_id\": \"";
-  ev.base_id.format(id);
+  out.base_id.format(id);
   json.append(id, uuid_text_size);
   json += "\", \"trace_id\": \"";
-  ev.trace_id.format(id);
+  out.trace_id.format(id);
   json.append(id, uuid_text_size);
   json += "\", \"parent_id\": \"";
-  ev.parent_id.format(id);
+  out.parent_id.format(id);
   json.append(id, uuid_text_size);
   json += "\", \"timestamp\": \"";
   json.append(out.timestamp.data(), out.timestamp.size());
