@@ -10,9 +10,43 @@
 #include <cstdlib>
 #include <limits>
 
+#include "common/env_parse.hpp"
 #include "common/log.hpp"
 
 extern char* program_invocation_short_name;  // glibc
+
+namespace osprof::detail {
+
+const char* env_value(const char* name) noexcept {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? value : nullptr;
+}
+
+std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+std::string lower_trim(std::string_view s) {
+  std::string out(trim(s));
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+std::vector<std::string> split_list(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    const auto item = trim(text.substr(0, comma));
+    if (!item.empty()) out.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+}  // namespace osprof::detail
 
 namespace osprof {
 inline namespace v1 {
@@ -20,22 +54,10 @@ namespace env {
 
 namespace {
 
-const char* get(const char* name) {
-  const char* value = std::getenv(name);
-  return value != nullptr && *value != '\0' ? value : nullptr;
-}
+using detail::lower_trim;
+using detail::trim;
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
+const char* get(const char* name) { return detail::env_value(name); }
 
 void invalid(const char* name, const char* value, std::string_view expected) {
   detail::log_message(std::string("ignoring ") + name + "='" + value + "': expected " + std::string(expected));
@@ -62,16 +84,7 @@ std::string string(const char* name, const char* fallback) {
 
 std::vector<std::string> list(const char* name, const char* fallback) {
   const char* v = get(name);
-  std::string_view text = v != nullptr ? v : fallback;
-  std::vector<std::string> out;
-  while (!text.empty()) {
-    const auto comma = text.find(',');
-    const auto item = trim(text.substr(0, comma));
-    if (!item.empty()) out.emplace_back(item);
-    if (comma == std::string_view::npos) break;
-    text.remove_prefix(comma + 1);
-  }
-  return out;
+  return detail::split_list(v != nullptr ? v : fallback);
 }
 
 std::size_t size(const char* name, std::size_t fallback, std::size_t min) {
@@ -110,7 +123,7 @@ std::chrono::microseconds microseconds(const char* name, std::chrono::microsecon
 bool boolean(const char* name, bool fallback) {
   const char* v = get(name);
   if (v == nullptr) return fallback;
-  const std::string value = lower(trim(v));
+  const std::string value = lower_trim(v);
   if (value == "true" || value == "1" || value == "yes" || value == "on") return true;
   if (value == "false" || value == "0" || value == "no" || value == "off") return false;
   invalid(name, v, "true or false");
@@ -120,7 +133,7 @@ bool boolean(const char* name, bool fallback) {
 overflow_policy overflow(const char* name, overflow_policy fallback) {
   const char* v = get(name);
   if (v == nullptr) return fallback;
-  const std::string value = lower(trim(v));
+  const std::string value = lower_trim(v);
   if (value == "drop" || value == "drop_newest") return overflow_policy::drop_newest;
   if (value == "block") return overflow_policy::block;
   invalid(name, v, "drop or block");
@@ -130,7 +143,7 @@ overflow_policy overflow(const char* name, overflow_policy fallback) {
 clock_source clock(const char* name, clock_source fallback) {
   const char* v = get(name);
   if (v == nullptr) return fallback;
-  const std::string value = lower(trim(v));
+  const std::string value = lower_trim(v);
   if (value == "auto") return clock_source::automatic;
   if (value == "tsc") return clock_source::tsc;
   if (value == "realtime") return clock_source::realtime;

@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 
+#include "common/env_parse.hpp"
 #include "common/log.hpp"
 #include "core/event_queue.hpp"
 #include "core/profiler_state.hpp"
@@ -18,30 +19,11 @@ namespace env {
 
 namespace {
 
-const char* get(const char* name) {
-  const char* value = std::getenv(name);
-  return value != nullptr && *value != '\0' ? value : nullptr;
-}
-
-std::string lower_trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
+const char* get(const char* name) { return detail::env_value(name); }
 
 template <class F>
 void for_each_item(std::string_view text, F&& f) {
-  while (true) {
-    const auto comma = text.find(',');
-    const std::string item = lower_trim(text.substr(0, comma));
-    if (!item.empty()) f(item);
-    if (comma == std::string_view::npos) return;
-    text.remove_prefix(comma + 1);
-  }
+  for (const std::string& item : detail::split_list(text)) f(detail::lower_trim(item));
 }
 
 // An OSPROF_PROPAGATORS* list. Unknown names are reported and ignored; a list with nothing
