@@ -11,9 +11,18 @@
 
 namespace osprof::detail {
 
+/// Decodes the UTF-8 sequence at s[i]; returns its length, or 0 (and U+FFFD in `cp`) for bytes
+/// that are not valid UTF-8 (overlong forms, surrogates, code points above U+10FFFF).
+std::size_t decode_utf8(std::string_view s, std::size_t i, std::uint32_t& cp) noexcept;
+
+enum class json_escape : unsigned char {
+  utf8,   ///< non-ASCII text stays UTF-8 (what osprof stores)
+  ascii,  ///< non-ASCII and DEL become \uXXXX, as Python's json.dumps (ensure_ascii) writes them
+};
+
 /// Appends `text` as a JSON string (quoted, escaped). Invalid UTF-8 bytes become U+FFFD so
 /// the output is always valid JSON that strict parsers (simdjson) accept.
-void append_json_string(std::string& out, std::string_view text);
+void append_json_string(std::string& out, std::string_view text, json_escape mode = json_escape::utf8);
 
 inline void append_json_int(std::string& out, std::int64_t value) {
   char buf[24];

@@ -1,5 +1,7 @@
 #include "report/report_internal.hpp"
 
+#include "common/json_writer.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -9,44 +11,7 @@
 namespace osprof::detail::report_impl {
 
 namespace {
-
 constexpr char hex_digits[] = "0123456789abcdef";
-
-void append_u_escape(std::string& out, std::uint32_t unit) {
-  out += "\\u";
-  out += hex_digits[(unit >> 12) & 0xF];
-  out += hex_digits[(unit >> 8) & 0xF];
-  out += hex_digits[(unit >> 4) & 0xF];
-  out += hex_digits[unit & 0xF];
-}
-
-// Decodes the UTF-8 sequence at s[i] (simdjson has validated it); returns its length, or 0
-// (and U+FFFD) for bytes that are not valid UTF-8, so that any input still gives valid JSON.
-std::size_t decode_utf8(std::string_view s, std::size_t i, std::uint32_t& cp) noexcept {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  const std::size_t left = s.size() - i;
-  auto cont = [&](std::size_t k) { return (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80; };
-  auto bits = [&](std::size_t k) { return static_cast<std::uint32_t>(static_cast<unsigned char>(s[i + k]) & 0x3F); };
-  cp = 0xFFFD;
-  if (b0 >= 0xC2 && b0 <= 0xDF && left >= 2 && cont(1)) {
-    cp = ((b0 & 0x1Fu) << 6) | bits(1);
-    return 2;
-  }
-  if (b0 >= 0xE0 && b0 <= 0xEF && left >= 3 && cont(1) && cont(2)) {
-    const std::uint32_t v = ((b0 & 0x0Fu) << 12) | (bits(1) << 6) | bits(2);
-    if (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF)) return 0;
-    cp = v;
-    return 3;
-  }
-  if (b0 >= 0xF0 && b0 <= 0xF4 && left >= 4 && cont(1) && cont(2) && cont(3)) {
-    const std::uint32_t v = ((b0 & 0x07u) << 18) | (bits(1) << 12) | (bits(2) << 6) | bits(3);
-    if (v < 0x10000 || v > 0x10FFFF) return 0;
-    cp = v;
-    return 4;
-  }
-  return 0;
-}
-
 }  // namespace
 
 simdjson::simdjson_result<simdjson::dom::element> json_reader::parse(std::string_view text) {
@@ -64,50 +29,7 @@ simdjson::simdjson_result<simdjson::dom::element> json_reader::parse(std::string
   return parser_.parse(buffer_.get(), text.size(), false);
 }
 
-void append_py_string(std::string& out, std::string_view s) {
-  out += '"';
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
-      std::size_t j = i + 1;
-      while (j < s.size()) {
-        const auto d = static_cast<unsigned char>(s[j]);
-        if (d < 0x20 || d >= 0x7F || d == '"' || d == '\\') break;
-        ++j;
-      }
-      out.append(s.data() + i, j - i);
-      i = j;
-      continue;
-    }
-    switch (c) {
-      case '"': out += "\\\""; ++i; continue;
-      case '\\': out += "\\\\"; ++i; continue;
-      case '\n': out += "\\n"; ++i; continue;
-      case '\r': out += "\\r"; ++i; continue;
-      case '\t': out += "\\t"; ++i; continue;
-      case '\b': out += "\\b"; ++i; continue;
-      case '\f': out += "\\f"; ++i; continue;
-      default: break;
-    }
-    if (c < 0x80) {  // other C0 controls and DEL
-      append_u_escape(out, c);
-      ++i;
-      continue;
-    }
-    std::uint32_t cp;
-    const std::size_t n = decode_utf8(s, i, cp);
-    i += n == 0 ? 1 : n;
-    if (cp >= 0x10000) {
-      cp -= 0x10000;
-      append_u_escape(out, 0xD800 + (cp >> 10));
-      append_u_escape(out, 0xDC00 + (cp & 0x3FF));
-    } else {
-      append_u_escape(out, cp);
-    }
-  }
-  out += '"';
-}
+void append_py_string(std::string& out, std::string_view s) { append_json_string(out, s, json_escape::ascii); }
 
 void append_py_float(std::string& out, double v) {
   if (!std::isfinite(v)) {  // never produced by a JSON parser; keep the output valid JSON
