@@ -1,0 +1,117 @@
+// The HTTP client every HTTP driver shares (InfluxDB, ClickHouse, Elasticsearch, OTLP): one
+// persistent connection (keep-alive, reconnect on demand) to one server over Boost.Beast
+// coroutines, plain or TLS (OpenSSL, certificate and host name verified by default), with a
+// timeout on every operation, Basic auth from the connection string's user info, and gzip of
+// request bodies when asked. It does not retry: the emitter retries whole batches with backoff
+// and jitter; classify() turns a response into the driver's write_result by the common rules.
+//
+// Concurrency: like the drivers that own it, one client is used by one coroutine at a time on
+// the executor it was created with.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "driver/connection_string.hpp"
+#include "driver/driver.hpp"
+
+namespace osprof::detail::http {
+
+namespace asio = boost::asio;
+
+struct client_options {
+  bool tls = false;             ///< https
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 80;
+  std::string user;             ///< Basic auth when has_auth
+  std::string password;
+  bool has_auth = false;
+  std::chrono::milliseconds timeout{10000};  ///< connect, TLS handshake, send and receive each
+  bool verify_peer = true;      ///< ?tls_verify=false turns certificate checks off
+  std::string ca_file;          ///< ?ca_file=PATH: PEM bundle of trusted CAs (default: the system's)
+  std::vector<std::pair<std::string, std::string>> headers;  ///< sent with every request
+  std::string redacted;         ///< the connection string without its password, for messages
+};
+
+/// Fills the common settings from a connection string: host, port (`default_port` when
+/// absent), user info, `https` when the scheme ends in "+https" or `?tls=true`, `tls_verify`,
+/// `ca_file`, `timeout_ms`. Throws osprof::error for a bad value.
+client_options options_from(const connection_string& cs, std::uint16_t default_port,
+                            std::chrono::milliseconds timeout);
+
+struct request {
+  std::string method = "POST";  ///< GET, POST, PUT, DELETE, HEAD
+  std::string target = "/";     ///< path and query, already encoded
+  std::string body;
+  std::string content_type;     ///< empty: no Content-Type
+  bool gzip = false;            ///< compress the body, with Content-Encoding: gzip
+  std::vector<std::pair<std::string, std::string>> headers;  ///< in addition to the client's
+};
+
+struct response {
+  unsigned status = 0;
+  std::string body;             ///< decompressed if the server sent gzip
+  std::string content_type;
+  std::optional<std::chrono::milliseconds> retry_after;  ///< from a Retry-After header
+  bool ok() const noexcept { return status >= 200 && status < 300; }
+};
+
+/// A request that got no HTTP response: refused, reset, timed out, TLS failure, not HTTP.
+class transport_error : public std::runtime_error {
+ public:
+  transport_error(const std::string& what, bool tls) : std::runtime_error(what), tls_failure(tls) {}
+  bool tls_failure;  ///< certificate or handshake: retrying will not help
+};
+
+class client {
+ public:
+  client(asio::any_io_executor executor, client_options options);
+  ~client();
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  const client_options& options() const noexcept { return options_; }
+
+  /// Sends one request and reads its response, connecting first if needed. A kept-alive
+  /// connection the server has closed meanwhile is reopened once, transparently. Throws
+  /// transport_error when no response came; any HTTP status is returned, not thrown.
+  asio::awaitable<response> send(request req);
+
+  /// Closes the connection (the next send reconnects). Pending operations are aborted.
+  void close() noexcept;
+
+ private:
+  struct connection;
+  asio::any_io_executor executor_;
+  client_options options_;
+  std::unique_ptr<connection> connection_;
+};
+
+/// The write_result for a response by the rules every HTTP backend shares: 2xx ok; 408, 429,
+/// 500, 502, 503, 504 retry (with Retry-After); any other status fails for good. `what` names
+/// the backend operation for the message, which includes the start of the body.
+write_result classify(const response& r, std::string_view what);
+/// The write_result for a transport_error: retry, except TLS failures (certificates) which fail.
+write_result classify(const transport_error& e, std::string_view what);
+
+/// Parses Retry-After: delta-seconds or an HTTP date. nullopt when unparsable.
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value);
+
+/// gzip (RFC 1952) of `data`, and back; gunzip throws std::runtime_error on corrupt input.
+std::string gzip(std::string_view data);
+std::string gunzip(std::string_view data);
+
+/// Percent-encodes a query parameter value.
+std::string url_encode(std::string_view text);
+
+}  // namespace osprof::detail::http
