@@ -1,0 +1,157 @@
+#include "drivers/clickhouse/json_each_row.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include "common/json_writer.hpp"
+
+namespace osprof::detail::clickhouse {
+
+namespace {
+
+void append_uuid(std::string& out, const uuid& id) {
+  out += '"';
+  char text[uuid_text_size];
+  id.format(text);
+  out.append(text, uuid_text_size);
+  out += '"';
+}
+
+}  // namespace
+
+void append_row(std::string& out, const event_record& e, const row_settings& settings) {
+  out += "{\"base_id\":";
+  append_uuid(out, e.base_id);
+  out += ",\"trace_id\":";
+  append_uuid(out, e.trace_id);
+  out += ",\"parent_id\":";
+  append_uuid(out, e.parent_id);
+  out += ",\"name\":";
+  append_json_string(out, e.name);
+  out += ",\"project\":";
+  append_json_string(out, settings.project);
+  out += ",\"service\":";
+  append_json_string(out, settings.service);
+  out += ",\"host\":";
+  append_json_string(out, settings.host);
+  out += ",\"time_us\":";
+  append_json_int(out, e.time_us);
+  out += ",\"timestamp\":\"";
+  out += e.timestamp_text();
+  out += "\",\"is_stop\":";
+  out += e.is_stop ? '1' : '0';
+  out += ",\"has_error\":";
+  out += e.has_error ? '1' : '0';
+  out += ",\"info\":";
+  append_json_string(out, e.info);
+  out += ",\"event\":";
+  append_json_string(out, e.json);
+  out += "}\n";
+}
+
+std::vector<encoded_body> encode_batch(std::span<const event_record> batch, const row_settings& settings) {
+  std::vector<encoded_body> bodies;
+  encoded_body body;
+  std::size_t estimate = 0;
+  for (const event_record& e : batch) estimate += e.json.size() + e.info.size() + 320;
+  body.text.reserve(std::min(estimate + estimate / 8, settings.max_body_bytes + 4096));
+  for (const event_record& e : batch) {
+    const std::size_t before = body.text.size();
+    append_row(body.text, e, settings);
+    if (body.events != 0 && body.text.size() > settings.max_body_bytes) {
+      // This row goes into the next body.
+      encoded_body next;
+      next.text.assign(body.text, before, std::string::npos);
+      next.events = 1;
+      body.text.resize(before);
+      bodies.push_back(std::move(body));
+      body = std::move(next);
+      continue;
+    }
+    ++body.events;
+  }
+  if (body.events != 0) bodies.push_back(std::move(body));
+  return bodies;
+}
+
+std::string create_table_sql(std::string_view qualified_table) {
+  std::string sql = "CREATE TABLE IF NOT EXISTS ";
+  sql += qualified_table;
+  sql +=
+      " (date Date MATERIALIZED toDate(toDateTime(intDiv(time_us, 1000000))),"
+      " base_id String, trace_id String, parent_id String, name String,"
+      " project String, service String, host String,"
+      " time_us UInt64, timestamp String, is_stop UInt8, has_error UInt8,"
+      " info String, event String)"
+      " ENGINE = MergeTree() PARTITION BY toYYYYMM(date) ORDER BY (base_id, time_us)";
+  return sql;
+}
+
+std::optional<std::vector<std::string>> parse_row_binary_strings(std::string_view data) {
+  std::vector<std::string> out;
+  std::size_t at = 0;
+  while (at < data.size()) {
+    std::uint64_t length = 0;
+    int shift = 0;
+    for (;;) {
+      if (at >= data.size() || shift > 63) return std::nullopt;
+      const auto byte = static_cast<unsigned char>(data[at++]);
+      length |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) break;
+      shift += 7;
+    }
+    if (length > data.size() - at) return std::nullopt;
+    out.emplace_back(data.substr(at, length));
+    at += length;
+  }
+  return out;
+}
+
+int exception_code(std::string_view body) {
+  const auto at = body.find("Code: ");
+  if (at == std::string_view::npos) return 0;
+  int code = 0;
+  const char* from = body.data() + at + 6;
+  const auto r = std::from_chars(from, body.data() + body.size(), code);
+  return r.ec == std::errc{} ? code : 0;
+}
+
+bool permanent_error(int code) {
+  switch (code) {
+    case 6:    // CANNOT_PARSE_TEXT
+    case 16:   // NO_SUCH_COLUMN_IN_TABLE
+    case 26:   // CANNOT_PARSE_QUOTED_STRING
+    case 27:   // CANNOT_PARSE_INPUT_ASSERTION_FAILED
+    case 38:   // CANNOT_PARSE_DATE
+    case 41:   // CANNOT_PARSE_DATETIME
+    case 44:   // ILLEGAL_COLUMN
+    case 47:   // UNKNOWN_IDENTIFIER
+    case 48:   // NOT_IMPLEMENTED
+    case 53:   // TYPE_MISMATCH
+    case 60:   // UNKNOWN_TABLE
+    case 62:   // SYNTAX_ERROR
+    case 69:   // ARGUMENT_OUT_OF_BOUND
+    case 72:   // CANNOT_PARSE_NUMBER
+    case 81:   // UNKNOWN_DATABASE
+    case 115:  // UNKNOWN_SETTING
+    case 117:  // INCORRECT_DATA
+    case 164:  // READONLY
+      return true;
+    default: return authentication_error(code);
+  }
+}
+
+bool authentication_error(int code) {
+  switch (code) {
+    case 192:  // UNKNOWN_USER
+    case 193:  // WRONG_PASSWORD
+    case 194:  // REQUIRED_PASSWORD
+    case 195:  // IP_ADDRESS_NOT_ALLOWED
+    case 497:  // ACCESS_DENIED (later versions)
+    case 516:  // AUTHENTICATION_FAILED (later versions)
+      return true;
+    default: return false;
+  }
+}
+
+}  // namespace osprof::detail::clickhouse

@@ -1,0 +1,191 @@
+#include "drivers/influxdb/line_protocol.hpp"
+
+#include <charconv>
+#include <map>
+
+namespace osprof::detail::influxdb {
+
+namespace {
+
+std::uint64_t mix(std::uint64_t h, std::uint64_t v) {
+  h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+  h ^= h >> 31;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  return h ^ (h >> 29);
+}
+
+std::uint64_t hash_text(std::string_view s) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (const char c : s) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+  return h;
+}
+
+void append_uuid(std::string& out, const uuid& id) {
+  char text[uuid_text_size];
+  id.format(text);
+  out.append(text, uuid_text_size);
+}
+
+void append_int(std::string& out, std::int64_t v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+// ",project=..,service=..,host=.." for the tags every point of this writer carries.
+std::string constant_tags(const encoder_settings& s) {
+  std::string out;
+  for (const auto& [key, value] : {std::pair<const char*, const std::string*>{"project", &s.project},
+                                   {"service", &s.service},
+                                   {"host", &s.host}}) {
+    if (value->empty()) continue;
+    out += ',';
+    out += key;
+    out += '=';
+    append_tag_value(out, *value);
+  }
+  return out;
+}
+
+struct trace_point {
+  uuid base_id;
+  std::int64_t first_us = 0;
+  std::uint64_t seed = 0;
+  std::size_t events = 0;
+  bool error = false;
+};
+
+}  // namespace
+
+void append_tag_value(std::string& out, std::string_view value) {
+  for (const char c : value) {
+    switch (c) {
+      case ',':
+      case ' ':
+      case '=':
+        out += '\\';
+        out += c;
+        break;
+      case '\\': out += '/'; break;
+      case '\n':
+      case '\r': out += ' '; break;
+      default: out += c;
+    }
+  }
+}
+
+void append_string_field(std::string& out, std::string_view value) {
+  out += '"';
+  std::size_t from = 0;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
+    if (c != '"' && c != '\\') continue;
+    out.append(value.data() + from, i - from);
+    out += '\\';
+    out += c;
+    from = i + 1;
+  }
+  out.append(value.data() + from, value.size() - from);
+  out += '"';
+}
+
+std::int64_t timestamp_assigner::assign(std::uint64_t series, std::int64_t time_us, std::uint64_t seed) {
+  std::int64_t offset = static_cast<std::int64_t>(seed % 1000);
+  std::uint64_t key = 0;
+  for (int tries = 0; tries < 1000; ++tries) {
+    key = mix(series, static_cast<std::uint64_t>(time_us * 1000 + offset));
+    if (!taken(key)) break;
+    offset = (offset + 1) % 1000;
+  }
+  if (current_.size() >= generation_) {
+    previous_ = std::move(current_);
+    current_ = {};
+  }
+  current_.insert(key);
+  return time_us * 1000 + offset;
+}
+
+std::vector<encoded_body> encode_batch(std::span<const event_record> batch, const encoder_settings& settings,
+                                       timestamp_assigner& times) {
+  const std::string tags = constant_tags(settings);
+  std::vector<encoded_body> bodies;
+  std::vector<trace_point> traces;  // of the body being filled
+  std::map<std::pair<std::uint64_t, std::uint64_t>, std::size_t> trace_index;
+  encoded_body body;
+  std::string line;
+
+  auto close_body = [&] {
+    if (body.events == 0) return;
+    for (const auto& t : traces) {
+      body.text += settings.traces_measurement;
+      body.text += ",base_id=";
+      append_uuid(body.text, t.base_id);
+      body.text += tags;
+      body.text += " events=";
+      append_int(body.text, static_cast<std::int64_t>(t.events));
+      body.text += 'i';
+      if (t.error) body.text += ",error=true";
+      body.text += ' ';
+      const std::uint64_t series = mix(mix(t.base_id.hi, t.base_id.lo), 0x7472616365ULL);
+      append_int(body.text, times.assign(series, t.first_us, t.seed));
+      body.text += '\n';
+    }
+    bodies.push_back(std::move(body));
+    body = {};
+    traces.clear();
+    trace_index.clear();
+  };
+
+  for (const event_record& e : batch) {
+    line.clear();
+    line += settings.events_measurement;
+    line += ",base_id=";
+    append_uuid(line, e.base_id);
+    line += ",name=";
+    append_tag_value(line, e.name);
+    line += tags;
+    line += " event=";
+    append_string_field(line, e.json);
+    line += ",trace_id=\"";
+    append_uuid(line, e.trace_id);
+    line += "\",parent_id=\"";
+    append_uuid(line, e.parent_id);
+    line += '"';
+    if (e.has_error) line += ",error=true";
+    line += ' ';
+    const std::uint64_t series = mix(mix(e.base_id.hi, e.base_id.lo), hash_text(e.name));
+    const std::uint64_t seed = mix(e.trace_id.hi, e.trace_id.lo);
+    append_int(line, times.assign(series, e.time_us, seed));
+    line += '\n';
+
+    // Room for this line and a trace point (~200 bytes) per trace in the body.
+    const std::size_t trace_bytes = (traces.size() + 1) * (settings.traces_measurement.size() + tags.size() + 100);
+    if (body.events != 0 && body.text.size() + line.size() + trace_bytes > settings.max_body_bytes) close_body();
+    body.text += line;
+    ++body.events;
+
+    const auto key = std::make_pair(e.base_id.hi, e.base_id.lo);
+    auto [it, inserted] = trace_index.try_emplace(key, traces.size());
+    if (inserted) traces.push_back({e.base_id, e.time_us, seed, 0, false});
+    trace_point& t = traces[it->second];
+    if (e.time_us < t.first_us) {
+      t.first_us = e.time_us;
+      t.seed = seed;
+    }
+    ++t.events;
+    t.error = t.error || e.has_error;
+  }
+  close_body();
+  return bodies;
+}
+
+std::size_t parse_dropped(std::string_view body) {
+  const auto at = body.rfind("dropped=");
+  if (at == std::string_view::npos) return 0;
+  std::size_t n = 0;
+  const char* from = body.data() + at + 8;
+  const auto r = std::from_chars(from, body.data() + body.size(), n);
+  return r.ec == std::errc{} ? n : 0;
+}
+
+}  // namespace osprof::detail::influxdb
