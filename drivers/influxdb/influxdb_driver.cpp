@@ -72,8 +72,7 @@ std::string iso_from_ns(std::int64_t ns) {
 
 influxdb_driver::influxdb_driver(std::string scheme, influxdb_options options, const driver_context& context)
     : scheme_(std::move(scheme)), options_(std::move(options)) {
-  encoder_.events_measurement = options_.events_measurement();
-  encoder_.traces_measurement = options_.traces_measurement();
+  encoder_.measurement = options_.measurement;
   encoder_.project = context.project;
   encoder_.service = context.service;
   encoder_.host = context.host;
@@ -323,7 +322,7 @@ std::string from_clause(const influxdb_options& o, const std::string& measuremen
 }  // namespace
 
 asio::awaitable<std::vector<std::string>> influxdb_driver::read_trace(std::string_view base_id) {
-  const std::string q = "SELECT \"event\" FROM " + from_clause(options_, options_.events_measurement()) +
+  const std::string q = "SELECT \"event\" FROM " + from_clause(options_, options_.measurement) +
                         " WHERE \"base_id\" = " + quote_string(base_id);
   auto rows = co_await run_query(options_, where(), q);
   std::vector<std::string> events;
@@ -334,17 +333,18 @@ asio::awaitable<std::vector<std::string>> influxdb_driver::read_trace(std::strin
   co_return events;
 }
 
+// first() per series reads the first value of each series from the index, not every point;
+// `error` exists only on failed stop events, so series without it cost nothing.
 asio::awaitable<std::vector<trace_summary>> influxdb_driver::list_traces() {
-  const std::string q = "SELECT first(\"events\") FROM " + from_clause(options_, options_.traces_measurement()) +
-                        " GROUP BY \"base_id\"";
+  const std::string q = "SELECT first(\"trace_id\") FROM " + from_clause(options_, options_.measurement) + " GROUP BY \"base_id\"";
   const auto rows = co_await run_query(options_, where(), q);
   co_return newest_first(rows, 0, nullptr);
 }
 
 asio::awaitable<std::vector<trace_summary>> influxdb_driver::list_error_traces() {
-  const std::string from = from_clause(options_, options_.traces_measurement());
-  const std::string q = "SELECT first(\"events\") FROM " + from + " GROUP BY \"base_id\"; SELECT first(\"error\") FROM " +
-                        from + " WHERE \"error\" = true GROUP BY \"base_id\"";
+  const std::string from = from_clause(options_, options_.measurement);
+  const std::string q = "SELECT first(\"trace_id\") FROM " + from + " GROUP BY \"base_id\"; SELECT first(\"error\") FROM " + from +
+                        " GROUP BY \"base_id\"";
   const auto rows = co_await run_query(options_, where(), q);
   std::set<std::string> failed;
   for (const auto& r : rows) {

@@ -10,7 +10,7 @@ namespace {
   throw error("invalid connection string '" + redacted + "': " + why);
 }
 
-// Measurement prefixes appear unescaped in line protocol and InfluxQL: keep them plain.
+// Measurement names appear unescaped in line protocol and InfluxQL: keep them plain.
 bool plain_name(std::string_view s) {
   if (s.empty()) return false;
   for (const char c : s) {
@@ -26,7 +26,7 @@ influxdb_options influxdb_options::from(const connection_string& cs, std::chrono
   if (cs.scheme != "influxdb" && cs.scheme != "influxdb+https") {
     bad(cs.redacted, "the InfluxDB driver does not handle the scheme '" + cs.scheme + "'");
   }
-  cs.check_params({"rp", "prefix", "create_database", "gzip", "max_body_bytes", "tls", "tls_verify", "ca_file", "timeout_ms"});
+  cs.check_params({"rp", "measurement", "create_database", "gzip", "max_body_bytes", "tls", "tls_verify", "ca_file", "timeout_ms"});
   influxdb_options o;
   o.http = http::options_from(cs, default_port, default_timeout);
   if (cs.host.empty()) bad(cs.redacted, "no host (influxdb://host:8086/database)");
@@ -37,9 +37,9 @@ influxdb_options influxdb_options::from(const connection_string& cs, std::chrono
     if (rp->empty()) bad(cs.redacted, "option 'rp' is empty");
     o.retention_policy = *rp;
   }
-  if (auto p = cs.param("prefix")) {
-    if (!plain_name(*p)) bad(cs.redacted, "option 'prefix' must be letters, digits, '_', '-' or '.', not '" + std::string(*p) + "'");
-    o.prefix = *p;
+  if (auto m = cs.param("measurement")) {
+    if (!plain_name(*m)) bad(cs.redacted, "option 'measurement' must be letters, digits, '_', '-' or '.', not '" + std::string(*m) + "'");
+    o.measurement = *m;
   }
   if (auto v = cs.param_bool("create_database")) o.create_database = *v;
   if (auto v = cs.param_bool("gzip")) o.gzip = *v;

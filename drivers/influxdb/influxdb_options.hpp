@@ -18,13 +18,10 @@ struct influxdb_options {
   http::client_options http;               ///< host, port (8086), TLS, Basic auth, timeout_ms
   std::string database = "osprofiler";     ///< the path: influxdb://host:port/<database>
   std::string retention_policy;            ///< ?rp=: write to and read from this policy (default: the database's)
-  std::string prefix = "osprofiler";       ///< ?prefix=: measurements <prefix>_events and <prefix>_traces
+  std::string measurement = "osprofiler_events";  ///< ?measurement=: where the events go
   bool create_database = true;             ///< ?create_database=false: never send CREATE DATABASE
   bool gzip = false;                       ///< ?gzip=true: compress request bodies
   std::size_t max_body_bytes = 8u << 20;   ///< ?max_body_bytes=: split a batch into requests of at most this
-
-  std::string events_measurement() const { return prefix + "_events"; }
-  std::string traces_measurement() const { return prefix + "_traces"; }
 
   static influxdb_options from(const connection_string& cs, std::chrono::milliseconds default_timeout);
 };

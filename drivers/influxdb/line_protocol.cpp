@@ -47,14 +47,6 @@ std::string constant_tags(const encoder_settings& s) {
   return out;
 }
 
-struct trace_point {
-  uuid base_id;
-  std::int64_t first_us = 0;
-  std::uint64_t seed = 0;
-  std::size_t events = 0;
-  bool error = false;
-};
-
 }  // namespace
 
 void append_tag_value(std::string& out, std::string_view value) {
@@ -109,36 +101,12 @@ std::vector<encoded_body> encode_batch(std::span<const event_record> batch, cons
                                        timestamp_assigner& times) {
   const std::string tags = constant_tags(settings);
   std::vector<encoded_body> bodies;
-  std::vector<trace_point> traces;  // of the body being filled
-  std::map<std::pair<std::uint64_t, std::uint64_t>, std::size_t> trace_index;
   encoded_body body;
   std::string line;
 
-  auto close_body = [&] {
-    if (body.events == 0) return;
-    for (const auto& t : traces) {
-      body.text += settings.traces_measurement;
-      body.text += ",base_id=";
-      append_uuid(body.text, t.base_id);
-      body.text += tags;
-      body.text += " events=";
-      append_int(body.text, static_cast<std::int64_t>(t.events));
-      body.text += 'i';
-      if (t.error) body.text += ",error=true";
-      body.text += ' ';
-      const std::uint64_t series = mix(mix(t.base_id.hi, t.base_id.lo), 0x7472616365ULL);
-      append_int(body.text, times.assign(series, t.first_us, t.seed));
-      body.text += '\n';
-    }
-    bodies.push_back(std::move(body));
-    body = {};
-    traces.clear();
-    trace_index.clear();
-  };
-
   for (const event_record& e : batch) {
     line.clear();
-    line += settings.events_measurement;
+    line += settings.measurement;
     line += ",base_id=";
     append_uuid(line, e.base_id);
     line += ",name=";
@@ -154,28 +122,17 @@ std::vector<encoded_body> encode_batch(std::span<const event_record> batch, cons
     if (e.has_error) line += ",error=true";
     line += ' ';
     const std::uint64_t series = mix(mix(e.base_id.hi, e.base_id.lo), hash_text(e.name));
-    const std::uint64_t seed = mix(e.trace_id.hi, e.trace_id.lo);
-    append_int(line, times.assign(series, e.time_us, seed));
+    append_int(line, times.assign(series, e.time_us, mix(e.trace_id.hi, e.trace_id.lo)));
     line += '\n';
 
-    // Room for this line and a trace point (~200 bytes) per trace in the body.
-    const std::size_t trace_bytes = (traces.size() + 1) * (settings.traces_measurement.size() + tags.size() + 100);
-    if (body.events != 0 && body.text.size() + line.size() + trace_bytes > settings.max_body_bytes) close_body();
+    if (body.events != 0 && body.text.size() + line.size() > settings.max_body_bytes) {
+      bodies.push_back(std::move(body));
+      body = {};
+    }
     body.text += line;
     ++body.events;
-
-    const auto key = std::make_pair(e.base_id.hi, e.base_id.lo);
-    auto [it, inserted] = trace_index.try_emplace(key, traces.size());
-    if (inserted) traces.push_back({e.base_id, e.time_us, seed, 0, false});
-    trace_point& t = traces[it->second];
-    if (e.time_us < t.first_us) {
-      t.first_us = e.time_us;
-      t.seed = seed;
-    }
-    ++t.events;
-    t.error = t.error || e.has_error;
   }
-  close_body();
+  if (body.events != 0) bodies.push_back(std::move(body));
   return bodies;
 }
 

@@ -1,6 +1,5 @@
 // InfluxDB line protocol for osprof's events: escaping, timestamps that are unique within a
-// series, and a batch encoder that writes one point per event (measurement <prefix>_events)
-// plus one point per trace and batch (<prefix>_traces), split into request bodies of a
+// series, and a batch encoder that writes one point per event, split into request bodies of a
 // bounded size. The schema is described in drivers/influxdb/README.md.
 #pragma once
 
@@ -43,8 +42,7 @@ class timestamp_assigner {
 };
 
 struct encoder_settings {
-  std::string events_measurement = "osprofiler_events";
-  std::string traces_measurement = "osprofiler_traces";
+  std::string measurement = "osprofiler_events";
   std::string project;  ///< tag values of every point (omitted when empty)
   std::string service;
   std::string host;
@@ -58,7 +56,7 @@ struct encoded_body {
 };
 
 /// Encodes a batch into bodies of at most `max_body_bytes` (a single larger point gets a body
-/// of its own). Each body ends with one <prefix>_traces point per trace whose events it holds.
+/// of its own).
 std::vector<encoded_body> encode_batch(std::span<const event_record> batch, const encoder_settings& settings,
                                        timestamp_assigner& times);
 
