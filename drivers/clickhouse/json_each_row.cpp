@@ -20,7 +20,9 @@ void append_uuid(std::string& out, const uuid& id) {
 }  // namespace
 
 void append_row(std::string& out, const event_record& e, const row_settings& settings) {
-  out += "{\"base_id\":";
+  out += "{\"date\":\"";
+  out += e.timestamp_text().substr(0, 10);
+  out += "\",\"base_id\":";
   append_uuid(out, e.base_id);
   out += ",\"trace_id\":";
   append_uuid(out, e.trace_id);
@@ -78,7 +80,7 @@ std::string create_table_sql(std::string_view qualified_table) {
   std::string sql = "CREATE TABLE IF NOT EXISTS ";
   sql += qualified_table;
   sql +=
-      " (date Date MATERIALIZED toDate(toDateTime(intDiv(time_us, 1000000))),"
+      " (date Date,"
       " base_id String, trace_id String, parent_id String, name String,"
       " project String, service String, host String,"
       " time_us UInt64, timestamp String, is_stop UInt8, has_error UInt8,"

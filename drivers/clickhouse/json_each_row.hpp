@@ -27,7 +27,7 @@ struct encoded_body {
   std::size_t events = 0;
 };
 
-/// Appends one event as a JSONEachRow line (all columns but the materialized `date`).
+/// Appends one event as a JSONEachRow line, every column (`date` is the UTC day of time_us).
 void append_row(std::string& out, const event_record& e, const row_settings& settings);
 
 /// Encodes a batch into bodies of at most `max_body_bytes` (a larger single row gets its own).

@@ -47,7 +47,8 @@ TEST(ClickHouseRows, OneJsonObjectPerEventWithEveryColumn) {
   EXPECT_EQ(std::int64_t(doc["has_error"]), 1);
   EXPECT_EQ(std::string_view(doc["info"]), e.info);
   EXPECT_EQ(std::string_view(doc["event"]), e.json) << "the stored event is the exact text";
-  EXPECT_EQ(doc.get_object().size(), 14u);
+  EXPECT_EQ(std::string_view(doc["date"]), "2023-11-14");
+  EXPECT_EQ(doc.get_object().size(), 15u);
 }
 
 TEST(ClickHouseRows, SplitsIntoBoundedBodies) {

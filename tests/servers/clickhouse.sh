@@ -4,11 +4,14 @@
 # FIXTURES_CLEANUP tests; the fault tests run it themselves to kill, freeze and restart a
 # private server.
 #
-#   clickhouse.sh start <dir>   start clickhouse-server; the HTTP port goes to <dir>/port. A
-#                               restart on an existing <dir> keeps its ports and data.
+#   clickhouse.sh start <dir>   start clickhouse-server; the HTTP port goes to <dir>/port. When
+#                               <dir>/port and <dir>/tcp-port exist (a restart, or ports chosen
+#                               beforehand) they are used, with the data kept.
 #   clickhouse.sh stop  <dir>   SIGTERM, then SIGKILL after 10 s, by the recorded PID
 #   clickhouse.sh kill  <dir>   SIGKILL now (a crash)
 #
+# A cluster `osprof_two_shards` names this server twice, with default databases osprof_shard1
+# and osprof_shard2, so a Distributed table can be tested on one server.
 # Users (users.xml): `default` without a password, `writer` with password `secret`, and
 # `reader` with password `secret` and readonly=1 (it cannot insert or create tables).
 set -euo pipefail
@@ -63,6 +66,13 @@ write_config() {  # http_port tcp_port
   <users_config>users.xml</users_config>
   <default_profile>default</default_profile>
   <default_database>default</default_database>
+  <!-- Two shards on this one server (databases osprof_shard1/2): for a Distributed table test. -->
+  <remote_servers>
+    <osprof_two_shards>
+      <shard><replica><host>127.0.0.1</host><port>$2</port><default_database>osprof_shard1</default_database></replica></shard>
+      <shard><replica><host>127.0.0.1</host><port>$2</port><default_database>osprof_shard2</default_database></replica></shard>
+    </osprof_two_shards>
+  </remote_servers>
 </yandex>
 CONF
   cat > "$dir/users.xml" <<'CONF'
@@ -106,8 +116,9 @@ case "$cmd" in
     mkdir -p "$dir"
     if [[ -f "$dir/port" ]]; then
       port="$(cat "$dir/port")"
-      launch "$port" || die "could not restart clickhouse-server on port $port (see $dir/log/server.err.log)"
-      echo "clickhouse.sh: clickhouse-server on 127.0.0.1:$port (pid $(cat "$dir/pid"), restarted)"
+      write_config "$port" "$(cat "$dir/tcp-port")"
+      launch "$port" || die "could not start clickhouse-server on port $port (see $dir/log/server.err.log)"
+      echo "clickhouse.sh: clickhouse-server on 127.0.0.1:$port (pid $(cat "$dir/pid"), chosen port)"
       exit 0
     fi
     for _ in $(seq 1 30); do
@@ -117,6 +128,7 @@ case "$cmd" in
       write_config "$port" "$tcp"
       if launch "$port"; then
         echo "$port" > "$dir/port"
+        echo "$tcp" > "$dir/tcp-port"
         echo "clickhouse.sh: clickhouse-server on 127.0.0.1:$port (pid $(cat "$dir/pid"))"
         exit 0
       fi

@@ -4,9 +4,10 @@
 # tests; the fault tests run it themselves to kill, freeze and restart a private server.
 #
 #   influxdb.sh start <dir> [config lines...]   start influxd; the HTTP port goes to <dir>/port.
-#                                               A restart on an existing <dir> keeps its port
-#                                               and data. Extra lines are appended to the
-#                                               [http] or [data] sections as "section.key = value".
+#                                               When <dir>/port and <dir>/rpc-port exist (a
+#                                               restart, or ports chosen beforehand) they are
+#                                               used, with the data kept. Extra lines go into the
+#                                               [http] or [data] section: "data.key = value".
 #   influxdb.sh stop  <dir>                     SIGTERM, then SIGKILL after 5 s, by the recorded PID
 #   influxdb.sh kill  <dir>                     SIGKILL now (a crash)
 #
@@ -96,8 +97,8 @@ case "$cmd" in
     if [[ -f "$dir/port" ]]; then  # a restart: same port and data
       port="$(cat "$dir/port")"
       write_config "$port" "$(cat "$dir/rpc-port")" "$@"
-      launch "$port" || die "could not restart influxd on port $port (see $dir/influxd.log)"
-      echo "influxdb.sh: influxd on 127.0.0.1:$port (pid $(cat "$dir/pid"), restarted)"
+      launch "$port" || die "could not start influxd on port $port (see $dir/influxd.log)"
+      echo "influxdb.sh: influxd on 127.0.0.1:$port (pid $(cat "$dir/pid"), chosen port)"
       exit 0
     fi
     for _ in $(seq 1 30); do
