@@ -7,6 +7,7 @@
 #   clickhouse.sh start <dir>   start clickhouse-server; the HTTP port goes to <dir>/port. When
 #                               <dir>/port and <dir>/tcp-port exist (a restart, or ports chosen
 #                               beforehand) they are used, with the data kept.
+#   clickhouse.sh start-fresh <dir>   the same on an emptied <dir> (new ports, no data)
 #   clickhouse.sh stop  <dir>   SIGTERM, then SIGKILL after 10 s, by the recorded PID
 #   clickhouse.sh kill  <dir>   SIGKILL now (a crash)
 #
@@ -16,7 +17,7 @@
 # `reader` with password `secret` and readonly=1 (it cannot insert or create tables).
 set -euo pipefail
 
-cmd="${1:?usage: clickhouse.sh start|stop|kill <dir>}"
+cmd="${1:?usage: clickhouse.sh start|start-fresh|stop|kill <dir>}"
 dir="$(realpath -m "${2:?state directory missing}")"
 server="${CLICKHOUSE_SERVER:-$(command -v clickhouse-server || true)}"
 [[ -n "$server" ]] || server="$(command -v /usr/sbin/clickhouse-server || true)"
@@ -111,6 +112,11 @@ random_base() { echo $(( 20000 + (RANDOM * 32768 + RANDOM) % 9000 )); }
 [[ -n "$server" ]] || die "clickhouse-server is needed (apt-get install clickhouse-server)"
 
 case "$cmd" in
+  start-fresh)  # a new server with empty data on new ports (the CTest fixture)
+    stop_server TERM
+    rm -rf "$dir"
+    exec bash "$0" start "$dir"
+    ;;
   start)
     stop_server TERM
     mkdir -p "$dir"

@@ -8,13 +8,14 @@
 #                                               restart, or ports chosen beforehand) they are
 #                                               used, with the data kept. Extra lines go into the
 #                                               [http] or [data] section: "data.key = value".
+#   influxdb.sh start-fresh <dir> [...]        the same on an emptied <dir> (new ports, no data)
 #   influxdb.sh stop  <dir>                     SIGTERM, then SIGKILL after 5 s, by the recorded PID
 #   influxdb.sh kill  <dir>                     SIGKILL now (a crash)
 #
 # Ports are chosen free at start (several builds may run the suite on one machine at once).
 set -euo pipefail
 
-cmd="${1:?usage: influxdb.sh start|stop|kill <dir> [section.key = value ...]}"
+cmd="${1:?usage: influxdb.sh start|start-fresh|stop|kill <dir> [section.key = value ...]}"
 dir="$(realpath -m "${2:?state directory missing}")"
 shift 2
 server="${INFLUXD:-$(command -v influxd || true)}"
@@ -91,6 +92,11 @@ random_base() { echo $(( 20000 + (RANDOM * 32768 + RANDOM) % 9000 )); }
 [[ -n "$server" ]] || die "influxd is needed (apt-get install influxdb)"
 
 case "$cmd" in
+  start-fresh)  # a new server with empty data on new ports (the CTest fixture)
+    stop_server TERM
+    rm -rf "$dir"
+    exec bash "$0" start "$dir" "$@"
+    ;;
   start)
     stop_server TERM
     mkdir -p "$dir"
