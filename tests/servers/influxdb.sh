@@ -55,6 +55,8 @@ write_config() {  # http_port rpc_port extra...
       *) die "extra setting '$line' must start with http. or data." ;;
     esac
   done
+  # Unlimited tag values (one per trace for base_id) unless a test sets its own limit.
+  [[ "$data_extra" == *max-values-per-tag* ]] || data_extra="  max-values-per-tag = 0"$'\n'"$data_extra"
   cat > "$dir/influxdb.conf" <<CONF
 reporting-enabled = false
 bind-address = "127.0.0.1:$rpc"
@@ -64,7 +66,6 @@ bind-address = "127.0.0.1:$rpc"
   dir = "$dir/data"
   wal-dir = "$dir/wal"
   query-log-enabled = false
-  max-values-per-tag = 0
 $data_extra[monitor]
   store-enabled = false
 [http]
