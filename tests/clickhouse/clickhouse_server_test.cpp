@@ -106,7 +106,7 @@ TEST(ClickHouseServer, StoresOneRowPerEventAsDocumented) {
     const auto nl = rest.find('\n');
     simdjson::dom::element row = row_parser.parse(std::string(rest.substr(0, nl)));
     rest = rest.substr(nl + 1);
-    const std::string event(std::string_view(row["event"]));
+    const std::string event{std::string_view(row["event"])};
     simdjson::dom::element e = event_parser.parse(event);
     EXPECT_EQ(std::string_view(row["base_id"]), std::string_view(e["base_id"]));
     EXPECT_EQ(std::string_view(row["trace_id"]), std::string_view(e["trace_id"]));

@@ -165,7 +165,9 @@ class script_server {
 class scripted_http_server {
  public:
   struct answer {
-    unsigned status = 204;
+    answer(unsigned s = 204, std::string b = {}, std::string headers = {})
+        : status(s), body(std::move(b)), extra_headers(std::move(headers)) {}
+    unsigned status;
     std::string body;
     std::string extra_headers;  ///< "Name: value\r\n" lines
   };
