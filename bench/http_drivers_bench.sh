@@ -70,7 +70,7 @@ for batch in $batches; do
     best=0
     for r in $(seq 1 "$runs"); do
       reset
-      "$throughput" --connection-string "$url" --events "$events" --batch-size "$batch" > "$dir/last.txt" || true
+      "$throughput" --connection-string "$url" --events "$events" --batch-size "$batch" > "$dir/last.txt" 2>&1 || true
       sed 's/^/  /' "$dir/last.txt"
       rate="$(sed -n 's/.* = \([0-9]*\) events\/s.*/\1/p' "$dir/last.txt" | head -1)"
       grep -q "not a zero-drop run" "$dir/last.txt" && rate=0
