@@ -336,14 +336,14 @@ asio::awaitable<std::vector<std::string>> influxdb_driver::read_trace(std::strin
 // first() per series reads the first value of each series from the index, not every point;
 // `error` exists only on failed stop events, so series without it cost nothing.
 asio::awaitable<std::vector<trace_summary>> influxdb_driver::list_traces() {
-  const std::string q = "SELECT first(\"trace_id\") FROM " + from_clause(options_, options_.measurement) + " GROUP BY \"base_id\"";
+  const std::string q = "SELECT first(\"event\") FROM " + from_clause(options_, options_.measurement) + " GROUP BY \"base_id\"";
   const auto rows = co_await run_query(options_, where(), q);
   co_return newest_first(rows, 0, nullptr);
 }
 
 asio::awaitable<std::vector<trace_summary>> influxdb_driver::list_error_traces() {
   const std::string from = from_clause(options_, options_.measurement);
-  const std::string q = "SELECT first(\"trace_id\") FROM " + from + " GROUP BY \"base_id\"; SELECT first(\"error\") FROM " + from +
+  const std::string q = "SELECT first(\"event\") FROM " + from + " GROUP BY \"base_id\"; SELECT first(\"error\") FROM " + from +
                         " GROUP BY \"base_id\"";
   const auto rows = co_await run_query(options_, where(), q);
   std::set<std::string> failed;

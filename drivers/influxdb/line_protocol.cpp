@@ -114,11 +114,6 @@ std::vector<encoded_body> encode_batch(std::span<const event_record> batch, cons
     line += tags;
     line += " event=";
     append_string_field(line, e.json);
-    line += ",trace_id=\"";
-    append_uuid(line, e.trace_id);
-    line += "\",parent_id=\"";
-    append_uuid(line, e.parent_id);
-    line += '"';
     if (e.has_error) line += ",error=true";
     line += ' ';
     const std::uint64_t series = mix(mix(e.base_id.hi, e.base_id.lo), hash_text(e.name));

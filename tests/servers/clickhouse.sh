@@ -32,7 +32,8 @@ ours() {
   pid="$(cat "$dir/pid")"
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   gone "$pid" && return 1
-  grep -q "clickhouse" "/proc/$pid/cmdline" 2>/dev/null || return 1
+  # Only the server we started: the PID may have been reused since.
+  [[ "$(readlink -f "/proc/$pid/exe" 2>/dev/null)" == "$(readlink -f "$server")" ]] || return 1
   echo "$pid"
 }
 
@@ -98,7 +99,9 @@ CONF
 
 launch() {  # http_port
   local port="$1"
-  (cd "$dir" && nohup "$server" --config-file="$dir/config.xml" >>"$dir/stdout.log" 2>&1 & echo $! > "$dir/pid")
+  cd "$dir"  # the server resolves some paths against its working directory
+  nohup "$server" --config-file="$dir/config.xml" >>"$dir/stdout.log" 2>&1 &
+  echo $! > "$dir/pid"
   for _ in $(seq 1 500); do
     if curl -sf -o /dev/null "http://127.0.0.1:$port/ping"; then return 0; fi
     gone "$(cat "$dir/pid")" && return 1

@@ -31,7 +31,8 @@ ours() {  # prints the PID recorded in <dir>/pid if it is still our influxd
   pid="$(cat "$dir/pid")"
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   gone "$pid" && return 1
-  grep -q "influxd" "/proc/$pid/cmdline" 2>/dev/null || return 1
+  # Only the server we started: the PID may have been reused since.
+  [[ "$(readlink -f "/proc/$pid/exe" 2>/dev/null)" == "$(readlink -f "$server")" ]] || return 1
   echo "$pid"
 }
 
