@@ -219,11 +219,15 @@ asio::awaitable<std::vector<std::string>> clickhouse_driver::read_trace(std::str
   auto events = parse_row_binary_strings(body);
   if (!events) throw error(where() + ": the answer to SELECT event is not RowBinary strings (cut short?)");
   // An INSERT sent again after its response was lost stored the same rows twice.
-  std::unordered_set<std::string_view> seen;
+  std::vector<bool> first_copy(events->size());
+  {
+    std::unordered_set<std::string_view> seen;
+    for (std::size_t i = 0; i < events->size(); ++i) first_copy[i] = seen.insert((*events)[i]).second;
+  }
   std::vector<std::string> unique;
   unique.reserve(events->size());
-  for (auto& e : *events) {
-    if (seen.insert(e).second) unique.push_back(std::move(e));
+  for (std::size_t i = 0; i < events->size(); ++i) {
+    if (first_copy[i]) unique.push_back(std::move((*events)[i]));
   }
   co_return unique;
 }

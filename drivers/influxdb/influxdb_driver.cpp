@@ -97,7 +97,8 @@ asio::awaitable<write_result> influxdb_driver::write(std::span<const event_recor
   } catch (const http::transport_error& e) {
     writer_->close();
     auto r = http::classify(e, "InfluxDB write");
-    if (r.status == write_status::failed) co_return give_up(r.error);
+    if (r.status == write_status::failed) co_return give_up(where() + ": " + r.error);
+    r.error = where() + ": " + r.error;
     co_return r;
   } catch (const std::exception& e) {
     // Cancelled by the emitter's write timeout, or anything unexpected: the connection may be
