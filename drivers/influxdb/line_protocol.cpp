@@ -1,5 +1,6 @@
 #include "drivers/influxdb/line_protocol.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 
@@ -101,7 +102,11 @@ std::vector<encoded_body> encode_batch(std::span<const event_record> batch, cons
                                        timestamp_assigner& times) {
   const std::string tags = constant_tags(settings);
   std::vector<encoded_body> bodies;
+  std::size_t estimate = 0;
+  for (const event_record& e : batch) estimate += e.json.size() + e.json.size() / 8 + 200;
+  const std::size_t reserve = std::min(estimate, settings.max_body_bytes);
   encoded_body body;
+  body.text.reserve(reserve);
   std::string line;
 
   for (const event_record& e : batch) {
@@ -123,6 +128,7 @@ std::vector<encoded_body> encode_batch(std::span<const event_record> batch, cons
     if (body.events != 0 && body.text.size() + line.size() > settings.max_body_bytes) {
       bodies.push_back(std::move(body));
       body = {};
+      body.text.reserve(reserve);
     }
     body.text += line;
     ++body.events;
