@@ -8,12 +8,16 @@ namespace osprof::detail::influxdb {
 
 namespace {
 
-std::uint64_t mix(std::uint64_t h, std::uint64_t v) {
-  h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-  h ^= h >> 31;
-  h *= 0xbf58476d1ce4e5b9ULL;
-  return h ^ (h >> 29);
+// splitmix64's finalizer: every input bit affects every output bit.
+std::uint64_t avalanche(std::uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
 }
+
+std::uint64_t mix(std::uint64_t h, std::uint64_t v) { return avalanche(h ^ avalanche(v + 0x9e3779b97f4a7c15ULL)); }
 
 std::uint64_t hash_text(std::string_view s) {
   std::uint64_t h = 0xcbf29ce484222325ULL;
