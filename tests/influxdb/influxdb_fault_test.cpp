@@ -24,13 +24,14 @@ osprof::options fault_options(std::uint16_t port, const std::string& extra = {})
   return o;
 }
 
-// Distinct events stored (trace_id + name), and all points.
+// Points stored in the measurement.
 std::uint64_t stored_points(std::uint16_t port) {
   const auto r = shell("curl -s -XPOST 'http://127.0.0.1:" + std::to_string(port) +
-                       "/query?db=faults' --data-urlencode 'q=SELECT count(\"event\") FROM \"osprofiler_events\"'");
-  const auto at = r.out.find("\"values\":[[0,");
+                       "/query?db=faults&epoch=ns' --data-urlencode 'q=SELECT count(\"event\") FROM \"osprofiler_events\"'");
+  const std::string needle = "\"values\":[[0,";
+  const auto at = r.out.find(needle);
   if (at == std::string::npos) return 0;
-  return std::stoull(r.out.substr(at + 14));
+  return std::stoull(r.out.substr(at + needle.size()));
 }
 
 TEST(InfluxFault, DownAtStartEverythingHeldIsDeliveredLater) {
@@ -128,30 +129,43 @@ TEST(InfluxFault, AFrozenServerIsRetriedThenNeverHangsShutdown) {
 }
 
 TEST(InfluxFault, TagValueLimitIsAPartialWriteCountedPerEvent) {
-  // max-values-per-tag = 3: a batch with 5 traces stores the first 3 and drops the others'
-  // events ("partial write: max-values-per-tag limit exceeded ... dropped=N").
+  // max-values-per-tag = 3 and 3 traces stored: a batch with one more point of a stored trace
+  // and two new traces stores the first and drops the others' events ("partial write:
+  // max-values-per-tag limit exceeded ... dropped=4").
   script_server influx("influxdb", {"data.max-values-per-tag = 3"});
   influx.start();
   osprof::set_log_handler(capture_log);
   osprof::stats s;
   {
     auto o = fault_options(influx.port());
-    o.flush_interval = 500ms;  // one batch
+    o.flush_interval = 500ms;  // one batch per flush
     osprof::emitter e{o};
-    emit_points(10, 2);  // 5 traces of 2 points (4 events each)
+    std::vector<osprof::uuid> stored;
+    for (int i = 0; i < 3; ++i) {
+      osprof::init("SECRET_KEY");
+      stored.push_back(osprof::get()->base_id());
+      { osprof::trace t("first"); }
+      osprof::clean();
+    }
+    ASSERT_TRUE(e.flush(10s));
+    ASSERT_EQ(e.get_stats().written, 6u) << e.get_stats().last_error;
+    osprof::init("SECRET_KEY", stored[1]);
+    { osprof::trace t("more"); }
+    osprof::clean();
+    emit_points(2, 1);  // two new traces
     ASSERT_TRUE(e.flush(10s));
     e.shutdown(10s);
     s = e.get_stats();
   }
   osprof::set_log_handler(nullptr);
-  EXPECT_EQ(s.emitted, 20u);
-  EXPECT_EQ(s.written, 12u);
-  EXPECT_EQ(s.dropped_backend, 8u);
+  EXPECT_EQ(s.emitted, 12u);
+  EXPECT_EQ(s.written, 8u);
+  EXPECT_EQ(s.dropped_backend, 4u);
   expect_balanced(s);
-  EXPECT_NE(s.last_error.find("max-values-per-tag"), std::string::npos) << s.last_error;
+  EXPECT_NE(s.last_error.find("max-values-per-tag limit exceeded"), std::string::npos) << s.last_error;
   EXPECT_NE(s.last_error.find("raise or disable max-values-per-tag"), std::string::npos) << s.last_error;
-  EXPECT_TRUE(logged("rejected 8 of 20 events"));
-  EXPECT_EQ(stored_points(influx.port()), 12u);
+  EXPECT_TRUE(logged("rejected 4 of 6 events"));
+  EXPECT_EQ(stored_points(influx.port()), 8u);
 }
 
 TEST(InfluxFault, WrongCredentialsAreAClearErrorWithoutThePassword) {
