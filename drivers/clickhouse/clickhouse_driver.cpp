@@ -43,12 +43,14 @@ std::string error_text(std::string_view body) {
   return text;
 }
 
-http::request query_request(const clickhouse_options& o, std::string sql, std::string_view url_settings = {}) {
+// Every statement names its table with the database, so no `database=` (which would fail
+// while the database does not exist yet).
+http::request query_request(std::string sql, std::string_view url_settings = {}) {
   http::request req;
   req.method = "POST";
-  req.target = "/?database=" + http::url_encode(o.database);
+  req.target = "/";
   if (!url_settings.empty()) {
-    req.target += '&';
+    req.target += '?';
     req.target += url_settings;
   }
   req.body = std::move(sql);
@@ -66,7 +68,7 @@ clickhouse_driver::clickhouse_driver(std::string scheme, clickhouse_options opti
   rows_.max_body_bytes = options_.max_body_bytes;
   // insert_distributed_sync: into a Distributed table, acknowledge only once the shards have
   // the rows (otherwise the node queues them and answers at once).
-  insert_target_ = "/?database=" + http::url_encode(options_.database) + "&insert_distributed_sync=1&query=" +
+  insert_target_ = "/?insert_distributed_sync=1&query=" +
                    http::url_encode("INSERT INTO " + options_.qualified_table() + " FORMAT JSONEachRow");
   if (context.purpose == driver_purpose::write) writer_ = std::make_unique<http::client>(context.executor, options_.http);
 }
@@ -150,7 +152,7 @@ asio::awaitable<write_result> clickhouse_driver::write_bodies() {
 asio::awaitable<std::optional<std::string>> clickhouse_driver::create_table() {
   for (std::string sql : {"CREATE DATABASE IF NOT EXISTS " + quote_identifier(options_.database),
                           create_table_sql(options_.qualified_table())}) {
-    const http::response res = co_await writer_->send(query_request(options_, std::move(sql)));
+    const http::response res = co_await writer_->send(query_request(std::move(sql)));
     if (!res.ok()) {
       co_return where() + ": table " + options_.database + "." + options_.table + " does not exist and cannot be created (" +
           error_text(res.body) + ")";
@@ -194,7 +196,7 @@ asio::awaitable<std::string> run_select(const clickhouse_options& options, const
   http::client client(co_await asio::this_coro::executor, options.http);
   http::response res;
   try {
-    res = co_await client.send(query_request(options, std::move(sql), "output_format_json_quote_64bit_integers=0"));
+    res = co_await client.send(query_request(std::move(sql), "output_format_json_quote_64bit_integers=0"));
   } catch (const http::transport_error& e) {
     throw error("cannot reach " + where + ": " + e.what());
   }

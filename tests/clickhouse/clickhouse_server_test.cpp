@@ -139,8 +139,14 @@ TEST(ClickHouseServer, ListsNewestFirstAndErrorsOnly) {
   std::vector<event_record> second = {make_record("caller-start", c, a, c, 1'700'000'299'999'999),
                                       make_record("w-start", b, p, b, 1'700'000'200'000'000),
                                       make_record("w-stop", b, p, b, 1'700'000'200'000'002)};
-  ASSERT_EQ(writer.write(first).status, osprof::detail::write_status::ok);
-  ASSERT_EQ(writer.write(second).status, osprof::detail::write_status::ok);
+  {
+    const auto r = writer.write(first);
+    ASSERT_EQ(r.status, osprof::detail::write_status::ok) << r.error;
+  }
+  {
+    const auto r = writer.write(second);
+    ASSERT_EQ(r.status, osprof::detail::write_status::ok) << r.error;
+  }
   backend reader(url(db));
   const auto list = reader.list();
   ASSERT_EQ(list.size(), 3u);
@@ -157,7 +163,10 @@ TEST(ClickHouseServer, ListsNewestFirstAndErrorsOnly) {
   EXPECT_TRUE(reader.trace("x' OR 'a' = 'a").empty()) << "the id is a quoted literal";
 
   // An INSERT sent again (its answer lost) stores the rows twice; reading shows them once.
-  ASSERT_EQ(writer.write(second).status, osprof::detail::write_status::ok);
+  {
+    const auto r = writer.write(second);
+    ASSERT_EQ(r.status, osprof::detail::write_status::ok) << r.error;
+  }
   EXPECT_EQ(sql("SELECT count() FROM " + db + ".osprofiler_events WHERE base_id = '" + c.to_string() + "' FORMAT TSV"), "4\n");
   EXPECT_EQ(reader.trace(c.to_string()).size(), 3u);
   EXPECT_EQ(reader.list().size(), 3u);

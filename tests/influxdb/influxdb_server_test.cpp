@@ -128,8 +128,14 @@ TEST(InfluxServer, ListsNewestFirstAndErrorsOnly) {
   std::vector<event_record> second = {make_record("caller-start", c, a, c, 1'700'000'299'999'999),
                                       make_record("w-start", b, p, b, 1'700'000'200'000'000),
                                       make_record("w-stop", b, p, b, 1'700'000'200'000'002)};
-  ASSERT_EQ(writer.write(first).status, osprof::detail::write_status::ok);
-  ASSERT_EQ(writer.write(second).status, osprof::detail::write_status::ok);
+  {
+    const auto r = writer.write(first);
+    ASSERT_EQ(r.status, osprof::detail::write_status::ok) << r.error;
+  }
+  {
+    const auto r = writer.write(second);
+    ASSERT_EQ(r.status, osprof::detail::write_status::ok) << r.error;
+  }
   backend reader(url(db));
   const auto list = reader.list();
   ASSERT_EQ(list.size(), 3u);
