@@ -196,7 +196,8 @@ asio::awaitable<std::string> run_select(const clickhouse_options& options, const
   http::client client(co_await asio::this_coro::executor, options.http);
   http::response res;
   try {
-    res = co_await client.send(query_request(std::move(sql), "output_format_json_quote_64bit_integers=0"));
+    // No settings in the URL: a readonly user may not change any (its reads would fail).
+    res = co_await client.send(query_request(std::move(sql)));
   } catch (const http::transport_error& e) {
     throw error("cannot reach " + where + ": " + e.what());
   }

@@ -1,8 +1,8 @@
 // The ClickHouse driver with the real emitter against clickhouse-server processes each test
 // starts, kills, freezes and restarts (tests/servers/clickhouse.sh in a private directory), and
 // against a scripted HTTP server for answers the server gives only by accident (503, 429, 500
-// with a retryable code): down at start, killed mid-stream, frozen, wrong password, a readonly
-// user. After every scenario the counters add up exactly (emitted == written + dropped) and
+// with a retryable code): down at start, killed mid-stream, frozen, wrong password, users
+// without DDL rights or readonly. After every scenario the counters add up exactly (emitted == written + dropped) and
 // ClickHouse holds every event counted as written (an INSERT whose answer was lost and that was
 // sent again may hold some twice; reading shows them once).
 #include <gtest/gtest.h>
@@ -66,7 +66,9 @@ TEST(ClickHouseFault, KilledMidStreamAndRestartedNoLoss) {
   ch.start();
   osprof::emitter e{fault_options(ch.port())};
   std::thread producer([] { emit_points(15000, 40, 150, 2ms); });  // 30,000 events over ~0.2 s+
-  while (e.get_stats().written < 3000) std::this_thread::sleep_for(1ms);
+  const auto give_up = std::chrono::steady_clock::now() + 30s;
+  while (e.get_stats().written < 3000 && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(1ms);
+  ASSERT_GE(e.get_stats().written, 3000u) << e.get_stats().last_error;
   ch.kill();
   const auto at_kill = e.get_stats();
   std::this_thread::sleep_for(300ms);
@@ -114,7 +116,12 @@ TEST(ClickHouseFault, AFrozenServerIsRetriedThenNeverHangsShutdown) {
   EXPECT_EQ(s.dropped_shutdown, 200u);
   expect_balanced(s);
   EXPECT_LT(took, 15s) << "shutdown must end near its deadline";
-  EXPECT_EQ(stored(ch.port()).distinct, 420u);
+  // What was counted written is stored. The INSERT cut short by the shutdown deadline had
+  // reached the frozen server, which may run it once it thaws: those events were counted
+  // dropped and may be stored anyway (drivers/clickhouse/README.md).
+  const auto c = stored(ch.port());
+  EXPECT_GE(c.distinct, 420u);
+  EXPECT_LE(c.distinct, 620u);
 }
 
 TEST(ClickHouseFault, CredentialsAndPermissionsAreClearErrors) {
@@ -137,22 +144,28 @@ TEST(ClickHouseFault, CredentialsAndPermissionsAreClearErrors) {
   EXPECT_EQ(s.last_error.find("wrong-secret"), std::string::npos) << s.last_error;
   EXPECT_FALSE(logged("wrong-secret"));
 
-  // A readonly user may neither create the table nor insert: refused for good, not retried.
-  s = run("reader:secret@");
+  // A user without DDL rights may not create the missing table: refused for good, not retried.
+  s = run("inserter:secret@");
   EXPECT_EQ(s.dropped_backend, 10u);
   EXPECT_EQ(s.write_failures, 1u);
-  EXPECT_NE(s.last_error.find("cannot be created"), std::string::npos) << s.last_error;
-  EXPECT_NE(s.last_error.find("readonly mode"), std::string::npos) << s.last_error;
+  EXPECT_NE(s.last_error.find("table faults.osprofiler_events does not exist and cannot be created"), std::string::npos)
+      << s.last_error;
+  EXPECT_NE(s.last_error.find("DDL queries are prohibited"), std::string::npos) << s.last_error;
 
   s = run("writer:secret@");
   EXPECT_EQ(s.written, 10u) << s.last_error;
-  s = run("reader:secret@");  // the table exists now: the INSERT itself is refused
+  s = run("inserter:secret@");  // the table exists now
+  EXPECT_EQ(s.written, 10u) << s.last_error;
+  // A readonly user may not write at all (code 164): refused for good, counted.
+  s = run("reader:secret@");
   EXPECT_EQ(s.dropped_backend, 10u);
-  EXPECT_NE(s.last_error.find("Cannot insert into table in readonly mode"), std::string::npos) << s.last_error;
+  EXPECT_EQ(s.write_failures, 1u);
+  EXPECT_NE(s.last_error.find("Code: 164"), std::string::npos) << s.last_error;
+  EXPECT_NE(s.last_error.find("readonly mode"), std::string::npos) << s.last_error;
   osprof::set_log_handler(nullptr);
 
   backend reader(url_of(ch.port(), "reader:secret@"));
-  EXPECT_EQ(reader.list().size(), 1u) << "a readonly user reads";
+  EXPECT_EQ(reader.list().size(), 2u) << "a readonly user reads";
   backend wrong(url_of(ch.port(), "writer:wrong-secret@"));
   try {
     wrong.list();

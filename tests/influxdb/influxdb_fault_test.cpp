@@ -78,7 +78,9 @@ TEST(InfluxFault, KilledMidStreamAndRestartedNoLoss) {
   influx.start();
   osprof::emitter e{fault_options(influx.port())};
   std::thread producer([] { emit_points(15000, 40, 150, 2ms); });  // 30,000 events over ~0.2 s+
-  while (e.get_stats().written < 3000) std::this_thread::sleep_for(1ms);
+  const auto give_up = std::chrono::steady_clock::now() + 30s;
+  while (e.get_stats().written < 3000 && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(1ms);
+  ASSERT_GE(e.get_stats().written, 3000u) << e.get_stats().last_error;
   influx.kill();
   const auto at_kill = e.get_stats();
   std::this_thread::sleep_for(300ms);

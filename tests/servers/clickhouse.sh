@@ -13,8 +13,9 @@
 #
 # A cluster `osprof_two_shards` names this server twice, with default databases osprof_shard1
 # and osprof_shard2, so a Distributed table can be tested on one server.
-# Users (users.xml): `default` without a password, `writer` with password `secret`, and
-# `reader` with password `secret` and readonly=1 (it cannot insert or create tables).
+# Users (users.xml): `default` without a password; with password `secret`: `writer`, `reader`
+# (readonly=1: it can neither insert, nor create tables, nor change settings) and `inserter`
+# (allow_ddl=0: it may insert but not create tables).
 set -euo pipefail
 
 cmd="${1:?usage: clickhouse.sh start|start-fresh|stop|kill <dir>}"
@@ -83,6 +84,7 @@ CONF
   <profiles>
     <default><max_memory_usage>2000000000</max_memory_usage></default>
     <readonly><readonly>1</readonly></readonly>
+    <no_ddl><allow_ddl>0</allow_ddl></no_ddl>
   </profiles>
   <users>
     <default><password></password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
@@ -91,6 +93,8 @@ CONF
       <profile>default</profile><quota>default</quota></writer>
     <reader><password>secret</password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
       <profile>readonly</profile><quota>default</quota></reader>
+    <inserter><password>secret</password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+      <profile>no_ddl</profile><quota>default</quota></inserter>
   </users>
   <quotas><default></default></quotas>
 </yandex>
