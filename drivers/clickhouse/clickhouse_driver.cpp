@@ -87,6 +87,7 @@ asio::awaitable<write_result> clickhouse_driver::write(std::span<const event_rec
     co_return co_await write_bodies();
   } catch (const http::transport_error& e) {
     writer_->close();
+    table_checked_ = false;  // a server that answers early (unknown table) and closes looks like this
     auto r = http::classify(e, "ClickHouse insert");
     if (r.status == write_status::failed) co_return give_up(where() + ": " + r.error);
     r.error = where() + ": " + r.error;
@@ -112,6 +113,19 @@ void clickhouse_driver::prepare(std::span<const event_record> batch) {
 
 asio::awaitable<write_result> clickhouse_driver::write_bodies() {
   bool created = false;
+  if (!table_checked_ && options_.create_table) {
+    // Before the first INSERT (and after a connection failure): ClickHouse refuses an INSERT
+    // into a missing table before reading its body and closes the connection, which a large
+    // body sees as a broken pipe, never as the error. EXISTS needs no rights beyond reading.
+    const http::response res = co_await writer_->send(query_request("EXISTS TABLE " + options_.qualified_table()));
+    if (res.ok() && res.body.starts_with('0')) {
+      if (auto failure = co_await create_table()) co_return give_up(*failure);
+      created = true;
+    } else if (!res.ok() && res.status >= 500 && !permanent_error(exception_code(res.body))) {
+      co_return write_result::retryable(where() + ": " + error_text(res.body));
+    }
+    table_checked_ = true;
+  }
   while (inflight_->next < inflight_->bodies.size()) {
     const encoded_body& body = inflight_->bodies[inflight_->next];
     http::request req;

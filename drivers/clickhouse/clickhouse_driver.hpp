@@ -57,6 +57,7 @@ class clickhouse_driver final : public driver {
   std::string insert_target_;
   std::unique_ptr<http::client> writer_;
   std::optional<inflight_batch> inflight_;
+  bool table_checked_ = false;  ///< EXISTS TABLE asked since the last connection failure
 };
 
 }  // namespace osprof::detail::clickhouse

@@ -96,6 +96,7 @@ asio::awaitable<write_result> influxdb_driver::write(std::span<const event_recor
     co_return co_await write_bodies();
   } catch (const http::transport_error& e) {
     writer_->close();
+    database_checked_ = false;  // a server that answers early (404) and closes looks like this
     auto r = http::classify(e, "InfluxDB write");
     if (r.status == write_status::failed) co_return give_up(where() + ": " + r.error);
     r.error = where() + ": " + r.error;
@@ -122,6 +123,18 @@ void influxdb_driver::prepare(std::span<const event_record> batch) {
 
 asio::awaitable<write_result> influxdb_driver::write_bodies() {
   bool created = false;
+  if (!database_checked_ && options_.create_database) {
+    // Before the first body (and after a connection failure): InfluxDB answers a write to a
+    // missing database with 404 before reading the body and closes the connection, which a
+    // large body sees as a broken pipe, never as the 404. CREATE DATABASE of an existing one
+    // does nothing. A user who may not create databases goes on (the database may exist).
+    const http::response res = co_await writer_->send(create_database_request());
+    if (res.status >= 500 || res.status == 408 || res.status == 429) {
+      co_return write_result::retryable(where() + ": CREATE DATABASE: HTTP " + std::to_string(res.status) + ": " + error_text(res.body));
+    }
+    database_checked_ = true;
+    created = res.ok() && res.body.find("\"error\"") == std::string::npos;
+  }
   while (inflight_->next < inflight_->bodies.size()) {
     encoded_body& body = inflight_->bodies[inflight_->next];
     http::request req;
@@ -176,13 +189,17 @@ asio::awaitable<write_result> influxdb_driver::write_bodies() {
   co_return finish();
 }
 
-asio::awaitable<std::optional<std::string>> influxdb_driver::create_database() {
+http::request influxdb_driver::create_database_request() const {
   http::request req;
   req.method = "POST";
   req.target = "/query";
   req.content_type = "application/x-www-form-urlencoded";
   req.body = "q=" + http::url_encode("CREATE DATABASE " + quote_identifier(options_.database));
-  const http::response res = co_await writer_->send(std::move(req));
+  return req;
+}
+
+asio::awaitable<std::optional<std::string>> influxdb_driver::create_database() {
+  const http::response res = co_await writer_->send(create_database_request());
   std::string failure;
   if (!res.ok()) {
     failure = "HTTP " + std::to_string(res.status) + ": " + error_text(res.body);

@@ -45,6 +45,7 @@ class influxdb_driver final : public driver {
 
   void prepare(std::span<const event_record> batch);
   asio::awaitable<write_result> write_bodies();
+  http::request create_database_request() const;
   asio::awaitable<std::optional<std::string>> create_database();
   write_result give_up(const std::string& why);
   write_result finish();
@@ -57,6 +58,7 @@ class influxdb_driver final : public driver {
   std::unique_ptr<http::client> writer_;
   timestamp_assigner times_;
   std::optional<inflight_batch> inflight_;
+  bool database_checked_ = false;  ///< CREATE DATABASE sent since the last connection failure
 };
 
 }  // namespace osprof::detail::influxdb

@@ -172,6 +172,26 @@ TEST(ClickHouseServer, ListsNewestFirstAndErrorsOnly) {
   EXPECT_EQ(reader.list().size(), 3u);
 }
 
+// A server refuses a write to a missing table before reading the body and closes the
+// connection: with a large body the client sees a broken pipe, never the refusal. The driver
+// checks for the table before its first write, so a large first batch is stored.
+TEST(ClickHouseServer, ALargeFirstBatchIntoAMissingTableIsStored) {
+  const std::string db = fresh_database("large");
+  backend writer(url(db), osprof::detail::driver_purpose::write);
+  const osprof::uuid base = *osprof::uuid::parse("eeeeeeee-0000-4000-8000-000000000005");
+  std::vector<event_record> batch;
+  const std::string blob = "\"blob\": \"" + std::string(600, 'b') + "\"";
+  for (std::uint64_t i = 0; i < 20000; ++i) {
+    batch.push_back(make_record(i % 2 ? "p-stop" : "p-start", base, {0x1234, i / 2 + 1}, base,
+                                1'700'000'000'000'000 + static_cast<std::int64_t>(i), blob));
+  }
+  const auto r = writer.write(batch);  // about 16 MB of request bodies
+  ASSERT_EQ(r.status, osprof::detail::write_status::ok) << r.error;
+  EXPECT_EQ(r.rejected, 0u);
+  backend reader(url(db));
+  EXPECT_EQ(reader.trace(base.to_string()).size(), 20000u);
+}
+
 TEST(ClickHouseServer, MissingTableIsCreatedOnWriteAndAClearErrorOnRead) {
   const std::string db = fresh_database("created");
   backend reader(url(db));

@@ -211,7 +211,9 @@ TEST(InfluxFault, WrongCredentialsAreAClearErrorWithoutThePassword) {
 }
 
 TEST(InfluxFault, ServerErrorsAreRetriedHonouringRetryAfterAndRefusalsCounted) {
-  scripted_http_server server({{503, "{\"error\":\"overloaded\"}"},
+  const scripted_http_server::answer created{200, "{\"results\":[{\"statement_id\":0}]}"};  // CREATE DATABASE
+  scripted_http_server server({created,
+                               {503, "{\"error\":\"overloaded\"}"},
                                {429, "{\"error\":\"slow down\"}", "Retry-After: 1\r\n"},
                                {500, "{\"error\":\"timeout\"}"},
                                {204, ""}});
@@ -226,17 +228,19 @@ TEST(InfluxFault, ServerErrorsAreRetriedHonouringRetryAfterAndRefusalsCounted) {
   EXPECT_EQ(s.written, 10u);
   EXPECT_EQ(s.write_failures, 3u);
   expect_balanced(s);
-  EXPECT_TRUE(server.targets().front().starts_with("POST /write?db=faults&precision=ns ")) << server.targets().front();
+  ASSERT_EQ(server.targets().size(), 5u);
+  EXPECT_EQ(server.targets()[0], "POST /query HTTP/1.1");
+  EXPECT_EQ(server.targets()[1], "POST /write?db=faults&precision=ns HTTP/1.1");
 
   // A body that does not parse is refused for good: dropped and counted, not retried.
-  scripted_http_server refusing({{400, "{\"error\":\"unable to parse 'x': invalid field format\"}"}});
+  scripted_http_server refusing({created, {400, "{\"error\":\"unable to parse 'x': invalid field format\"}"}});
   osprof::emitter e2{fault_options(refusing.port())};
   emit_points(5);
   e2.flush(10s);
   e2.shutdown(10s);
   s = e2.get_stats();
   EXPECT_EQ(s.dropped_backend, 10u);
-  EXPECT_EQ(refusing.requests(), 1);
+  EXPECT_EQ(refusing.requests(), 2);
   expect_balanced(s);
   EXPECT_NE(s.last_error.find("unable to parse"), std::string::npos) << s.last_error;
 }
