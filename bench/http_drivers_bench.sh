@@ -3,8 +3,9 @@
 # here with the test suite's scripts (tests/servers/{influxdb,clickhouse}.sh):
 #   1. emit latency per span with null://, influxdb:// and clickhouse:// in one run of the same
 #      harness (osprof_emit_latency);
-#   2. sustained throughput with zero drops into each (osprof_redis_throughput works for any
-#      connection string), best of R runs, for each batch size given.
+#   2. sustained throughput with zero drops into each, with and without gzip
+#      (osprof_redis_throughput works for any connection string), best of R runs, for each
+#      batch size given.
 #
 #   bench/http_drivers_bench.sh <build-dir> [--events N] [--batches "B1 B2"] [--runs R] [--skip-latency]
 #
@@ -66,7 +67,7 @@ fi
 echo
 echo "== 2. sustained throughput, $events events per run, zero drops, best of $runs"
 for batch in $batches; do
-  for url in "$influx" "$clickhouse"; do
+  for url in "$influx" "$influx?gzip=true" "$clickhouse" "$clickhouse?gzip=true"; do
     best=0
     for r in $(seq 1 "$runs"); do
       reset
