@@ -11,7 +11,7 @@
 // thread count of --threads (every thread runs its own bursts at once; the table merges
 // them). Baselines in the same run: an empty loop; the floor (two clock reads and two pushes
 // of a 64-byte event into a moodycamel ConcurrentQueue with a consumer draining it, with
-// clock_gettime and with the TSC); a span on a thread without a profiler; a span compiled
+// clock_gettime and with the TSC, and with a 256-byte event as osprof's); a span on a thread without a profiler; a span compiled
 // out (OSPROF_DISABLE).
 #include <osprof/emitter.hpp>
 #include <osprof/profiler.hpp>
@@ -101,19 +101,26 @@ struct alignas(64) floor_event {
 };
 static_assert(sizeof(floor_event) == 64);
 
-template <class Clock>
+// The same with osprof's event size (256 bytes: ids, clock, name and the inline info), to show
+// what the larger event costs by itself.
+struct alignas(64) floor_event_256 : floor_event {
+  char payload[192];
+};
+static_assert(sizeof(floor_event_256) == 256);
+
+template <class Event = floor_event, class Clock>
 std::vector<double> floor_samples(const burst_config& c, Clock&& clock) {
-  moodycamel::ConcurrentQueue<floor_event> queue(1 << 16);
+  moodycamel::ConcurrentQueue<Event> queue(1 << 16);
   std::atomic<bool> stop{false};
   std::thread consumer([&] {
     moodycamel::ConsumerToken token(queue);
-    std::vector<floor_event> batch(512);
+    std::vector<Event> batch(512);
     while (!stop.load(std::memory_order_relaxed)) {
       if (queue.try_dequeue_bulk(token, batch.data(), batch.size()) == 0) std::this_thread::sleep_for(1ms);
     }
   });
   moodycamel::ProducerToken token(queue);
-  floor_event ev{};
+  Event ev{};
   ev.name = "db";
   const auto samples = osprof_bench::burst_samples(c, [&](int i) {
     ev.span_id = static_cast<std::uint64_t>(i);
@@ -235,6 +242,8 @@ int main(int argc, char** argv) {
         osprof_bench::burst_samples(c, [](int i) { asm volatile("" ::"r"(i)); }));
     add("floor: 2 x (clock_gettime + moodycamel push, 64 B)", "baseline", "", 1, floor_samples(c, realtime_ns));
     add("floor: 2 x (rdtsc + moodycamel push, 64 B)", "baseline", "", 1, floor_samples(c, [] { return __rdtsc(); }));
+    add("floor: 2 x (rdtsc + moodycamel push, 256 B)", "baseline", "", 1,
+        floor_samples<floor_event_256>(c, [] { return __rdtsc(); }));
     osprof::clean();
     add("span, no profiler on the thread", "baseline", "", 1, osprof_bench::burst_samples(c, traced_span));
     add("span, compiled out (OSPROF_DISABLE)", "baseline", "", 1, osprof_bench::compiled_out_span_samples(c));

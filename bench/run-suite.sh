@@ -68,7 +68,7 @@ fi
 
 # ---- servers
 source "$root/bench/drivers.sh"
-names=(); strings=(); stops=()
+names=(); strings=(); stops=(); extras=()
 pids_to_kill=()
 cleanup() {
   local i
@@ -82,7 +82,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 for line in "${bench_drivers[@]}"; do
-  IFS='|' read -r name cs start stop <<<"$line"
+  IFS='|' read -r name cs start stop extra <<<"$line"
   name="$(echo "$name" | xargs)"; cs="$(echo "$cs" | xargs)"; start="$(echo "$start" | xargs)"; stop="$(echo "$stop" | xargs)"
   dir="$work/drivers/$name"
   mkdir -p "$dir"
@@ -92,7 +92,7 @@ for line in "${bench_drivers[@]}"; do
     eval "$start" >"$dir/start.log" 2>&1 || { cat "$dir/start.log" >&2; echo "run-suite.sh: cannot start $name" >&2; exit 1; }
     [[ -f "$dir/port" ]] && port="$(head -1 "$dir/port")"
   fi
-  names+=("$name"); strings+=("$(eval "echo \"$cs\"")"); stops+=("$(eval "echo \"$stop\"")")
+  names+=("$name"); strings+=("$(eval "echo \"$cs\"")"); stops+=("$(eval "echo \"$stop\"")"); extras+=("$extra")
 done
 redis_cs=""
 for i in "${!names[@]}"; do [[ "${names[$i]}" == redis ]] && redis_cs="${strings[$i]}"; done
@@ -116,15 +116,17 @@ for cs in "${strings[@]}"; do lat_cs+=(--connection-string "$cs"); done
 number() { "$python" -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {}, d))" "$@"; }
 for i in "${!names[@]}"; do
   name="${names[$i]}"; cs="${strings[$i]}"
+  read -r -a extra <<<"${extras[$i]}"
+  ((smoke)) && extra=()  # smoke runs are short already
   echo "== throughput: $name" >&2
   "$cli" bench --connection-string "$cs" --duration "$tp_seconds" --overflow block --block-timeout 60000 \
-    --drain-timeout 120 --json "$work/throughput-$name.json" >"$work/throughput-$name.txt" 2>/dev/null
+    --drain-timeout 120 "${extra[@]}" --json "$work/throughput-$name.json" >"$work/throughput-$name.txt" 2>/dev/null
   max="$(number "$work/throughput-$name.json" "throughput['written_events_per_s']")"
   for f in "${overloads[@]}"; do
     rate="$(awk -v m="$max" -v f="$f" 'BEGIN {printf "%.0f", m * f}')"
     echo "== overload: $name at ${f}x ($rate events/s)" >&2
     "$cli" bench --connection-string "$cs" --duration "$over_seconds" --rate "$rate" --overflow drop \
-      --drain-timeout 120 --json "$work/overload-$name-$f.json" >"$work/overload-$name-$f.txt" 2>/dev/null
+      --drain-timeout 120 "${extra[@]}" --json "$work/overload-$name-$f.json" >"$work/overload-$name-$f.txt" 2>/dev/null
   done
 done
 
@@ -147,7 +149,7 @@ driver_args=()
 for i in "${!names[@]}"; do driver_args+=(--driver "${names[$i]}=${strings[$i]}"); done
 "$python" "$root/bench/make_report.py" --work "$work" --json "$json_out" --markdown "$md_out" \
   --load-before "$load_before" --load-after "$load_after" --started "$started" \
-  --mode "$( ((smoke)) && echo smoke || echo full)" --stalled "$stalled_cs" \
+  --mode "$( ((smoke)) && echo smoke || echo full)" --stalled "$stalled_cs" --build-dir "$build" \
   --command "bench/run-suite.sh$( ((smoke)) && echo ' --smoke')" "${driver_args[@]}"
 echo "results: $json_out" >&2
 echo "report:  $md_out" >&2
