@@ -590,15 +590,19 @@ int bench(const std::vector<std::string>& raw) {
     std::printf("sweep of %s on %s (%s):\n", sweep->setting.c_str(),
                 detail::redact_connection_string(base.connection_string).c_str(),
                 base.rate > 0 ? ("rate " + si(base.rate) + " events/s").c_str() : "rate unlimited");
-    std::printf("%16s %12s %12s %9s %9s %9s %9s %12s %12s\n", sweep->setting.c_str(), "written/s", "offered/s",
-                "p50 ns", "p99 ns", "p99.9 ns", "dropped", "write p99us", "peak RSS MiB");
+    std::printf("%16s %12s %12s %9s %9s %9s %9s %9s %10s %12s %12s\n", sweep->setting.c_str(), "written/s",
+                "offered/s", "p50 ns", "p99 ns", "p99.9 ns", "dropped", "batches", "avg batch", "write p99us",
+                "peak RSS MiB");
     std::vector<sweep_point> points;
     for (std::size_t i = 0; i < results.size(); ++i) {
       const auto& r = results[i];
       const double p99 = r.ns(r.span_ticks.quantile(0.99));
-      std::printf("%16s %12.0f %12.0f %9.0f %9.0f %9.0f %8.2f%% %12llu %12.1f\n", sweep->values[i].c_str(),
+      const double avg_batch =
+          r.st.batches_written ? static_cast<double>(r.st.written) / static_cast<double>(r.st.batches_written) : 0;
+      std::printf("%16s %12.0f %12.0f %9.0f %9.0f %9.0f %8.2f%% %9llu %10.0f %12llu %12.1f\n", sweep->values[i].c_str(),
                   r.written_per_s(), r.offered_per_s(), r.ns(r.span_ticks.quantile(0.5)), p99,
                   r.ns(r.span_ticks.quantile(0.999)), 100.0 * r.drop_fraction(),
+                  static_cast<unsigned long long>(r.st.batches_written), avg_batch,
                   static_cast<unsigned long long>(r.st.write_latency_p99_us), static_cast<double>(r.peak_rss_kib) / 1024.0);
       points.push_back({sweep->values[i], r.written_per_s(), p99});
     }
