@@ -8,8 +8,8 @@
 //
 // Rows per connection string: one span (start + stop, a small info) and one trace point (a
 // start alone; the burst's points are closed untimed) on one thread, then the span on each
-// thread count of --threads (every thread runs its own bursts at once; the table merges
-// them). Baselines in the same run: an empty loop; the floor (two clock reads and two pushes
+// thread count of --threads (every thread runs its own bursts at once, pausing threads times
+// as long, so the backend sees the same event rate; the table merges them). Baselines in the same run: an empty loop; the floor (two clock reads and two pushes
 // of a 64-byte event into a moodycamel ConcurrentQueue with a consumer draining it, with
 // clock_gettime and with the TSC, and with a 256-byte event as osprof's); a span on a thread without a profiler; a span compiled
 // out (OSPROF_DISABLE).
@@ -19,6 +19,7 @@
 #include <concurrentqueue.h>
 #include <time.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -265,9 +266,9 @@ int main(int argc, char** argv) {
       rows.back().dropped = after.dropped() - before.dropped();
       before = after;
     };
-    const auto span_samples = [&c] {
+    const auto span_samples = [](const burst_config& config) {
       next_trace();
-      auto v = osprof_bench::burst_samples(c, traced_span, next_trace);
+      auto v = osprof_bench::burst_samples(config, traced_span, next_trace);
       osprof::clean();
       return v;
     };
@@ -280,10 +281,17 @@ int main(int argc, char** argv) {
       osprof::clean();
       return v;
     };
-    measured("span, " + cs, "span", 1, span_samples());
+    measured("span, " + cs, "span", 1, span_samples(c));
     measured("trace point, " + cs, "point", 1, point_samples());
     for (int t : s.threads) {
-      if (t > 1) measured("span, " + cs + ", " + std::to_string(t) + " threads", "span", t, on_threads(t, span_samples));
+      if (t <= 1) continue;
+      // The same total event rate and sample count as one thread: each of t threads pauses t
+      // times as long and runs 1/t of the bursts, so the backend sees the same load.
+      burst_config per_thread = c;
+      per_thread.pause_ns = c.pause_ns * static_cast<std::uint64_t>(t);
+      per_thread.bursts = std::max(1, c.bursts / t);
+      measured("span, " + cs + ", " + std::to_string(t) + " threads", "span", t,
+               on_threads(t, [&] { return span_samples(per_thread); }));
     }
   }
 

@@ -53,6 +53,10 @@ for d in "null|null://" "sqlite|sqlite:///$work/batch.db" "redis|$redis"; do
   sweep "${d%%|*}-batch-size" "${d#*|}" --overflow block --block-timeout 60000 --sweep batch-size=16,64,256,1024,4096
 done
 
+# SQLite's own durability setting next to batch size (the driver's ?synchronous=, default normal).
+sweep "sqlite-synchronous-off-batch-size" "sqlite:///$work/batch-sync-off.db?synchronous=off" \
+  --overflow block --block-timeout 60000 --sweep batch-size=64,1024,4096
+
 # 2. Flush interval at a low rate (2,000 events/s): how long events wait in partial batches
 #    versus how many writes the backend sees.
 for d in "sqlite|sqlite:///$work/flush.db" "redis|$redis"; do

@@ -7,6 +7,7 @@
 #include <osprof/error.hpp>
 #include <osprof/profiler.hpp>
 
+#include <malloc.h>
 #include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -244,6 +245,8 @@ run_result run_once(const run_settings& s) {
 
   osprof::options o = s.emitter;
   o.connection_string = s.connection_string;
+  // Give back what an earlier run of a sweep freed, so each run's memory is its own.
+  malloc_trim(0);
   reset_peak_rss();
   osprof::emitter em(o);
   r.rss_start_kib = status_kib("VmRSS");
