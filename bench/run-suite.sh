@@ -36,11 +36,12 @@ build="$(cd "$build" && pwd)"
 python=/usr/bin/python3  # Debian's interpreter: python3-osprofiler lives there
 
 if ((do_build)); then
-  cmake --build "$build" -j2 --target osprof_cli osprof_emit_latency >/dev/null
+  cmake --build "$build" -j2 --target osprof_cli osprof_emit_latency osprof_span_gbench >/dev/null
 fi
 cli="$build/tools/osprof/osprof"
 latency="$build/bench/osprof_emit_latency"
-for f in "$cli" "$latency"; do
+gbench="$build/bench/osprof_span_gbench"
+for f in "$cli" "$latency" "$gbench"; do
   [[ -x "$f" ]] || { echo "run-suite.sh: missing $f (configure with -DOSPROF_BUILD_BENCH=ON)" >&2; exit 1; }
 done
 
@@ -57,6 +58,7 @@ mkdir -p "$(dirname "$json_out")" "$(dirname "$md_out")"
 if ((smoke)); then
   lat_args=(--bursts 40 --burst-size 5 --pause-us 200 --threads 1,2)
   py_args=(--bursts 20 --burst-size 5 --pause-us 200 --redis-bursts 4)
+  gbench_min_time=0.01
   tp_seconds=0.3; over_seconds=0.3; mem_seconds=0.5; mem_caps=(4096); mem_rate=50000
   overloads=(2)
 else
@@ -64,6 +66,7 @@ else
   # backend here takes, so the timed events are written, not dropped.
   lat_args=(--bursts 2000 --burst-size 20 --pause-us 2000 --threads 1,2,4)
   py_args=(--bursts 1000 --burst-size 20 --pause-us 2000 --redis-bursts 200)
+  gbench_min_time=0.5
   tp_seconds=4; over_seconds=3; mem_seconds=3; mem_caps=(16384 65536 262144); mem_rate=400000
   overloads=(1.5 3)
 fi
@@ -113,6 +116,11 @@ echo "== emit latency" >&2
 lat_cs=()
 for cs in "${strings[@]}"; do lat_cs+=(--connection-string "$cs"); done
 "$latency" "${lat_args[@]}" "${lat_cs[@]}" --json "$work/latency.json" >"$work/latency.txt" 2>"$work/latency.log"
+
+# ---- 2b. warm, dense span costs and primitives (Google Benchmark)
+echo "== warm spans and primitives (Google Benchmark)" >&2
+"$gbench" --benchmark_min_time="$gbench_min_time" --benchmark_out="$work/gbench.json" \
+  --benchmark_out_format=json >"$work/gbench.txt" 2>"$work/gbench.log"
 
 # ---- 3. throughput: zero drops (overflow block), then offered beyond it (overflow drop)
 number() { "$python" -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {}, d))" "$@"; }

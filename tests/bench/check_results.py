@@ -87,9 +87,14 @@ def main():
         check(m["peak_rss_kib"] >= m["rss_start_kib"] > 0, "memory figures malformed: %r" % m)
 
     check(len(r["goals"]) == 3 * len(names), "expected 3 goals per driver")
+    warm = {x["name"]: x for x in r["warm_google_benchmark"]}
+    for name in ("BM_span_warm/null", "BM_floor_warm", "BM_span_no_profiler", "BM_clock_gettime_realtime"):
+        found = [x for n, x in warm.items() if n.startswith(name)]
+        check(found and positive(found[0].get("ns")), "Google Benchmark row %s missing or failed: %r" % (name, found))
 
     md = open(markdown_path).read()
-    for section in ("## Method", "## Summary", "## Goals", "## Emit latency", "## Throughput", "## Memory",
+    for section in ("## Method", "## Summary", "## Goals", "## Emit latency", "## Warm and dense", "## Throughput",
+                    "## Memory",
                     "## Reproduce"):
         check(section in md, "BENCHMARKS.md lacks %r" % section)
     for name in names:
