@@ -49,7 +49,8 @@ def machine(build_dir):
         "memory_gib": round(mem_kib / 1048576, 1),
         "compiler": sh("c++", "--version").splitlines()[0] if sh("c++", "--version") else "",
         "build_type": build_type,
-        "redis_server": sh("redis-server", "--version"),
+        "redis_server": (lambda v: "redis-server " + v.group(1) if v else "")(
+            re.search(r"v=([0-9.]+)", sh("redis-server", "--version"))),
     }
 
 
@@ -280,7 +281,7 @@ def main():
     L.append("- **Memory** (`osprof bench`): %s. The producer offers %s events/s; the queue fills to its "
              "capacity and the rest is dropped. Bytes per held event = (peak RSS − RSS with the emitter "
              "started) / most events held." % (results["method"]["stalled_backend"],
-                                               memory[0]["rate_events_per_s"] if memory else "?"))
+                                               "{:,.0f}".format(memory[0]["rate_events_per_s"]) if memory else "?"))
     L.append("")
 
     L.append("## Summary: one span, one producer thread")
