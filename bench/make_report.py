@@ -385,9 +385,11 @@ def main():
     if len(threads) > 1:
         L.append("## Producer threads (span, p50 / p99 per span on each thread)")
         L.append("")
-        L.append("This machine has %s vCPUs and the emitter's worker needs one: beyond one producer the "
-                 "threads share cores with each other and with the worker (each busy-waits between bursts), so "
-                 "preemption in the middle of a burst shows in the tail." % mach["cpus"])
+        L.append("The threads run their bursts at the same time, each pausing N times as long, so the backend "
+                 "sees the same event rate as with one thread. This machine has %s vCPUs and the emitter's worker "
+                 "needs one: beyond one producer the threads share cores with each other and with the worker "
+                 "(each busy-waits between bursts), so preemption in the middle of a burst shows in the tail." %
+                 mach["cpus"])
         L.append("")
         L.append("| driver | " + " | ".join("%d thread%s" % (t, "s" if t > 1 else "") for t in threads) + " |")
         L.append("|---|" + "---|" * len(threads))
@@ -427,7 +429,9 @@ def main():
             first = False
     L.append("")
     L.append("*Offered* below the target means the single producer could not emit faster (the caller, not the "
-             "backend, was the limit); drops then only occur when the backend is slower than the producer.")
+             "backend, was the limit); drops then only occur when the backend is slower than the producer. Each "
+             "driver's runs share one backend (one SQLite file, one Redis database), so the later runs write into "
+             "a larger store than the first.")
     L.append("")
 
     if memory:
