@@ -91,6 +91,24 @@ def fmt_rate(v):
     return "%.0f /s" % v
 
 
+def headline(results):
+    """The few numbers of one full run that the run-to-run table compares."""
+    b = results["baselines"]
+    py = {r["driver"]: r for r in b["python"]}
+    return {
+        "finished": results["meta"]["finished"],
+        "load_before": results["meta"]["load_average_before"],
+        "load_after": results["meta"]["load_average_after"],
+        "floor_clock_p50_ns": (b.get("floor_clock_gettime") or {}).get("p50_ns"),
+        "python_noop_p50_ns": py.get("noop", {}).get("p50_ns"),
+        "python_redis_p50_ns": py.get("redis", {}).get("p50_ns"),
+        "drivers": {d["driver"]: {"span_p50_ns": (d["span"] or {}).get("p50_ns"),
+                                  "span_p99_ns": (d["span"] or {}).get("p99_ns"),
+                                  "zero_drop_events_per_s": (d["throughput"] or {}).get("zero_drop_events_per_s")}
+                    for d in results["drivers"]},
+    }
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", required=True)
@@ -104,6 +122,8 @@ def main():
     ap.add_argument("--stalled", default="")
     ap.add_argument("--build-dir", default="")
     ap.add_argument("--driver", action="append", default=[], help="NAME=CONNECTION_STRING, in table order")
+    ap.add_argument("--history", help="a JSON-lines file: this run's headline numbers are appended (full runs "
+                                      "only) and every recorded run is tabled")
     args = ap.parse_args()
     w = args.work
 
@@ -237,6 +257,16 @@ def main():
     with open(args.json, "w") as f:
         json.dump(results, f, indent=1)
         f.write("\n")
+
+    history = []
+    if args.history:
+        if os.path.exists(args.history):
+            with open(args.history) as f:
+                history = [json.loads(l) for l in f if l.strip()]
+        if args.mode == "full":
+            history.append(headline(results))
+            with open(args.history, "a") as f:
+                f.write(json.dumps(headline(results)) + "\n")
 
     # ---- BENCHMARKS.md
     mach = results["meta"]["machine"]
@@ -448,6 +478,27 @@ def main():
         L.append("")
         L.append("Held events never exceed the configured capacity (or `queue_max_bytes` / 256 when that is "
                  "smaller); what the caller offers beyond it is refused and counted.")
+        L.append("")
+
+    if len(history) > 1:
+        names = [name for name, _ in drivers]
+        L.append("## Run-to-run spread")
+        L.append("")
+        L.append("Every full run recorded on this machine with the current method (`%s`), this one last. The "
+                 "machine is shared with other work, so compare the ratios within a row, not the rows." %
+                 os.path.basename(args.history))
+        L.append("")
+        L.append("| finished | load before → after | floor p50 | Python no-op p50 | Python Redis p50 | " +
+                 " | ".join("%s span p50 (p99)" % n for n in names) + " |")
+        L.append("|---|---|---|---|---|" + "---|" * len(names))
+        for h in history:
+            cells = []
+            for n in names:
+                d = h["drivers"].get(n, {})
+                cells.append("%s (%s)" % (fmt_ns(d.get("span_p50_ns")), fmt_ns(d.get("span_p99_ns"))))
+            L.append("| %s | %s → %s | %s | %s | %s | %s |" % (
+                h["finished"], h["load_before"], h["load_after"], fmt_ns(h["floor_clock_p50_ns"]),
+                fmt_ns(h["python_noop_p50_ns"]), fmt_ns(h["python_redis_p50_ns"]), " | ".join(cells)))
         L.append("")
 
     L.append("## Reproduce")

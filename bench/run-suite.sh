@@ -160,6 +160,7 @@ for i in "${!names[@]}"; do driver_args+=(--driver "${names[$i]}=${strings[$i]}"
 "$python" "$root/bench/make_report.py" --work "$work" --json "$json_out" --markdown "$md_out" \
   --load-before "$load_before" --load-after "$load_after" --started "$started" \
   --mode "$( ((smoke)) && echo smoke || echo full)" --stalled "$stalled_cs" --build-dir "$build" \
-  --command "bench/run-suite.sh$( ((smoke)) && echo ' --smoke')" "${driver_args[@]}"
+  --command "bench/run-suite.sh$( ((smoke)) && echo ' --smoke')" --history "$(dirname "$json_out")/results-history.jsonl" \
+  "${driver_args[@]}"
 echo "results: $json_out" >&2
 echo "report:  $md_out" >&2
