@@ -303,8 +303,8 @@ inline std::string emit_test_trace(int burst = 100) {
 
 /// A driver for reading (or writing), with synchronous calls.
 struct backend {
+  asio::io_context ioc;  // before the driver: its connections are closed on this context
   std::unique_ptr<osprof::detail::driver> driver;
-  asio::io_context ioc;
   explicit backend(const std::string& url, osprof::detail::driver_purpose purpose = osprof::detail::driver_purpose::read) {
     osprof::detail::driver_context ctx;
     ctx.executor = ioc.get_executor();
