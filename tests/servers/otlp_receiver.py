@@ -17,7 +17,8 @@ JSON and checks every body strictly against the OTLP JSON encoding
 A body that breaks a rule is answered 400 with a google.rpc.Status JSON naming the first
 violation, as a collector answers; an accepted one 200 {"partialSuccess": {}} and its spans
 are kept. Debug endpoints: GET /debug/spans (every accepted span with its resource and
-scope), DELETE /debug/spans, GET /debug/stats (requests, rejections with their reasons),
+scope), DELETE /debug/spans, GET /debug/stats (requests, rejections with their reasons, the
+last request's headers),
 POST /debug/fault (see loopback_http.py; "partial" refuses the last N spans of a body).
 """
 
@@ -245,6 +246,8 @@ class Handler(LoopbackHandler):
             self.send(405, self.status_body(405, "POST only"))
             return
         srv.stats_add("requests")
+        with srv.lock:
+            srv.last_headers = {k.lower(): v for k, v in self.headers.items()}
         if self.apply_fault(lambda status: self.status_body(status, "injected fault")):
             return
         if self.headers.get("Content-Type", "").split(";")[0].strip() != "application/json":
@@ -275,6 +278,7 @@ class OtlpReceiver(LoopbackServer):
         super().__init__(port, handler)
         self.spans = []
         self.rejections = []
+        self.last_headers = {}
 
     def reject(self, why):
         with self.lock:
@@ -282,7 +286,8 @@ class OtlpReceiver(LoopbackServer):
             self.rejections.append(why)
 
     def extra_stats(self):
-        return {"rejections": list(self.rejections), "spans_stored": len(self.spans)}
+        return {"rejections": list(self.rejections), "spans_stored": len(self.spans),
+                "last_headers": dict(self.last_headers)}
 
 
 if __name__ == "__main__":
