@@ -164,7 +164,8 @@ TEST(OtlpJoin, ManySpansBehindOneHeldStartKeepMemoryBounded) {
 
 // ---------------------------------------------------------------- encoding
 
-simdjson::dom::element attribute(simdjson::dom::element attrs, std::string_view key) {
+simdjson::dom::element attribute(simdjson::simdjson_result<simdjson::dom::element> result, std::string_view key) {
+  simdjson::dom::element attrs = result.value();
   for (auto kv : attrs.get_array()) {
     if (std::string_view(kv["key"].get_string().value()) == key) return kv["value"];
   }
@@ -172,7 +173,8 @@ simdjson::dom::element attribute(simdjson::dom::element attrs, std::string_view 
   return {};
 }
 
-bool has_attribute(simdjson::dom::element attrs, std::string_view key) {
+bool has_attribute(simdjson::simdjson_result<simdjson::dom::element> result, std::string_view key) {
+  simdjson::dom::element attrs = result.value();
   for (auto kv : attrs.get_array()) {
     if (std::string_view(kv["key"].get_string().value()) == key) return true;
   }
