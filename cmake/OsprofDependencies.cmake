@@ -4,11 +4,13 @@
 #   moodycamel ConcurrentQueue (libconcurrentqueue-dev): the caller-side event queue
 #   SQLite (libsqlite3-dev): the embedded default backend
 #   OpenSSL (libssl-dev): HMAC-SHA1 for signed trace headers, TLS for network backends
+#   zlib (zlib1g-dev): gzip of HTTP request bodies (InfluxDB, ClickHouse, Elasticsearch, OTLP)
 find_package(Threads REQUIRED)
 find_package(Boost 1.81 CONFIG REQUIRED COMPONENTS url)
 find_package(simdjson CONFIG REQUIRED)
 find_package(SQLite3 REQUIRED)
 find_package(OpenSSL REQUIRED)
+find_package(ZLIB REQUIRED)
 
 # libconcurrentqueue-dev ships headers only (no CMake config, no pkg-config). Debian puts them
 # under <concurrentqueue/...>; upstream's install uses <concurrentqueue/moodycamel/...>.

@@ -43,8 +43,8 @@ install(FILES
 # pkg-config: a static libosprof needs its private dependencies on the link line.
 get_target_property(_osprof_type osprof TYPE)
 if(_osprof_type STREQUAL "STATIC_LIBRARY")
-  set(OSPROF_PC_LIBS_PRIVATE "-lboost_url -lsimdjson -lssl -lcrypto -ldl")
-  set(OSPROF_PC_REQUIRES_PRIVATE "sqlite3, simdjson, openssl")
+  set(OSPROF_PC_LIBS_PRIVATE "-lboost_url -lsimdjson -lssl -lcrypto -lz -ldl")
+  set(OSPROF_PC_REQUIRES_PRIVATE "sqlite3, simdjson, openssl, zlib")
 else()
   set(OSPROF_PC_LIBS_PRIVATE "")
   set(OSPROF_PC_REQUIRES_PRIVATE "")

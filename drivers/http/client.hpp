@@ -21,6 +21,11 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/system/error_code.hpp>
+
+namespace boost::asio::ssl {
+class context;
+}
 
 #include "driver/connection_string.hpp"
 #include "driver/driver.hpp"
@@ -92,8 +97,13 @@ class client {
 
  private:
   struct connection;
+  struct outgoing;
+  asio::awaitable<void> connect();
+  asio::awaitable<response> exchange(const outgoing& message, boost::system::error_code& ec);
+
   asio::any_io_executor executor_;
   client_options options_;
+  std::shared_ptr<asio::ssl::context> tls_context_;
   std::unique_ptr<connection> connection_;
 };
 

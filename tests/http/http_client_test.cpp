@@ -1,0 +1,318 @@
+// The shared HTTP client (drivers/http) against a scripted loopback HTTP server in the test:
+// keep-alive reuse, reconnecting after the server closed an idle connection, timeouts,
+// refused connections, Basic auth, gzip both ways, and the retry rules of classify().
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+
+#include "drivers/http/client.hpp"
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+using namespace osprof::detail;
+using namespace std::chrono_literals;
+
+using server_request = beast::http::request<beast::http::string_body>;
+using server_response = beast::http::response<beast::http::string_body>;
+
+// What the scripted server does with one request.
+enum class after_reply { keep_open, close_connection };
+struct scripted_reply {
+  server_response response;
+  after_reply then = after_reply::keep_open;
+  bool never_answer = false;
+};
+
+// A blocking HTTP/1.1 server on a loopback port, one connection at a time, answering each
+// request with the handler's reply.
+class scripted_server {
+ public:
+  explicit scripted_server(std::function<scripted_reply(const server_request&)> handler)
+      : handler_(std::move(handler)), acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~scripted_server() {
+    stopping_ = true;
+    boost::system::error_code ec;
+    {
+      // shutdown() wakes a blocking read on Linux; close() from another thread does not.
+      std::lock_guard lock(mutex_);
+      if (current_) current_->shutdown(tcp::socket::shutdown_both, ec);
+    }
+    // Wake the blocking accept with a connection of our own.
+    tcp::socket waker(ioc_);
+    waker.connect(acceptor_.local_endpoint(), ec);
+    thread_.join();
+  }
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  int connections() const { return connections_; }
+  int requests() const { return requests_; }
+
+ private:
+  void serve() {
+    while (!stopping_) {
+      tcp::socket socket(ioc_);
+      boost::system::error_code ec;
+      acceptor_.accept(socket, ec);
+      if (ec) return;
+      if (stopping_) return;
+      ++connections_;
+      {
+        std::lock_guard lock(mutex_);
+        current_ = &socket;
+      }
+      beast::flat_buffer buffer;
+      while (!stopping_) {
+        server_request req;
+        beast::http::read(socket, buffer, req, ec);
+        if (ec) break;
+        ++requests_;
+        auto reply = handler_(req);
+        if (reply.never_answer) {
+          while (!stopping_) std::this_thread::sleep_for(5ms);
+          break;
+        }
+        reply.response.version(11);
+        reply.response.prepare_payload();
+        beast::http::write(socket, reply.response, ec);
+        if (ec || reply.then == after_reply::close_connection) break;
+      }
+      {
+        std::lock_guard lock(mutex_);
+        current_ = nullptr;
+      }
+      socket.close(ec);
+    }
+  }
+
+  std::function<scripted_reply(const server_request&)> handler_;
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> connections_{0};
+  std::atomic<int> requests_{0};
+  std::mutex mutex_;
+  tcp::socket* current_ = nullptr;  ///< the connection being served, guarded by mutex_
+};
+
+scripted_reply reply(unsigned status, std::string body, after_reply then = after_reply::keep_open) {
+  scripted_reply r;
+  r.response.result(status);
+  r.response.body() = std::move(body);
+  r.response.keep_alive(then == after_reply::keep_open);
+  r.then = then;
+  return r;
+}
+
+http::client_options options_for(std::uint16_t port, std::chrono::milliseconds timeout = 2000ms) {
+  http::client_options o;
+  o.host = "127.0.0.1";
+  o.port = port;
+  o.timeout = timeout;
+  o.redacted = "test://127.0.0.1:" + std::to_string(port);
+  return o;
+}
+
+// Runs `fn(client&)` as a coroutine to completion and returns its result.
+template <typename Fn>
+auto run(http::client_options options, Fn fn) {
+  asio::io_context ioc;
+  http::client c(ioc.get_executor(), std::move(options));
+  auto future = asio::co_spawn(ioc, fn(c), asio::use_future);
+  ioc.run();
+  return future.get();
+}
+
+http::request post(std::string target, std::string body) {
+  http::request r;
+  r.method = "POST";
+  r.target = std::move(target);
+  r.body = std::move(body);
+  r.content_type = "text/plain";
+  return r;
+}
+
+TEST(HttpClient, ReusesOneConnectionForManyRequests) {
+  scripted_server server([](const server_request& req) { return reply(200, "echo:" + req.body()); });
+  auto bodies = run(options_for(server.port()), [](http::client& c) -> asio::awaitable<std::vector<std::string>> {
+    std::vector<std::string> out;
+    for (int i = 0; i < 5; ++i) out.push_back((co_await c.send(post("/w", std::to_string(i)))).body);
+    co_return out;
+  });
+  EXPECT_EQ(bodies, (std::vector<std::string>{"echo:0", "echo:1", "echo:2", "echo:3", "echo:4"}));
+  EXPECT_EQ(server.connections(), 1);
+  EXPECT_EQ(server.requests(), 5);
+}
+
+TEST(HttpClient, ReconnectsWhenTheServerClosedAnIdleConnection) {
+  // Every reply says keep-alive but the server hangs up anyway (as servers do after their
+  // idle timeout): the next request must reconnect without surfacing an error.
+  scripted_server server([](const server_request&) {
+    auto r = reply(204, "");
+    r.then = after_reply::close_connection;
+    return r;
+  });
+  auto statuses = run(options_for(server.port()), [](http::client& c) -> asio::awaitable<std::vector<unsigned>> {
+    std::vector<unsigned> out;
+    for (int i = 0; i < 3; ++i) {
+      out.push_back((co_await c.send(post("/w", "x"))).status);
+      // Let the server's close reach us so the client sees a stale connection.
+      asio::steady_timer t(co_await asio::this_coro::executor, 20ms);
+      co_await t.async_wait(asio::use_awaitable);
+    }
+    co_return out;
+  });
+  EXPECT_EQ(statuses, (std::vector<unsigned>{204, 204, 204}));
+  EXPECT_EQ(server.connections(), 3);
+}
+
+TEST(HttpClient, AServerThatNeverAnswersTimesOut) {
+  scripted_server server([](const server_request&) {
+    scripted_reply r;
+    r.never_answer = true;
+    return r;
+  });
+  const auto started = std::chrono::steady_clock::now();
+  auto message = run(options_for(server.port(), 300ms), [](http::client& c) -> asio::awaitable<std::string> {
+    try {
+      co_await c.send(post("/w", "x"));
+    } catch (const http::transport_error& e) {
+      co_return std::string(e.what());
+    }
+    co_return "no error";
+  });
+  EXPECT_NE(message.find("timed out after 300 ms"), std::string::npos) << message;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+}
+
+TEST(HttpClient, ARefusedConnectionIsARetryableTransportError) {
+  std::uint16_t closed_port;
+  {
+    asio::io_context ioc;
+    tcp::acceptor a(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    closed_port = a.local_endpoint().port();
+  }
+  auto result = run(options_for(closed_port), [](http::client& c) -> asio::awaitable<write_result> {
+    try {
+      co_await c.send(post("/w", "x"));
+    } catch (const http::transport_error& e) {
+      co_return http::classify(e, "writing");
+    }
+    co_return write_result::success();
+  });
+  EXPECT_EQ(result.status, write_status::retry);
+  EXPECT_NE(result.error.find("cannot connect to http://127.0.0.1:"), std::string::npos) << result.error;
+}
+
+TEST(HttpClient, SendsBasicAuthAndConfiguredHeaders) {
+  std::string seen_auth, seen_header;
+  scripted_server server([&](const server_request& req) {
+    seen_auth = std::string(req[beast::http::field::authorization]);
+    seen_header = std::string(req["X-Scope"]);
+    return reply(200, "");
+  });
+  auto options = options_for(server.port());
+  options.has_auth = true;
+  options.user = "alice";
+  options.password = "s3cret";
+  options.headers = {{"X-Scope", "tenant-1"}};
+  run(options, [](http::client& c) -> asio::awaitable<unsigned> { co_return (co_await c.send(post("/", ""))).status; });
+  EXPECT_EQ(seen_auth, "Basic YWxpY2U6czNjcmV0");  // base64("alice:s3cret")
+  EXPECT_EQ(seen_header, "tenant-1");
+}
+
+TEST(HttpClient, GzipsRequestBodiesAndInflatesGzipResponses) {
+  std::string seen_encoding, seen_body;
+  scripted_server server([&](const server_request& req) {
+    seen_encoding = std::string(req[beast::http::field::content_encoding]);
+    seen_body = http::gunzip(req.body());
+    auto r = reply(200, http::gzip("compressed answer"));
+    r.response.set(beast::http::field::content_encoding, "gzip");
+    return r;
+  });
+  const std::string payload(100000, 'a');
+  auto body = run(options_for(server.port()), [&](http::client& c) -> asio::awaitable<std::string> {
+    auto req = post("/w", payload);
+    req.gzip = true;
+    co_return (co_await c.send(std::move(req))).body;
+  });
+  EXPECT_EQ(seen_encoding, "gzip");
+  EXPECT_EQ(seen_body, payload);
+  EXPECT_EQ(body, "compressed answer");
+}
+
+TEST(HttpClient, ClassifiesStatusesByTheRetryRules) {
+  auto with = [](unsigned status, std::optional<std::chrono::milliseconds> after = {}) {
+    http::response r;
+    r.status = status;
+    r.body = "server says no";
+    r.retry_after = after;
+    return http::classify(r, "writing events");
+  };
+  EXPECT_EQ(with(200).status, write_status::ok);
+  EXPECT_EQ(with(204).status, write_status::ok);
+  for (unsigned s : {408u, 429u, 500u, 502u, 503u, 504u}) EXPECT_EQ(with(s).status, write_status::retry) << s;
+  for (unsigned s : {400u, 401u, 403u, 404u, 413u}) EXPECT_EQ(with(s).status, write_status::failed) << s;
+  const auto throttled = with(429, 3000ms);
+  EXPECT_EQ(throttled.retry_after, 3000ms);
+  EXPECT_EQ(with(400).error, "writing events: HTTP 400: server says no");
+}
+
+TEST(HttpClient, ParsesRetryAfterSecondsAndDates) {
+  EXPECT_EQ(http::parse_retry_after("5"), std::chrono::milliseconds(5000));
+  EXPECT_EQ(http::parse_retry_after(" 0 "), std::chrono::milliseconds(0));
+  EXPECT_EQ(http::parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"), std::chrono::milliseconds(0));  // past
+  const auto later = http::parse_retry_after("Fri, 01 Jan 2100 00:00:00 GMT");
+  ASSERT_TRUE(later.has_value());
+  EXPECT_GT(*later, std::chrono::hours(24 * 365));
+  EXPECT_FALSE(http::parse_retry_after("soon").has_value());
+  EXPECT_FALSE(http::parse_retry_after("").has_value());
+}
+
+TEST(HttpClient, GunzipRejectsCorruptAndTruncatedData) {
+  const std::string packed = http::gzip("hello, world");
+  EXPECT_EQ(http::gunzip(packed), "hello, world");
+  EXPECT_THROW(http::gunzip(packed.substr(0, packed.size() / 2)), std::runtime_error);
+  EXPECT_THROW(http::gunzip("not gzip at all"), std::runtime_error);
+}
+
+TEST(HttpClient, UrlEncodesQueryValues) {
+  EXPECT_EQ(http::url_encode("SELECT * FROM \"e\" WHERE a='b c'"),
+            "SELECT%20%2A%20FROM%20%22e%22%20WHERE%20a%3D%27b%20c%27");
+  EXPECT_EQ(http::url_encode("a-b_c.d~e"), "a-b_c.d~e");
+}
+
+TEST(HttpClient, OptionsComeFromTheConnectionString) {
+  auto cs = connection_string::parse("elasticsearch+https://bob:pw@search.example:9443?tls_verify=false&timeout_ms=250");
+  auto o = http::options_from(cs, 9200, 10000ms);
+  EXPECT_TRUE(o.tls);
+  EXPECT_EQ(o.host, "search.example");
+  EXPECT_EQ(o.port, 9443);
+  EXPECT_TRUE(o.has_auth);
+  EXPECT_EQ(o.user, "bob");
+  EXPECT_EQ(o.password, "pw");
+  EXPECT_FALSE(o.verify_peer);
+  EXPECT_EQ(o.timeout, 250ms);
+  EXPECT_EQ(o.redacted.find("pw"), std::string::npos);
+  auto plain = http::options_from(connection_string::parse("influxdb://localhost/db"), 8086, 10000ms);
+  EXPECT_FALSE(plain.tls);
+  EXPECT_EQ(plain.port, 8086);
+  EXPECT_FALSE(plain.has_auth);
+  EXPECT_TRUE(plain.verify_peer);
+}
+
+}  // namespace
