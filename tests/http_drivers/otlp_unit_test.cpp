@@ -324,7 +324,7 @@ TEST(OtlpOptions, ConnectionStringAsOsprofiler) {
   EXPECT_EQ(o.max_pending, 100000u);
   EXPECT_FALSE(o.gzip);
   const auto opts = parse("otlp://c?unfinished_timeout_ms=250&max_pending=10&compression=gzip&timeout_ms=1234"
-                          "&headers=x-token%3Da%2Cx-b%3Dc%25d");
+                          "&headers=x-token%3Da%2Cx-b%3Dc%2525d");
   EXPECT_EQ(opts.unfinished_timeout, std::chrono::milliseconds(250));
   EXPECT_EQ(opts.max_pending, 10u);
   EXPECT_TRUE(opts.gzip);
