@@ -160,7 +160,11 @@ write_result es_driver::give_up(inflight_batch& b, write_result why) {
   return partial;
 }
 
-asio::awaitable<void> es_driver::flush() {
+// The emitter runs flush() and close() concurrently at shutdown; so the refresh happens in
+// close(), before the connection is closed, and flush() has nothing of its own to do.
+asio::awaitable<void> es_driver::flush() { co_return; }
+
+asio::awaitable<void> es_driver::close() {
   if (!writer_) co_return;
   try {
     // Makes what was written searchable now rather than at the next refresh_interval.
@@ -168,11 +172,7 @@ asio::awaitable<void> es_driver::flush() {
         json_request("POST", "/" + options_.index + "," + options_.error_index + "/_refresh?ignore_unavailable=true", {}));
   } catch (const http::transport_error&) {
   }
-}
-
-asio::awaitable<void> es_driver::close() {
-  if (writer_) writer_->close();
-  co_return;
+  writer_->close();
 }
 
 // ---------------------------------------------------------------- reading

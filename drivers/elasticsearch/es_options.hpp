@@ -29,8 +29,9 @@ struct es_options {
   std::uint32_t scroll_size = 10000;
   /// ?list_size=: at most this many traces in `trace list` (newest first).
   std::uint32_t list_size = 10000;
-  /// ?keyword_subfields=true: query `base_id.keyword` / `timestamp.keyword`, for indices that
-  /// Elasticsearch mapped dynamically (as OSProfiler's writes leave them).
+  /// ?keyword_subfields=true: query `base_id.keyword`, for indices that Elasticsearch mapped
+  /// dynamically (as OSProfiler's writes leave them: base_id text with a keyword subfield; the
+  /// timestamp is detected as a date there, so it needs no subfield).
   bool keyword_subfields = false;
   /// ?create_index=false: do not create the indices with osprof's mapping before writing.
   bool create_index = true;
@@ -45,7 +46,7 @@ struct es_options {
   static es_options from(const connection_string& cs, std::chrono::milliseconds default_timeout);
 
   std::string id_field() const { return keyword_subfields ? "base_id.keyword" : "base_id"; }
-  std::string time_field() const { return keyword_subfields ? "timestamp.keyword" : "timestamp"; }
+  std::string time_field() const { return "timestamp"; }
 };
 
 }  // namespace osprof::detail::elasticsearch

@@ -195,7 +195,9 @@ TEST(EsServer, ReadsATraceBeyondTheResultWindow) {
   EXPECT_EQ(stats["open_scrolls"].get_int64().value(), 0);
   const auto shown = cli("trace show " + base.to_string() + " --json --connection-string '" + url + "'");
   ASSERT_EQ(shown.code, 0) << shown.err;
-  EXPECT_NE(shown.out.find("\"p\": {\"count\": 10600"), std::string::npos) << shown.out.substr(shown.out.size() - 300);
+  simdjson::dom::element report;
+  ASSERT_FALSE(parser.parse(shown.out).get(report)) << shown.out.substr(0, 300);
+  EXPECT_EQ(report["stats"]["p"]["count"].get_int64().value(), 10600);
 }
 
 TEST(EsServer, ResendingABatchReplacesInsteadOfDuplicating) {
