@@ -39,19 +39,22 @@ http::request es_driver::json_request(std::string method, std::string target, st
 }
 
 // Creates both indices with osprof's mapping, once per driver. Already there (created by an
-// earlier run, by OSProfiler or by an administrator) is fine: the mapping is left alone.
-asio::awaitable<void> es_driver::ensure_indices(http::client& c) {
+// earlier run, by OSProfiler or by an administrator) is fine: the mapping is left alone. A
+// verdict to retry (429, 503, ...) is returned: writing without the mapping would let dynamic
+// mapping create the index with a text base_id.
+asio::awaitable<std::optional<write_result>> es_driver::ensure_indices(http::client& c) {
   for (const bool error_index : {false, true}) {
     const std::string& index = error_index ? options_.error_index : options_.index;
     auto resp = co_await c.send(json_request("PUT", "/" + index, index_mapping(options_, error_index)));
     if (resp.ok() || (resp.status == 400 && error_is(resp.body, "resource_already_exists_exception"))) continue;
     const auto verdict = http::classify(resp, "Elasticsearch PUT /" + index);
-    if (verdict.status == write_status::retry) throw http::transport_error(verdict.error, false);
+    if (verdict.status == write_status::retry) co_return verdict;
     // Not allowed to create indices (e.g. 403): _bulk creates them, with dynamic mapping.
     log_message(options_.redacted + ": cannot create index " + index + " (" + verdict.error +
                 "); writing without osprof's mapping (reading may then need keyword_subfields=true)");
   }
   indices_ready_ = true;
+  co_return std::nullopt;
 }
 
 asio::awaitable<write_result> es_driver::write(std::span<const event_record> batch) {
@@ -77,7 +80,9 @@ asio::awaitable<write_result> es_driver::write(std::span<const event_record> bat
   if (!writer_) writer_ = std::make_unique<http::client>(co_await asio::this_coro::executor, options_.http);
   http::response resp;
   try {
-    if (!indices_ready_ && options_.create_index) co_await ensure_indices(*writer_);
+    if (!indices_ready_ && options_.create_index) {
+      if (auto verdict = co_await ensure_indices(*writer_)) co_return *verdict;
+    }
     http::request req;
     req.method = "POST";
     req.target = "/_bulk";

@@ -45,7 +45,7 @@ class es_driver final : public driver {
     std::string rejection;  ///< the first item error, for the log
   };
 
-  asio::awaitable<void> ensure_indices(http::client& c);
+  asio::awaitable<std::optional<write_result>> ensure_indices(http::client& c);
   write_result settle(inflight_batch& b, const bulk_response& r, const std::vector<std::size_t>& sent);
   write_result give_up(inflight_batch& b, write_result why);
   static http::request json_request(std::string method, std::string target, std::string body);

@@ -102,7 +102,7 @@ TEST(EsFault, TooManyRequestsAndUnavailableAreRetried) {
 TEST(EsFault, BadRequestIsDroppedAndCounted) {
   loopback_process es("fake_elasticsearch.py");
   es.start();
-  fault(es.port(), R"({"kind":"status","status":400,"count":1})");
+  fault(es.port(), R"({"kind":"status","status":400,"count":1,"path":"_bulk"})");
   const auto s = run(fault_options(es.port()), 300);
   EXPECT_GT(s.dropped_backend, 0u) << balance_text(s);
   EXPECT_EQ(s.written + s.dropped_backend, 600u);

@@ -529,9 +529,9 @@ class Handler(LoopbackHandler):
         if self.handle_control(path, body):
             return
         self.server.stats_add("requests")
-        if self.apply_fault(lambda status: EsError(
-                status, "es_rejected_execution_exception" if status == 429 else "unavailable_shards_exception",
-                "injected fault").body()):
+        fault_types = {400: "illegal_argument_exception", 429: "es_rejected_execution_exception",
+                       503: "unavailable_shards_exception"}
+        if self.apply_fault(lambda status: EsError(status, fault_types.get(status, "exception"), "injected fault").body()):
             return
         try:
             if body and self.command in ("POST", "PUT") and not self.headers.get("Content-Type", "").startswith(

@@ -3,7 +3,8 @@ otlp_receiver.py): a threading HTTP/1.1 server with keep-alive on 127.0.0.1, gzi
 bodies, the port written to a file once listening, and faults injected through a control
 endpoint so tests can make the next requests fail in the ways real servers fail.
 
-Faults (POST <control>/fault with a JSON object; they apply to data requests only, in order):
+Faults (POST <control>/fault with a JSON object, or a list; they apply to data requests only, in
+order; "path": "_bulk" limits one to requests whose path contains that text):
   {"kind": "status", "status": 429, "retry_after": 1, "count": N}   answer with that status
   {"kind": "slow", "delay_ms": 500, "count": N}                     answer late
   {"kind": "drop", "count": N}                                      read the request, close without answering
@@ -38,11 +39,11 @@ class Faults:
         with self.lock:
             self.pending.clear()
 
-    def take(self, kinds):
-        """The next fault of one of `kinds`, consuming one of its count."""
+    def take(self, kinds, path=""):
+        """The next fault of one of `kinds` (for `path`, when the fault names one), consuming one of its count."""
         with self.lock:
             for f in self.pending:
-                if f["kind"] in kinds and f["count"] > 0:
+                if f["kind"] in kinds and f["count"] > 0 and f.get("path", "") in path:
                     f["count"] -= 1
                     if f["count"] == 0:
                         self.pending.remove(f)
@@ -107,7 +108,7 @@ class LoopbackHandler(BaseHTTPRequestHandler):
 
     # Applies a transport-level fault; True when the request was answered (or dropped).
     def apply_fault(self, error_body):
-        f = self.server.faults.take(("status", "slow", "drop"))
+        f = self.server.faults.take(("status", "slow", "drop"), self.path)
         if f is None:
             return False
         self.server.stats_add("faults_applied")
