@@ -124,7 +124,8 @@ TEST(OtlpFault, SlowAnswersAndDroppedConnections) {
   fault(rx.port(), R"([{"kind":"slow","delay_ms":300,"count":1},{"kind":"drop","count":2}])");
   const auto s = run(fault_options(rx.port()), 400);
   EXPECT_EQ(s.written, 800u) << balance_text(s);
-  EXPECT_GE(s.write_failures, 2u);
+  // The client resends once on a kept-alive connection the server closed; the second drop fails.
+  EXPECT_GE(s.write_failures, 1u);
   expect_balanced(s);
   EXPECT_EQ(spans_stored(rx.port()), 400);
 }
