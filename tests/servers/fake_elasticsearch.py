@@ -720,7 +720,8 @@ class Handler(LoopbackHandler):
             keep = duration_seconds(scroll)
             scroll_id = base64.b64encode(uuid.uuid4().bytes).decode()
             store.scrolls[scroll_id] = {"hits": hits, "pos": size, "size": size, "expires": time.time() + keep,
-                                        "source": source_fields, "sort": with_sort}
+                                        "source": source_fields, "sort": with_sort,
+                                        "indices": [i.name for i in indices]}
             answer["_scroll_id"] = scroll_id
             self.server.stats_add("scrolls_opened")
         answer["hits"] = {"total": {"value": len(hits), "relation": "eq"}, "max_score": None,
@@ -769,7 +770,11 @@ class FakeElasticsearch(LoopbackServer):
 
     def extra_stats(self):
         with self.store.lock:
-            return {"open_scrolls": len(self.store.scrolls),
+            by_index = {}
+            for ctx in self.store.scrolls.values():
+                for name in ctx["indices"]:
+                    by_index[name] = by_index.get(name, 0) + 1
+            return {"open_scrolls": len(self.store.scrolls), "open_scrolls_by_index": by_index,
                     "indices": {n: len(i.docs) for n, i in self.store.indices.items()}}
 
 

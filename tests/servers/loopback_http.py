@@ -137,8 +137,11 @@ class LoopbackHandler(BaseHTTPRequestHandler):
             self.send(200, {"acknowledged": True})
             return True
         if path == self.control_prefix + "/stats" and self.command == "GET":
+            # Never hold the stats lock while taking the server's own (lock order: store, then stats).
             with self.server.lock:
-                self.send(200, dict(self.server.stats, **self.server.extra_stats()))
+                stats = dict(self.server.stats)
+            stats.update(self.server.extra_stats())
+            self.send(200, stats)
             return True
         return False
 

@@ -286,8 +286,9 @@ class OtlpReceiver(LoopbackServer):
             self.rejections.append(why)
 
     def extra_stats(self):
-        return {"rejections": list(self.rejections), "spans_stored": len(self.spans),
-                "last_headers": dict(self.last_headers)}
+        with self.lock:
+            return {"rejections": list(self.rejections), "spans_stored": len(self.spans),
+                    "last_headers": dict(self.last_headers)}
 
 
 if __name__ == "__main__":
