@@ -1,74 +1,195 @@
 // Emit latency on the caller's thread, as published logger benchmarks measure it (Quill's
-// method): time a burst of spans with the TSC, record the average per span, pause so the
-// worker keeps up, repeat; report percentiles over the bursts. A span is start + stop with a
-// small info. The worker drains and writes to the backend while this runs.
+// method, bench/burst_harness.hpp): time a burst of K operations with the TSC, record the
+// average per operation, pause so the worker keeps up, repeat; report percentiles over the
+// bursts. The worker drains and writes to the real backend while this runs.
 //
-//   osprof_emit_latency [--connection-string CS]... [--bursts N] [--burst-size K] [--json FILE]
+//   osprof_emit_latency [--connection-string CS]... [--bursts N] [--burst-size K]
+//                       [--pause-us P] [--threads 1,2,4] [--no-baselines] [--json FILE]
 //
-// Each connection string gets a row; two baselines are measured in the same run: the
-// no-profiler cost (a trace point without init()) and an empty loop.
+// Rows per connection string: one span (start + stop, a small info) and one trace point (a
+// start alone; the burst's points are closed untimed) on one thread, then the span on each
+// thread count of --threads (every thread runs its own bursts at once, pausing threads times
+// as long, so the backend sees the same event rate; the table merges them). Baselines in the same run: an empty loop; the floor (two clock reads and two pushes
+// of a 64-byte event into a moodycamel ConcurrentQueue with a consumer draining it, with
+// clock_gettime and with the TSC, and with a 256-byte event as osprof's); a span on a thread without a profiler; a span compiled
+// out (OSPROF_DISABLE).
 #include <osprof/emitter.hpp>
 #include <osprof/profiler.hpp>
 
-#include <x86intrin.h>
+#include <concurrentqueue.h>
+#include <time.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "bench/latency_stats.hpp"
+#include "bench/burst_harness.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
+using osprof_bench::burst_config;
 using osprof_bench::percentiles;
 
 struct settings {
   std::vector<std::string> connection_strings;
-  int bursts = 20000;
-  int burst_size = 20;
+  burst_config bursts{.bursts = 20000, .burst_size = 20, .pause_ns = 20'000};
+  std::vector<int> threads = {1};
+  bool baselines = true;
   std::string json_path;
 };
 
-// Busy-waits `ns` (sleeping would let the core go idle and skew the next burst).
-void pause_ns(double ticks_per_ns, std::uint64_t ns) {
-  const std::uint64_t until = __rdtsc() + static_cast<std::uint64_t>(ns * ticks_per_ns);
-  while (__rdtsc() < until) _mm_pause();
-}
-
-double measure_ticks_per_ns() {
-  const auto t0 = std::chrono::steady_clock::now();
-  const std::uint64_t c0 = __rdtsc();
-  std::this_thread::sleep_for(50ms);
-  const std::uint64_t c1 = __rdtsc();
-  const auto t1 = std::chrono::steady_clock::now();
-  return static_cast<double>(c1 - c0) / static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
-}
-
-template <class F>
-percentiles run_bursts(const settings& s, double ticks_per_ns, F&& one_span) {
-  std::vector<double> per_span;
-  per_span.reserve(static_cast<std::size_t>(s.bursts));
-  for (int warm = 0; warm < 2000; ++warm) one_span(warm);
-  for (int b = 0; b < s.bursts; ++b) {
-    unsigned aux;
-    const std::uint64_t t0 = __rdtscp(&aux);
-    for (int i = 0; i < s.burst_size; ++i) one_span(i);
-    const std::uint64_t t1 = __rdtscp(&aux);
-    per_span.push_back(static_cast<double>(t1 - t0) / ticks_per_ns / s.burst_size);
-    pause_ns(ticks_per_ns, 20000);
-  }
-  return osprof_bench::compute(per_span);
-}
+struct row {
+  std::string name;
+  std::string kind;  // baseline, span or point
+  std::string connection_string;
+  int threads = 1;
+  percentiles p;
+  std::uint64_t emitted = 0, written = 0, dropped = 0;
+};
 
 void traced_span(int i) {
   OSPROF_START("db", {{"db", {{"statement", "SELECT 1"}, {"params", i}}}});
   OSPROF_STOP();
+}
+
+void traced_point(int i) { OSPROF_START("db", {{"db", {{"statement", "SELECT 1"}, {"params", i}}}}); }
+
+// A new trace per burst, as a request would start one (untimed).
+void next_trace() {
+  osprof::clean();
+  osprof::init("SECRET_KEY");
+}
+
+// Runs `samples_of()` on `n` threads at once and merges their burst averages.
+std::vector<double> on_threads(int n, const std::function<std::vector<double>()>& samples_of) {
+  std::vector<std::vector<double>> per_thread(static_cast<std::size_t>(n));
+  std::atomic<int> ready{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < n; ++t) {
+    threads.emplace_back([&, t] {
+      osprof::prepare_thread();
+      ready.fetch_add(1);
+      while (ready.load() < n) std::this_thread::yield();
+      per_thread[static_cast<std::size_t>(t)] = samples_of();
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::vector<double> all;
+  for (auto& v : per_thread) all.insert(all.end(), v.begin(), v.end());
+  return all;
+}
+
+// The floor: what any design that stamps events with a clock and pushes them through a shared
+// lock-free queue pays. A 64-byte event, a producer token, and a consumer that drains in bulk
+// and sleeps 1 ms when the queue is empty (as the emitter's worker polls by default).
+struct alignas(64) floor_event {
+  std::uint64_t trace_id[2];
+  std::uint64_t span_id;
+  std::uint64_t parent_id;
+  std::uint64_t timestamp;
+  const char* name;
+  std::uint32_t kind;
+  std::uint32_t field_count;
+  const void* fields;
+};
+static_assert(sizeof(floor_event) == 64);
+
+// The same with osprof's event size (256 bytes: ids, clock, name and the inline info), to show
+// what the larger event costs by itself.
+struct alignas(64) floor_event_256 : floor_event {
+  char payload[192];
+};
+static_assert(sizeof(floor_event_256) == 256);
+
+template <class Event = floor_event, class Clock>
+std::vector<double> floor_samples(const burst_config& c, Clock&& clock) {
+  moodycamel::ConcurrentQueue<Event> queue(1 << 16);
+  std::atomic<bool> stop{false};
+  std::thread consumer([&] {
+    moodycamel::ConsumerToken token(queue);
+    std::vector<Event> batch(512);
+    while (!stop.load(std::memory_order_relaxed)) {
+      if (queue.try_dequeue_bulk(token, batch.data(), batch.size()) == 0) std::this_thread::sleep_for(1ms);
+    }
+  });
+  moodycamel::ProducerToken token(queue);
+  Event ev{};
+  ev.name = "db";
+  const auto samples = osprof_bench::burst_samples(c, [&](int i) {
+    ev.span_id = static_cast<std::uint64_t>(i);
+    ev.kind = 0;
+    ev.timestamp = clock();
+    queue.enqueue(token, ev);
+    ev.kind = 1;
+    ev.timestamp = clock();
+    queue.enqueue(token, ev);
+  });
+  stop.store(true);
+  consumer.join();
+  return samples;
+}
+
+std::uint64_t realtime_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+std::vector<int> parse_list(const std::string& text) {
+  std::vector<int> out;
+  std::size_t from = 0;
+  while (from < text.size()) {
+    const auto comma = text.find(',', from);
+    out.push_back(std::stoi(text.substr(from, comma - from)));
+    if (comma == std::string::npos) break;
+    from = comma + 1;
+  }
+  return out;
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) >= 0x20) out += c;
+  }
+  return out + "\"";
+}
+
+void write_json(const settings& s, const std::vector<row>& rows, const std::string& path) {
+  std::ofstream out(path);
+  char buf[640];
+  std::snprintf(buf, sizeof buf,
+                "{\"method\": \"bursts of %d operations timed with rdtscp, average per operation recorded, "
+                "%.0f us busy-wait between bursts, %d bursts per thread after %d warm-up bursts; percentiles over "
+                "the burst averages\",\n \"tsc_ghz\": %.4f, \"bursts\": %d, \"burst_size\": %d, \"pause_us\": %.1f,\n"
+                " \"rows\": [\n",
+                s.bursts.burst_size, static_cast<double>(s.bursts.pause_ns) / 1e3, s.bursts.bursts,
+                s.bursts.warmup_bursts, s.bursts.ticks_per_ns, s.bursts.bursts, s.bursts.burst_size,
+                static_cast<double>(s.bursts.pause_ns) / 1e3);
+  out << buf;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const auto& r = rows[i];
+    std::snprintf(buf, sizeof buf,
+                  "\"threads\": %d, \"p50_ns\": %.2f, \"p90_ns\": %.2f, \"p99_ns\": %.2f, \"p999_ns\": %.2f, "
+                  "\"max_ns\": %.2f, \"mean_ns\": %.2f, \"samples\": %zu, \"emitted\": %llu, \"written\": %llu, "
+                  "\"dropped\": %llu}",
+                  r.threads, r.p.p50, r.p.p90, r.p.p99, r.p.p999, r.p.max, r.p.mean, r.p.samples,
+                  static_cast<unsigned long long>(r.emitted), static_cast<unsigned long long>(r.written),
+                  static_cast<unsigned long long>(r.dropped));
+    out << "  {\"case\": " << json_string(r.name) << ", \"kind\": " << json_string(r.kind)
+        << ", \"connection_string\": " << json_string(r.connection_string) << ", " << buf
+        << (i + 1 < rows.size() ? ",\n" : "\n");
+  }
+  out << " ]}\n";
 }
 
 }  // namespace
@@ -87,51 +208,101 @@ int main(int argc, char** argv) {
     if (arg == "--connection-string") {
       s.connection_strings.push_back(next());
     } else if (arg == "--bursts") {
-      s.bursts = std::stoi(next());
+      s.bursts.bursts = std::stoi(next());
     } else if (arg == "--burst-size") {
-      s.burst_size = std::stoi(next());
+      s.bursts.burst_size = std::stoi(next());
+    } else if (arg == "--pause-us") {
+      s.bursts.pause_ns = static_cast<std::uint64_t>(std::stod(next()) * 1e3);
+    } else if (arg == "--threads") {
+      s.threads = parse_list(next());
+    } else if (arg == "--no-baselines") {
+      s.baselines = false;
     } else if (arg == "--json") {
       s.json_path = next();
     } else {
-      std::fprintf(stderr, "usage: %s [--connection-string CS]... [--bursts N] [--burst-size K] [--json FILE]\n", argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s [--connection-string CS]... [--bursts N] [--burst-size K] [--pause-us P] "
+                   "[--threads 1,2,4] [--no-baselines] [--json FILE]\n",
+                   argv[0]);
       return 2;
     }
   }
   if (s.connection_strings.empty()) s.connection_strings = {"null://", "sqlite:///osprof-bench.db"};
+  s.bursts.warmup_bursts = std::min(100, std::max(1, s.bursts.bursts / 10));
+  s.bursts.ticks_per_ns = osprof_bench::measure_ticks_per_ns();
+  const burst_config& c = s.bursts;
 
-  const double ticks_per_ns = measure_ticks_per_ns();
-  std::vector<std::pair<std::string, percentiles>> rows;
-  std::vector<std::string> notes;
+  std::vector<row> rows;
+  const auto add = [&](std::string name, std::string kind, std::string cs, int threads, std::vector<double> samples) {
+    rows.push_back({std::move(name), std::move(kind), std::move(cs), threads, osprof_bench::compute(std::move(samples))});
+    std::fprintf(stderr, "  measured: %s\n", rows.back().name.c_str());
+  };
 
-  rows.emplace_back("empty loop (baseline)", run_bursts(s, ticks_per_ns, [](int i) { asm volatile("" ::"r"(i)); }));
-  osprof::clean();
-  rows.emplace_back("no profiler on the thread", run_bursts(s, ticks_per_ns, traced_span));
+  if (s.baselines) {
+    add("empty loop (baseline)", "baseline", "", 1,
+        osprof_bench::burst_samples(c, [](int i) { asm volatile("" ::"r"(i)); }));
+    add("floor: 2 x (clock_gettime + moodycamel push, 64 B)", "baseline", "", 1, floor_samples(c, realtime_ns));
+    add("floor: 2 x (rdtsc + moodycamel push, 64 B)", "baseline", "", 1, floor_samples(c, [] { return __rdtsc(); }));
+    add("floor: 2 x (rdtsc + moodycamel push, 256 B)", "baseline", "", 1,
+        floor_samples<floor_event_256>(c, [] { return __rdtsc(); }));
+    osprof::clean();
+    add("span, no profiler on the thread", "baseline", "", 1, osprof_bench::burst_samples(c, traced_span));
+    add("span, compiled out (OSPROF_DISABLE)", "baseline", "", 1, osprof_bench::compiled_out_span_samples(c));
+  }
 
   for (const auto& cs : s.connection_strings) {
     osprof::options o;
     o.connection_string = cs;
     o.service = "bench";
     osprof::emitter em(o);
-    osprof::init("SECRET_KEY");
-    const auto p = run_bursts(s, ticks_per_ns, traced_span);
-    osprof::clean();
-    em.flush(60s);
-    const auto st = em.get_stats();
-    char note[256];
-    std::snprintf(note, sizeof note, "%s: %llu events, %llu written, %llu dropped", cs.c_str(),
-                  static_cast<unsigned long long>(st.emitted), static_cast<unsigned long long>(st.written),
-                  static_cast<unsigned long long>(st.dropped()));
-    notes.emplace_back(note);
-    rows.emplace_back("span, " + cs, p);
+    // Each row starts from an empty queue and counts its own events.
+    osprof::stats before;
+    const auto measured = [&](std::string name, std::string kind, int threads, std::vector<double> samples) {
+      em.flush(60s);
+      const auto after = em.get_stats();
+      add(std::move(name), std::move(kind), cs, threads, std::move(samples));
+      rows.back().emitted = after.emitted - before.emitted;
+      rows.back().written = after.written - before.written;
+      rows.back().dropped = after.dropped() - before.dropped();
+      before = after;
+    };
+    const auto span_samples = [](const burst_config& config) {
+      next_trace();
+      auto v = osprof_bench::burst_samples(config, traced_span, next_trace);
+      osprof::clean();
+      return v;
+    };
+    const auto point_samples = [&c] {
+      next_trace();
+      auto v = osprof_bench::burst_samples(c, traced_point, [&c] {
+        for (int i = 0; i < c.burst_size; ++i) OSPROF_STOP();
+        next_trace();
+      });
+      osprof::clean();
+      return v;
+    };
+    measured("span, " + cs, "span", 1, span_samples(c));
+    measured("trace point, " + cs, "point", 1, point_samples());
+    for (int t : s.threads) {
+      if (t <= 1) continue;
+      // The same total event rate and sample count as one thread: each of t threads pauses t
+      // times as long and runs 1/t of the bursts, so the backend sees the same load.
+      burst_config per_thread = c;
+      per_thread.pause_ns = c.pause_ns * static_cast<std::uint64_t>(t);
+      per_thread.bursts = std::max(1, c.bursts / t);
+      measured("span, " + cs + ", " + std::to_string(t) + " threads", "span", t,
+               on_threads(t, [&] { return span_samples(per_thread); }));
+    }
   }
 
-  std::printf("emit latency per span (start + stop, small info), ns; %d bursts of %d spans, TSC at %.3f GHz\n",
-              s.bursts, s.burst_size, ticks_per_ns);
-  osprof_bench::print_table(rows);
-  for (const auto& n : notes) std::printf("  %s\n", n.c_str());
-  if (!s.json_path.empty()) {
-    std::ofstream out(s.json_path);
-    out << osprof_bench::to_json(rows);
+  std::printf("emit latency per operation, ns: bursts of %d timed with rdtscp, %.0f us between bursts, %d bursts per "
+              "thread; TSC at %.3f GHz\n",
+              c.burst_size, static_cast<double>(c.pause_ns) / 1e3, c.bursts, c.ticks_per_ns);
+  std::printf("%-60s %8s %8s %8s %8s %10s %9s\n", "case", "p50", "p90", "p99", "p99.9", "max", "dropped");
+  for (const auto& r : rows) {
+    std::printf("%-60s %8.1f %8.1f %8.1f %8.1f %10.1f %9llu\n", r.name.c_str(), r.p.p50, r.p.p90, r.p.p99, r.p.p999,
+                r.p.max, static_cast<unsigned long long>(r.dropped));
   }
+  if (!s.json_path.empty()) write_json(s, rows, s.json_path);
   return 0;
 }

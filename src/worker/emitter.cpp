@@ -104,6 +104,7 @@ class emitter_impl {
   asio::awaitable<void> drain_loop();
   asio::awaitable<void> write_loop();
   asio::awaitable<void> deliver(batch& b);
+  asio::awaitable<void> flush_and_close_driver();
   asio::awaitable<write_result> timed_write(const batch& b);
   asio::awaitable<void> enforce_deadline();
   std::size_t drain_some(std::size_t limit);
@@ -177,7 +178,10 @@ emitter_impl::emitter_impl(options o)
       consumer_(queue_.queue()) {
   if (opts.batch_size == 0) throw error("options.batch_size must be at least 1");
   if (opts.queue_capacity == 0) throw error("options.queue_capacity must be at least 1");
-  if (!opts.enabled) return;
+  if (!opts.enabled) {
+    baseline_ = queue_.read_totals();  // stats count from here, as for a running emitter
+    return;
+  }
   if (emitter_running.exchange(true)) {
     throw error("another osprof::emitter is already running in this process; shut it down first");
   }
@@ -321,14 +325,23 @@ asio::awaitable<void> emitter_impl::write_loop() {
   // The shutdown deadline may have cancelled this coroutine (to cut a write short); the driver
   // still gets a bounded chance to flush and close cleanly.
   co_await asio::this_coro::reset_cancellation_state();
-  try {
+  {
     using namespace asio::experimental::awaitable_operators;
     asio::steady_timer close_timer(ioc_, deadline_passed_ ? std::chrono::milliseconds(250) : opts.write_timeout);
-    co_await ((driver_->flush() && driver_->close()) || close_timer.async_wait(asio::use_awaitable));
+    // flush, then close: `&&` would run them concurrently.
+    co_await (flush_and_close_driver() || close_timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+  }
+  deadline_timer_.cancel();  // nothing left to bound: let the io_context finish
+}
+
+// Never throws, so that `||` with the close timer ends as soon as this is done.
+asio::awaitable<void> emitter_impl::flush_and_close_driver() {
+  try {
+    co_await driver_->flush();
+    co_await driver_->close();
   } catch (const std::exception& e) {
     log_message(std::string("closing the backend failed: ") + e.what());
   }
-  deadline_timer_.cancel();  // nothing left to bound: let the io_context finish
 }
 
 asio::awaitable<write_result> emitter_impl::timed_write(const batch& b) {

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -11,6 +13,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
@@ -313,6 +316,137 @@ TEST(HttpClient, OptionsComeFromTheConnectionString) {
   EXPECT_EQ(plain.port, 8086);
   EXPECT_FALSE(plain.has_auth);
   EXPECT_TRUE(plain.verify_peer);
+}
+
+// ---------------------------------------------------------------- TLS
+
+// A private CA and a server certificate naming 127.0.0.1 and localhost, made with the openssl
+// command line once for this suite.
+class HttpClientTls : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = std::filesystem::temp_directory_path() / ("osprof-http-tls-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+    const std::string d = dir_.string();
+    const std::string script =
+        "cd '" + d + "' && "
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj '/CN=osprof test CA' -keyout ca.key -out ca.crt && "
+        "openssl req -newkey rsa:2048 -nodes -subj '/CN=localhost' -keyout server.key -out server.csr && "
+        "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > san.ext && "
+        "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext "
+        "-out server.crt";
+    ASSERT_EQ(std::system(("(" + script + ") >/dev/null 2>&1").c_str()), 0) << "openssl could not make certificates";
+  }
+  static void TearDownTestSuite() { std::filesystem::remove_all(dir_); }
+
+ public:
+  static std::string file(const char* name) { return (dir_ / name).string(); }
+
+ private:
+  static inline std::filesystem::path dir_;
+};
+
+// Serves HTTPS on `address`, one request per connection, answering 200 "secure".
+class tls_server {
+ public:
+  explicit tls_server(const std::string& address) : ssl_(asio::ssl::context::tls_server),
+      acceptor_(ioc_, tcp::endpoint(asio::ip::make_address(address), 0)) {
+    ssl_.use_certificate_chain_file(HttpClientTls::file("server.crt"));
+    ssl_.use_private_key_file(HttpClientTls::file("server.key"), asio::ssl::context::pem);
+    thread_ = std::thread([this] {
+      while (!stopping_) {
+        tcp::socket socket(ioc_);
+        boost::system::error_code ec;
+        acceptor_.accept(socket, ec);
+        if (ec || stopping_) return;
+        asio::ssl::stream<tcp::socket&> stream(socket, ssl_);
+        stream.handshake(asio::ssl::stream_base::server, ec);
+        if (ec) continue;  // the client refused our certificate
+        beast::flat_buffer buffer;
+        server_request req;
+        beast::http::read(stream, buffer, req, ec);
+        if (ec) continue;
+        server_response res{beast::http::status::ok, 11};
+        res.body() = "secure";
+        res.keep_alive(false);
+        res.prepare_payload();
+        beast::http::write(stream, res, ec);
+        stream.shutdown(ec);
+      }
+    });
+  }
+  ~tls_server() {
+    stopping_ = true;
+    boost::system::error_code ec;
+    tcp::socket waker(ioc_);
+    waker.connect(acceptor_.local_endpoint(), ec);
+    thread_.join();
+  }
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+ private:
+  asio::io_context ioc_;
+  asio::ssl::context ssl_;
+  tcp::acceptor acceptor_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+};
+
+// The outcome of one GET: the body, or the transport error and whether it is a TLS failure.
+struct tls_outcome {
+  std::string body;
+  std::string error;
+  bool tls_failure = false;
+};
+
+tls_outcome get_over_tls(http::client_options options) {
+  options.tls = true;
+  return run(std::move(options), [](http::client& c) -> asio::awaitable<tls_outcome> {
+    tls_outcome out;
+    try {
+      http::request req;
+      req.method = "GET";
+      out.body = (co_await c.send(std::move(req))).body;
+    } catch (const http::transport_error& e) {
+      out.error = e.what();
+      out.tls_failure = e.tls_failure;
+    }
+    co_return out;
+  });
+}
+
+TEST_F(HttpClientTls, VerifiesTheServerAgainstTheGivenCa) {
+  tls_server server("127.0.0.1");
+  auto options = options_for(server.port());
+  options.ca_file = file("ca.crt");
+  const auto out = get_over_tls(options);
+  EXPECT_EQ(out.body, "secure") << out.error;
+}
+
+TEST_F(HttpClientTls, RefusesAServerItCannotVerify) {
+  tls_server server("127.0.0.1");
+  const auto out = get_over_tls(options_for(server.port()));  // the system's CAs only
+  EXPECT_TRUE(out.body.empty());
+  EXPECT_TRUE(out.tls_failure) << out.error;
+  http::transport_error e(out.error, out.tls_failure);
+  EXPECT_EQ(http::classify(e, "writing").status, write_status::failed) << "retrying cannot fix a certificate";
+}
+
+TEST_F(HttpClientTls, RefusesACertificateForAnotherHost) {
+  tls_server server("127.0.0.2");  // the certificate names 127.0.0.1 and localhost only
+  auto options = options_for(server.port());
+  options.host = "127.0.0.2";
+  options.ca_file = file("ca.crt");
+  const auto out = get_over_tls(options);
+  EXPECT_TRUE(out.body.empty());
+  EXPECT_TRUE(out.tls_failure) << out.error;
+}
+
+TEST_F(HttpClientTls, TlsVerifyFalseAcceptsAnyCertificate) {
+  tls_server server("127.0.0.1");
+  auto options = options_for(server.port());
+  options.verify_peer = false;
+  EXPECT_EQ(get_over_tls(options).body, "secure");
 }
 
 }  // namespace

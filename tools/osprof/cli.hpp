@@ -48,5 +48,6 @@ int trace_show(const std::vector<std::string>& args);
 int trace_list(const std::vector<std::string>& args);
 int demo(const std::vector<std::string>& args);
 int drivers(const std::vector<std::string>& args);
+int bench(const std::vector<std::string>& args);
 
 }  // namespace osprof::cli

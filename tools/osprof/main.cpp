@@ -1,4 +1,4 @@
-// osprof: read traces back from any backend, run the demo, list drivers.
+// osprof: read traces back from any backend, run the demo, list drivers, benchmark a backend.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -25,6 +25,15 @@ commands:
       Trace a small instrumented request into the backend, then list and show it.
   drivers
       The backends osprof knows and their connection strings.
+  bench [--connection-string CS] [--producers N] [--duration S] [--rate EVENTS_PER_S]
+        [--queue-capacity N] [--queue-max-bytes N] [--batch-size N] [--flush-interval MS] [--overflow drop|block]
+        [--block-timeout MS] [--write-timeout MS] [--drain-timeout S] [--json FILE]
+        [--sweep SETTING=V1,V2,... [--svg FILE]]
+      Drive synthetic spans through the emitter into the backend; report emit latency,
+      throughput, drops by reason, write latency per batch and peak memory. --sweep repeats
+      the run for each value of batch-size, queue-capacity, flush-interval or producers and
+      draws throughput and p99 emit latency against it (default osprof-sweep.svg).
+      Ctrl-C stops the load and prints the results so far (exit 130).
 
 The connection string defaults to $OSPROF_CONNECTION_STRING, then
 $OSPROFILER_CONNECTION_STRING, then sqlite:///osprof.db (a file in this directory).
@@ -68,6 +77,7 @@ int main(int argc, char** argv) {
     const std::vector<std::string> rest(args.begin() + 1, args.end());
     if (command == "demo") return osprof::cli::demo(rest);
     if (command == "drivers") return osprof::cli::drivers(rest);
+    if (command == "bench") return osprof::cli::bench(rest);
     throw osprof::cli::usage_error{"unknown command '" + command + "'"};
   } catch (const osprof::cli::usage_error& e) {
     std::fprintf(stderr, "osprof: %s\n\n%s", e.message.c_str(), usage);

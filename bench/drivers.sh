@@ -1,0 +1,14 @@
+# The drivers bench/run-suite.sh measures: one line each, fields separated by '|':
+#
+#   name | connection string | command that starts its server | command that stops it [| osprof bench options]
+#
+# The commands run from the repository root with $dir set to a fresh directory of the driver's
+# own; a start command that writes $dir/port makes $port available to the connection string
+# (tests/servers/*.sh do). "-" means no server. The optional last field is added to the
+# throughput runs' `osprof bench` options (later options win). Adding a driver is adding its line.
+bench_drivers=(
+  'null|null://|-|-'
+  'memory|memory://bench|-|-|--duration 1'  # keeps every event in RAM: a shorter run
+  'sqlite|sqlite:///$dir/bench.db|-|-'
+  'redis|redis://127.0.0.1:$port|bash tests/servers/redis.sh start-single $dir|bash tests/servers/redis.sh stop $dir'
+)

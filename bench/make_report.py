@@ -1,0 +1,543 @@
+#!/usr/bin/python3
+"""Collects what bench/run-suite.sh measured (its work directory) into one results JSON and
+BENCHMARKS.md, and prints the summary table. Every ratio compares numbers of the same run."""
+import argparse
+import datetime
+import glob
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+
+
+def sh(*cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        return ""
+
+
+def machine(build_dir):
+    lscpu = sh("lscpu")
+    field = lambda name: next((l.split(":", 1)[1].strip() for l in lscpu.splitlines() if l.startswith(name + ":")), "")
+    clocksource = ""
+    try:
+        with open("/sys/devices/system/clocksource/clocksource0/current_clocksource") as f:
+            clocksource = f.read().strip()
+    except OSError:
+        pass
+    mem_kib = 0
+    with open("/proc/meminfo") as f:
+        for l in f:
+            if l.startswith("MemTotal:"):
+                mem_kib = int(l.split()[1])
+    build_type = ""
+    cache = os.path.join(build_dir, "CMakeCache.txt") if build_dir else ""
+    if cache and os.path.exists(cache):
+        with open(cache) as f:
+            m = re.search(r"^CMAKE_BUILD_TYPE:STRING=(.*)$", f.read(), re.M)
+            build_type = m.group(1) if m else ""
+    return {
+        "cpu_model": field("Model name"),
+        "cpus": os.cpu_count(),
+        "threads_per_core": field("Thread(s) per core"),
+        "hypervisor": field("Hypervisor vendor"),
+        "kernel": platform.release(),
+        "clocksource": clocksource,
+        "memory_gib": round(mem_kib / 1048576, 1),
+        "compiler": sh("c++", "--version").splitlines()[0] if sh("c++", "--version") else "",
+        "build_type": build_type,
+        "redis_server": (lambda v: "redis-server " + v.group(1) if v else "")(
+            re.search(r"v=([0-9.]+)", sh("redis-server", "--version"))),
+    }
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def ratio(a, b):
+    return a / b if a and b else None
+
+
+def fmt_ns(v):
+    if v is None:
+        return "–"
+    if v >= 1e6:
+        return "%.2f ms" % (v / 1e6)
+    if v >= 1e4:
+        return "%.1f µs" % (v / 1e3)
+    if v >= 100:
+        return "%.0f ns" % v
+    return "%.1f ns" % v
+
+
+def fmt_x(v):
+    if v is None:
+        return "–"
+    return "%.0fx" % v if v >= 10 else "%.2fx" % v
+
+
+def fmt_rate(v):
+    if v is None:
+        return "–"
+    if v >= 1e6:
+        return "%.2f M/s" % (v / 1e6)
+    if v >= 1e3:
+        return "%.0f k/s" % (v / 1e3)
+    return "%.0f /s" % v
+
+
+def headline(results):
+    """The few numbers of one full run that the run-to-run table compares."""
+    b = results["baselines"]
+    py = {r["driver"]: r for r in b["python"]}
+    return {
+        "finished": results["meta"]["finished"],
+        "load_before": results["meta"]["load_average_before"],
+        "load_after": results["meta"]["load_average_after"],
+        "floor_clock_p50_ns": (b.get("floor_clock_gettime") or {}).get("p50_ns"),
+        "python_noop_p50_ns": py.get("noop", {}).get("p50_ns"),
+        "python_redis_p50_ns": py.get("redis", {}).get("p50_ns"),
+        "drivers": {d["driver"]: {"span_p50_ns": (d["span"] or {}).get("p50_ns"),
+                                  "span_p99_ns": (d["span"] or {}).get("p99_ns"),
+                                  "zero_drop_events_per_s": (d["throughput"] or {}).get("zero_drop_events_per_s")}
+                    for d in results["drivers"]},
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--json", required=True)
+    ap.add_argument("--markdown", required=True)
+    ap.add_argument("--load-before", default="")
+    ap.add_argument("--load-after", default="")
+    ap.add_argument("--started", default="")
+    ap.add_argument("--mode", default="full")
+    ap.add_argument("--command", default="bench/run-suite.sh")
+    ap.add_argument("--stalled", default="")
+    ap.add_argument("--build-dir", default="")
+    ap.add_argument("--driver", action="append", default=[], help="NAME=CONNECTION_STRING, in table order")
+    ap.add_argument("--history", help="a JSON-lines file: this run's headline numbers are appended (full runs "
+                                      "only) and every recorded run is tabled")
+    args = ap.parse_args()
+    w = args.work
+
+    drivers = [tuple(d.split("=", 1)) for d in args.driver]
+    latency = load(os.path.join(w, "latency.json"))
+    python = load(os.path.join(w, "python.json"))
+    rows = latency["rows"]
+    by_case = {r["case"]: r for r in rows}
+    baseline = lambda prefix: next((r for r in rows if r["kind"] == "baseline" and r["case"].startswith(prefix)), None)
+    empty = baseline("empty loop")
+    floor_clock = baseline("floor: 2 x (clock_gettime")
+    floor_tsc = baseline("floor: 2 x (rdtsc + moodycamel push, 64 B")
+    floor_256 = baseline("floor: 2 x (rdtsc + moodycamel push, 256 B")
+    no_profiler = baseline("span, no profiler")
+    compiled_out = baseline("span, compiled out")
+    py = {r["driver"]: r for r in python["rows"]}
+    py_noop = py.get("noop", {}).get("p50_ns")
+    py_redis = py.get("redis", {}).get("p50_ns")
+
+    def row_of(kind, cs, threads=1):
+        return next((r for r in rows if r["kind"] == kind and r["connection_string"] == cs and r["threads"] == threads), None)
+
+    per_driver = []
+    for name, cs in drivers:
+        span = row_of("span", cs)
+        point = row_of("point", cs)
+        scaling = {str(r["threads"]): r for r in rows if r["kind"] == "span" and r["connection_string"] == cs}
+        tp_path = os.path.join(w, "throughput-%s.json" % name)
+        tp = load(tp_path) if os.path.exists(tp_path) else None
+        overloads = []
+        for p in sorted(glob.glob(os.path.join(w, "overload-%s-*.json" % name)),
+                        key=lambda p: float(p.rsplit("-", 1)[1][:-5])):
+            o = load(p)
+            overloads.append({
+                "factor": float(p.rsplit("-", 1)[1][:-5]),
+                "target_events_per_s": o["settings"]["rate_events_per_s"],
+                "offered_events_per_s": o["throughput"]["offered_events_per_s"],
+                "written_events_per_s": o["throughput"]["written_events_per_s"],
+                "emitted": o["events"]["emitted"],
+                "dropped": o["events"]["dropped"],
+                "dropped_queue_full": o["events"]["dropped_queue_full"],
+                "drop_fraction": o["events"]["drop_fraction"],
+                "span_p50_ns": o["emit_latency_ns"]["p50"],
+                "span_p99_ns": o["emit_latency_ns"]["p99"],
+            })
+        p50 = span["p50_ns"] if span else None
+        per_driver.append({
+            "driver": name,
+            "connection_string": cs,
+            "span": span,
+            "point": point,
+            "span_by_threads": scaling,
+            "ratios": {
+                "span_p50_over_floor_clock_gettime": ratio(p50, floor_clock and floor_clock["p50_ns"]),
+                "span_p50_over_floor_rdtsc": ratio(p50, floor_tsc and floor_tsc["p50_ns"]),
+                "span_p50_over_empty_loop": ratio(p50, empty and empty["p50_ns"]),
+                "python_noop_p50_over_span_p50": ratio(py_noop, p50),
+                "python_redis_p50_over_span_p50": ratio(py_redis, p50),
+            },
+            "throughput": None if not tp else {
+                "zero_drop_events_per_s": tp["throughput"]["written_events_per_s"],
+                "zero_drop_run": tp,
+                "zero_drop_held": tp["events"]["dropped"] == 0 and tp["drained"],
+                "overload": overloads,
+            },
+        })
+
+    warm = []
+    gbench_path = os.path.join(w, "gbench.json")
+    if os.path.exists(gbench_path):
+        for b in load(gbench_path)["benchmarks"]:
+            if b.get("error_occurred"):
+                warm.append({"name": b["name"], "error": b.get("error_message", "")})
+                continue
+            per_span = b.get("ns_per_span")
+            scale = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[b.get("time_unit", "ns")]
+            warm.append({"name": b["name"], "ns": per_span * 1e9 if per_span else b["real_time"] * scale,
+                         "per": "span" if per_span else "call", "iterations": b["iterations"]})
+    warm_by = {x["name"].split("/")[0]: x for x in warm}
+
+    memory = []
+    for p in sorted(glob.glob(os.path.join(w, "memory-*.json")), key=lambda p: int(p.rsplit("-", 1)[1][:-5])):
+        m = load(p)
+        memory.append({
+            "queue_capacity": m["settings"]["queue_capacity"],
+            "queue_max_bytes": m["settings"]["queue_max_bytes"],
+            "rate_events_per_s": m["settings"]["rate_events_per_s"],
+            "seconds": m["load_s"],
+            "emitted": m["events"]["emitted"],
+            "dropped_queue_full": m["events"]["dropped_queue_full"],
+            "max_held_events": m["memory"]["max_held_events"],
+            "rss_start_kib": m["memory"]["rss_start_kib"],
+            "peak_rss_kib": m["memory"]["peak_rss_kib"],
+            "bytes_per_held_event": m["memory"]["bytes_per_held_event"],
+            "write_failures": m["backend"]["write_failures"],
+            "last_error": m["backend"]["last_error"],
+        })
+
+    goals = []
+    for d in per_driver:
+        r = d["ratios"]
+        goals.append({"driver": d["driver"], "goal": "span p50 at least 100x below Python OSProfiler, no-op notifier",
+                      "value": r["python_noop_p50_over_span_p50"],
+                      "met": bool(r["python_noop_p50_over_span_p50"] and r["python_noop_p50_over_span_p50"] >= 100)})
+        goals.append({"driver": d["driver"], "goal": "span p50 at least 1000x below Python OSProfiler, Redis driver",
+                      "value": r["python_redis_p50_over_span_p50"],
+                      "met": bool(r["python_redis_p50_over_span_p50"] and r["python_redis_p50_over_span_p50"] >= 1000)})
+        goals.append({"driver": d["driver"], "goal": "span p50 within 2x of the floor (clock_gettime + moodycamel)",
+                      "value": r["span_p50_over_floor_clock_gettime"],
+                      "met": bool(r["span_p50_over_floor_clock_gettime"] and r["span_p50_over_floor_clock_gettime"] <= 2)})
+
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    results = {
+        "meta": {
+            "started": args.started, "finished": now, "mode": args.mode, "command": args.command,
+            "machine": machine(args.build_dir), "load_average_before": args.load_before,
+            "load_average_after": args.load_after, "tsc_ghz": latency.get("tsc_ghz"),
+            "python": python.get("python"), "python_osprofiler": python.get("osprofiler"),
+        },
+        "method": {"emit_latency": latency["method"], "python": python["method"],
+                   "stalled_backend": "a TCP listener on loopback that accepts, reads and never replies, "
+                                      "reached as " + args.stalled},
+        "baselines": {"empty_loop": empty, "floor_clock_gettime": floor_clock, "floor_rdtsc": floor_tsc, "floor_rdtsc_256_bytes": floor_256,
+                      "no_profiler": no_profiler, "compiled_out": compiled_out, "python": python["rows"]},
+        "emit_latency_rows": rows,
+        "drivers": per_driver,
+        "warm_google_benchmark": warm,
+        "memory_stalled_backend": memory,
+        "goals": goals,
+    }
+    with open(args.json, "w") as f:
+        json.dump(results, f, indent=1)
+        f.write("\n")
+
+    history = []
+    if args.history:
+        if os.path.exists(args.history):
+            with open(args.history) as f:
+                history = [json.loads(l) for l in f if l.strip()]
+        if args.mode == "full":
+            history.append(headline(results))
+            with open(args.history, "a") as f:
+                f.write(json.dumps(headline(results)) + "\n")
+
+    # ---- BENCHMARKS.md
+    mach = results["meta"]["machine"]
+    L = []
+    L.append("# Benchmarks")
+    L.append("")
+    L.append("Generated by `%s` on %s (%s run). Every number below was measured in this one run, "
+             "baselines included, so the ratios compare like with like; absolute numbers move "
+             "±10–30 %% between runs on this shared machine." % (args.command, now, args.mode))
+    L.append("")
+    L.append("| machine | |")
+    L.append("|---|---|")
+    L.append("| CPU | %s (%s vCPUs, %s thread(s) per core%s) |" % (
+        mach["cpu_model"], mach["cpus"], mach["threads_per_core"],
+        ", hypervisor " + mach["hypervisor"] if mach["hypervisor"] else ""))
+    L.append("| kernel | %s, clocksource %s, TSC %.3f GHz |" % (mach["kernel"], mach["clocksource"],
+                                                               latency.get("tsc_ghz") or 0))
+    L.append("| memory | %s GiB |" % mach["memory_gib"])
+    L.append("| build | %s, %s |" % (mach["compiler"], mach["build_type"] or "?"))
+    L.append("| load average (1, 5, 15 min) | before %s; after %s |" % (args.load_before, args.load_after))
+    L.append("| Python baseline | CPython %s, python3-osprofiler %s; %s |" % (
+        python.get("python"), python.get("osprofiler"), mach["redis_server"]))
+    L.append("")
+    L.append("## Method")
+    L.append("")
+    L.append("- **Emit latency** (`bench/emit_latency.cpp`): %s. A *span* is `OSPROF_START(\"db\", {{\"db\", "
+             "{{\"statement\", \"SELECT 1\"}, {\"params\", i}}}})` + `OSPROF_STOP()`; a *trace point* is the start "
+             "alone (the burst's points are closed untimed). Each burst begins a new trace. The emitter's worker "
+             "writes to the driver's real backend meanwhile, with default settings; the *dropped* column shows "
+             "that the backend kept up (0 means every timed event was written)." % latency["method"])
+    L.append("- **Baselines, same run and same method**: an empty loop; *the floor*: two clock reads and two "
+             "pushes of a 64-byte event into a moodycamel ConcurrentQueue (producer token) while a consumer "
+             "thread drains it in bulk and sleeps 1 ms when empty, once with `clock_gettime(CLOCK_REALTIME)` "
+             "and once with `rdtsc`; a span on a thread without a profiler; a span compiled out "
+             "(`-DOSPROF_DISABLE`, a separate translation unit). Python OSProfiler (`bench/python_osprofiler.py`): "
+             "%s, the same span (`profiler.start(\"db\", {...})` + `profiler.stop()`) with the default no-op "
+             "notifier and with its Redis driver on the same redis-server." % python["method"])
+    L.append("- **Throughput** (`osprof bench`): one producer emitting spans as fast as the emitter accepts with "
+             "`--overflow block` (producers wait, nothing is dropped) until everything is written: the sustained "
+             "zero-drop rate is events written / (load + drain time). Then the producer offers a fixed rate above "
+             "it with `--overflow drop`, and the drop rate is what the queue refused.")
+    L.append("- **Memory** (`osprof bench`): %s. The producer offers %s events/s; the queue fills to its "
+             "capacity and the rest is dropped. Bytes per held event = (peak RSS − RSS with the emitter "
+             "started) / most events held." % (results["method"]["stalled_backend"],
+                                               "{:,.0f}".format(memory[0]["rate_events_per_s"]) if memory else "?"))
+    L.append("")
+
+    L.append("## Summary: one span, one producer thread")
+    L.append("")
+    L.append("| driver | span p50 | span p99 | trace point p50 | vs floor (clock_gettime) | vs floor (rdtsc) | "
+             "Python no-op / osprof | Python Redis / osprof | zero-drop throughput |")
+    L.append("|---|---|---|---|---|---|---|---|---|")
+    for d in per_driver:
+        s, p, r = d["span"] or {}, d["point"] or {}, d["ratios"]
+        dropped = (s.get("dropped") or 0) + (p.get("dropped") or 0)
+        L.append("| `%s`%s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            d["connection_string"] if d["driver"] in ("null", "memory") else d["driver"] + "://",
+            (" (%d timed events dropped: the backend fell behind)" % dropped) if dropped else "",
+            fmt_ns(s.get("p50_ns")), fmt_ns(s.get("p99_ns")), fmt_ns(p.get("p50_ns")),
+            fmt_x(r["span_p50_over_floor_clock_gettime"]), fmt_x(r["span_p50_over_floor_rdtsc"]),
+            fmt_x(r["python_noop_p50_over_span_p50"]), fmt_x(r["python_redis_p50_over_span_p50"]),
+            fmt_rate(d["throughput"]["zero_drop_events_per_s"]) if d["throughput"] else "–"))
+    L.append("")
+    L.append("Baselines in the same run (p50 / p99 per span): empty loop %s / %s; floor with clock_gettime "
+             "%s / %s; floor with rdtsc %s / %s; floor with rdtsc and 256-byte events %s / %s; no profiler on the thread %s / %s; compiled out %s / %s; "
+             "Python OSProfiler no-op notifier %s / %s; Python OSProfiler Redis driver %s / %s; Python "
+             "OSProfiler not initialised %s / %s." % tuple(
+                 fmt_ns(x) for x in (
+                     empty and empty["p50_ns"], empty and empty["p99_ns"],
+                     floor_clock and floor_clock["p50_ns"], floor_clock and floor_clock["p99_ns"],
+                     floor_tsc and floor_tsc["p50_ns"], floor_tsc and floor_tsc["p99_ns"],
+                     floor_256 and floor_256["p50_ns"], floor_256 and floor_256["p99_ns"],
+                     no_profiler and no_profiler["p50_ns"], no_profiler and no_profiler["p99_ns"],
+                     compiled_out and compiled_out["p50_ns"], compiled_out and compiled_out["p99_ns"],
+                     py_noop, py.get("noop", {}).get("p99_ns"), py_redis, py.get("redis", {}).get("p99_ns"),
+                     py.get("none", {}).get("p50_ns"), py.get("none", {}).get("p99_ns"))))
+    L.append("")
+    L.append("## Goals")
+    L.append("")
+    L.append("| driver | goal | measured | met |")
+    L.append("|---|---|---|---|")
+    for g in goals:
+        L.append("| %s | %s | %s | %s |" % (g["driver"], g["goal"], fmt_x(g["value"]), "yes" if g["met"] else "**no**"))
+    L.append("")
+    fc = floor_clock and floor_clock["p50_ns"]
+    ft = floor_tsc and floor_tsc["p50_ns"]
+    f256 = floor_256 and floor_256["p50_ns"]
+    spans = [d["span"]["p50_ns"] for d in per_driver if d["span"]]
+    if fc and ft and py_noop and spans:
+        L.append("For scale, measured the same way in this run: the floor itself is %s (clock_gettime) and %s "
+                 "(rdtsc) below Python OSProfiler's no-op notifier, so a 100x margin needs a span within %s of "
+                 "the clock_gettime floor. osprof's span (p50 %s to %s across drivers) is %s to %s the floor with "
+                 "osprof's own event size (two 256-byte events with rdtsc: %s); the rest is osprof's work on "
+                 "the caller's thread (ids, the profiler's stack, encoding the info, queue credits)." % (
+                     fmt_x(py_noop / fc), fmt_x(py_noop / ft), fmt_x(py_noop / 100 / fc),
+                     fmt_ns(min(spans)), fmt_ns(max(spans)),
+                     fmt_x(min(spans) / f256) if f256 else "–", fmt_x(max(spans) / f256) if f256 else "–",
+                     fmt_ns(f256)))
+        L.append("")
+
+    display = {cs: (cs if name in ("null", "memory") else name + "://") for name, cs in drivers}
+
+    def case_name(case):
+        for cs, shown in display.items():
+            if cs and cs in case:
+                return case.replace(cs, shown)
+        return case
+
+    L.append("## Emit latency, every row (ns per operation)")
+    L.append("")
+    L.append("| case | threads | p50 | p90 | p99 | p99.9 | max | events | dropped |")
+    L.append("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        L.append("| %s | %d | %.1f | %.1f | %.1f | %.1f | %.0f | %s | %s |" % (
+            case_name(r["case"]), r["threads"], r["p50_ns"], r["p90_ns"], r["p99_ns"], r["p999_ns"], r["max_ns"],
+            r["emitted"] if r["kind"] != "baseline" else "–", r["dropped"] if r["kind"] != "baseline" else "–"))
+    for r in python["rows"]:
+        L.append("| %s | 1 | %.0f | %.0f | %.0f | %.0f | %.0f | – | – |" % (
+            r["case"], r["p50_ns"], r["p90_ns"], r["p99_ns"], r["p999_ns"], r["max_ns"]))
+    L.append("")
+
+    if warm:
+        L.append("## Warm and dense (Google Benchmark, `bench/span_gbench.cpp`)")
+        L.append("")
+        L.append("Spans back to back, 8,192 per timed batch (16,384 events, within the queue's capacity: nothing is "
+                 "dropped), the worker draining untimed between batches; the floor the same way; the primitives "
+                 "in a tight loop. These are the best case, with everything in cache; the burst rows above are "
+                 "what a request-driven service sees.")
+        L.append("")
+        L.append("| benchmark | ns | per |")
+        L.append("|---|---|---|")
+        for x in warm:
+            if "error" in x:
+                L.append("| %s | error: %s | |" % (x["name"], x["error"]))
+            else:
+                L.append("| %s | %.1f | %s |" % (x["name"], x["ns"], x["per"]))
+        fw = warm_by.get("BM_floor_warm", {}).get("ns")
+        nw = warm_by.get("BM_span_warm", {}).get("ns")
+        if fw and nw:
+            L.append("")
+            L.append("Warm span into `null://` / warm floor: %s; Python OSProfiler no-op (burst p50) / warm span: %s." % (
+                fmt_x(nw / fw), fmt_x(py_noop / nw) if py_noop else "–"))
+        L.append("")
+
+    threads = sorted({int(t) for d in per_driver for t in d["span_by_threads"]})
+    if len(threads) > 1:
+        L.append("## Producer threads (span, p50 / p99 per span on each thread)")
+        L.append("")
+        L.append("The threads run their bursts at the same time, each pausing N times as long, so the backend "
+                 "sees the same event rate as with one thread. This machine has %s vCPUs and the emitter's worker "
+                 "needs one: beyond one producer the threads share cores with each other and with the worker "
+                 "(each busy-waits between bursts), so preemption in the middle of a burst shows in the tail." %
+                 mach["cpus"])
+        L.append("")
+        L.append("| driver | " + " | ".join("%d thread%s" % (t, "s" if t > 1 else "") for t in threads) + " |")
+        L.append("|---|" + "---|" * len(threads))
+        for d in per_driver:
+            cells = []
+            for t in threads:
+                r = d["span_by_threads"].get(str(t))
+                cells.append("%s / %s%s" % (fmt_ns(r["p50_ns"]), fmt_ns(r["p99_ns"]),
+                                            (", %d dropped" % r["dropped"]) if r and r["dropped"] else "") if r else "–")
+            L.append("| %s | %s |" % (d["driver"], " | ".join(cells)))
+        L.append("")
+
+    L.append("## Throughput and drops beyond it (one producer, default queue and batch settings)")
+    L.append("")
+    L.append("| driver | zero-drop events/s | write latency per batch (avg / p99 / max) | offered beyond it | "
+             "written | dropped (queue full) |")
+    L.append("|---|---|---|---|---|---|")
+    for d in per_driver:
+        t = d["throughput"]
+        if not t:
+            continue
+        z = t["zero_drop_run"]
+        first = True
+        over = t["overload"] or [None]
+        for o in over:
+            L.append("| %s | %s | %s | %s | %s | %s |" % (
+                d["driver"] if first else "",
+                (fmt_rate(t["zero_drop_events_per_s"]) + ("" if t["zero_drop_held"] else " (**not zero-drop**)"))
+                if first else "",
+                ("%d µs / ≤ %d µs / %d µs (%d batches)" % (
+                    z["backend"]["write_latency_avg_us"], z["backend"]["write_latency_p99_us"],
+                    z["backend"]["write_latency_max_us"], z["backend"]["batches_written"])) if first else "",
+                ("%.1fx: target %s, offered %s" % (o["factor"], fmt_rate(o["target_events_per_s"]),
+                                                   fmt_rate(o["offered_events_per_s"]))) if o else "–",
+                fmt_rate(o["written_events_per_s"]) if o else "–",
+                ("%.1f %%" % (100 * o["drop_fraction"])) if o else "–"))
+            first = False
+    L.append("")
+    L.append("*Offered* below the target means the single producer could not emit faster (the caller, not the "
+             "backend, was the limit); drops then only occur when the backend is slower than the producer. Each "
+             "driver's runs share one backend (one SQLite file, one Redis database), so the later runs write into "
+             "a larger store than the first.")
+    L.append("")
+
+    if memory:
+        L.append("## Memory with a backend that never answers")
+        L.append("")
+        L.append("| queue capacity | queue max bytes | events offered | most held | dropped (queue full) | "
+                 "RSS with emitter | peak RSS | bytes per held event |")
+        L.append("|---|---|---|---|---|---|---|---|")
+        for m in memory:
+            L.append("| %d | %.0f MiB | %d | %d | %d | %.1f MiB | %.1f MiB | %d |" % (
+                m["queue_capacity"], m["queue_max_bytes"] / 1048576, m["emitted"], m["max_held_events"],
+                m["dropped_queue_full"], m["rss_start_kib"] / 1024, m["peak_rss_kib"] / 1024,
+                m["bytes_per_held_event"]))
+        L.append("")
+        L.append("Held events never exceed the configured capacity (or `queue_max_bytes` / 256 when that is "
+                 "smaller); what the caller offers beyond it is refused and counted.")
+        L.append("")
+
+    if len(history) > 1:
+        names = [name for name, _ in drivers]
+        L.append("## Run-to-run spread")
+        L.append("")
+        L.append("Every full run recorded on this machine with the current method (`%s`), this one last. The "
+                 "machine is shared with other work, so compare the ratios within a row, not the rows." %
+                 os.path.basename(args.history))
+        L.append("")
+        L.append("| finished | load before → after | floor p50 | Python no-op p50 | Python Redis p50 | " +
+                 " | ".join("%s span p50 (p99)" % n for n in names) + " |")
+        L.append("|---|---|---|---|---|" + "---|" * len(names))
+        for h in history:
+            cells = []
+            for n in names:
+                d = h["drivers"].get(n, {})
+                cells.append("%s (%s)" % (fmt_ns(d.get("span_p50_ns")), fmt_ns(d.get("span_p99_ns"))))
+            L.append("| %s | %s → %s | %s | %s | %s | %s |" % (
+                h["finished"], h["load_before"], h["load_after"], fmt_ns(h["floor_clock_p50_ns"]),
+                fmt_ns(h["python_noop_p50_ns"]), fmt_ns(h["python_redis_p50_ns"]), " | ".join(cells)))
+        L.append("")
+
+    L.append("## Reproduce")
+    L.append("")
+    L.append("```sh")
+    L.append("cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOSPROF_BUILD_BENCH=ON")
+    L.append("bench/run-suite.sh            # a few minutes; writes BENCHMARKS.md and bench/results.json")
+    L.append("bench/run-suite.sh --smoke    # seconds; checks the pipeline (CTest label bench-smoke)")
+    L.append("```")
+    L.append("")
+    L.append("Drivers come from `bench/drivers.sh` (one line each: name, connection string, server start and "
+             "stop commands). Machine-readable results: `bench/results.json`. Tuning the queue and batch "
+             "settings per backend: [TUNING.md](TUNING.md).")
+    L.append("")
+    with open(args.markdown, "w") as f:
+        f.write("\n".join(L))
+
+    # ---- summary on stdout
+    print()
+    print("%-10s %10s %10s %10s %9s %9s %10s %11s %14s" % ("driver", "span p50", "span p99", "point p50", "x floor",
+                                                         "x floor", "Py no-op/", "Py Redis/", "zero-drop"))
+    print("%-10s %10s %10s %10s %9s %9s %10s %11s %14s" % ("", "ns", "ns", "ns", "clock", "rdtsc", "osprof",
+                                                         "osprof", "events/s"))
+    for d in per_driver:
+        s, p, r = d["span"] or {}, d["point"] or {}, d["ratios"]
+        print("%-10s %10.1f %10.1f %10.1f %9s %9s %10s %11s %14s" % (
+            d["driver"], s.get("p50_ns", 0), s.get("p99_ns", 0), p.get("p50_ns", 0),
+            fmt_x(r["span_p50_over_floor_clock_gettime"]), fmt_x(r["span_p50_over_floor_rdtsc"]),
+            fmt_x(r["python_noop_p50_over_span_p50"]), fmt_x(r["python_redis_p50_over_span_p50"]),
+            "%.0f" % d["throughput"]["zero_drop_events_per_s"] if d["throughput"] else "-"))
+    print("baselines p50: empty %s, floor clock_gettime %s, floor rdtsc %s, no profiler %s, compiled out %s, "
+          "Python no-op %s, Python Redis %s" % tuple(fmt_ns(x) for x in (
+              empty and empty["p50_ns"], floor_clock and floor_clock["p50_ns"], floor_tsc and floor_tsc["p50_ns"],
+              no_profiler and no_profiler["p50_ns"], compiled_out and compiled_out["p50_ns"], py_noop, py_redis)))
+    for m in memory:
+        print("stalled backend, capacity %d: held at most %d, peak RSS %.1f MiB, %d bytes per held event" % (
+            m["queue_capacity"], m["max_held_events"], m["peak_rss_kib"] / 1024, m["bytes_per_held_event"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
