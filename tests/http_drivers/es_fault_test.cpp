@@ -145,7 +145,9 @@ TEST(EsFault, SlowAnswersAndDroppedConnections) {
                    R"({"kind":"drop","count":2}])");
   const auto s = run(fault_options(es.port()), 400);
   EXPECT_EQ(s.written, 800u) << balance_text(s);
-  EXPECT_GE(s.write_failures, 3u);
+  // The timed-out write is a failure; a dropped connection is one too, unless it happened on
+  // a kept-alive connection, which the HTTP client resends on by itself once.
+  EXPECT_GE(s.write_failures, 1u);
   expect_balanced(s);
   // The timed-out request was stored by the server after all; the resend replaced it.
   std::this_thread::sleep_for(3s);

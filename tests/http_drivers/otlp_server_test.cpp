@@ -201,6 +201,7 @@ TEST_F(OtlpServer, ShowAndListSayOtlpIsWriteOnly) {
   const int status = pclose(pipe);
   EXPECT_NE(WEXITSTATUS(status), 0);
   EXPECT_NE(out.find("write-only"), std::string::npos) << out;
+  EXPECT_NE(out.find("Jaeger"), std::string::npos) << "the driver's own explanation reaches the CLI: " << out;
   driver_handle reader(otlp_url(), osprof::detail::driver_purpose::read);
   EXPECT_FALSE(reader.driver->can_read());
   try {
