@@ -13,6 +13,6 @@ bench_drivers=(
   'redis|redis://127.0.0.1:$port|bash tests/servers/redis.sh start-single $dir|bash tests/servers/redis.sh stop $dir'
   # Loopback protocol servers in Python (no real Elasticsearch or collector here): their rows
   # measure the caller's cost truly, but throughput is the Python server's limit, not the driver's.
-  'elasticsearch (loopback)|elasticsearch://127.0.0.1:$port?index=bench-events&error_index=bench-errors|bash tests/servers/loopback.sh start tests/servers/fake_elasticsearch.py $dir|bash tests/servers/loopback.sh stop $dir|--duration 1'
-  'otlp (loopback)|otlp://127.0.0.1:$port|bash tests/servers/loopback.sh start tests/servers/otlp_receiver.py $dir|bash tests/servers/loopback.sh stop $dir|--duration 1'
+  'elasticsearch-loopback|elasticsearch://127.0.0.1:$port?index=bench-events&error_index=bench-errors|bash tests/servers/loopback.sh start tests/servers/fake_elasticsearch.py $dir|bash tests/servers/loopback.sh stop $dir|--duration 1'
+  'otlp-loopback|otlp://127.0.0.1:$port|bash tests/servers/loopback.sh start tests/servers/otlp_receiver.py $dir|bash tests/servers/loopback.sh stop $dir|--duration 1'
 )
