@@ -11,6 +11,10 @@ bench_drivers=(
   'memory|memory://bench|-|-|--duration 1'  # keeps every event in RAM: a shorter run
   'sqlite|sqlite:///$dir/bench.db|-|-'
   'redis|redis://127.0.0.1:$port|bash tests/servers/redis.sh start-single $dir|bash tests/servers/redis.sh stop $dir'
+  # Loopback protocol servers in Python (no real Elasticsearch or collector here): their rows
+  # measure the caller's cost truly, but throughput is the Python server's limit, not the driver's.
+  'elasticsearch-loopback|elasticsearch://127.0.0.1:$port?index=bench-events&error_index=bench-errors|bash tests/servers/loopback.sh start tests/servers/fake_elasticsearch.py $dir|bash tests/servers/loopback.sh stop $dir|--duration 1'
+  'otlp-loopback|otlp://127.0.0.1:$port|bash tests/servers/loopback.sh start tests/servers/otlp_receiver.py $dir|bash tests/servers/loopback.sh stop $dir|--duration 1'
 )
 # InfluxDB 1.6 and ClickHouse 18.16 (drivers/influxdb, drivers/clickhouse). ClickHouse makes a
 # MergeTree part per INSERT and takes 512-event batches at well under 100,000 events/s here,

@@ -7,6 +7,8 @@ void register_builtin_drivers(driver_registry& registry) {
   register_null_driver(registry);
   register_memory_driver(registry);
   register_redis_driver(registry);
+  register_elasticsearch_driver(registry);
+  register_otlp_driver(registry);
   register_influxdb_driver(registry);
   register_clickhouse_driver(registry);
 }

@@ -173,7 +173,7 @@ std::string where(const client_options& o) {
 
 asio::awaitable<void> client::connect() {
   auto results = co_await resolve(options_);
-  auto conn = std::make_unique<connection>();
+  auto conn = std::make_shared<connection>();
   boost::system::error_code ec;
   if (options_.tls) {
     conn->secure.emplace(executor_, *tls_context_);
@@ -225,6 +225,7 @@ asio::awaitable<response> client::send(request req) {
     boost::system::error_code ec;
     auto result = co_await exchange(out, ec);
     if (!ec) co_return result;
+    if (ec == asio::error::operation_aborted) throw transport_error("request to " + where(options_) + " aborted: the client was closed", false);
     close();
     if (reused && attempt == 0 && is_stale_connection(ec)) continue;
     fail(options_, "request to", ec);
@@ -233,7 +234,8 @@ asio::awaitable<response> client::send(request req) {
 
 asio::awaitable<response> client::exchange(const outgoing& out, boost::system::error_code& ec) {
   const auto& message = out.message;
-  auto& conn = *connection_;
+  const auto keep_alive = connection_;  // close() may run while this waits
+  auto& conn = *keep_alive;
   beast::http::response_parser<beast::http::string_body> parser;
   parser.body_limit(max_response_body);
   conn.lowest().expires_after(options_.timeout);
@@ -250,6 +252,7 @@ asio::awaitable<response> client::exchange(const outgoing& out, boost::system::e
       co_await beast::http::async_read(*conn.plain, conn.buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     }
   }
+  if (!ec && connection_ != keep_alive) ec = asio::error::operation_aborted;  // closed meanwhile
   if (ec) co_return response{};
   conn.lowest().expires_never();
   ++conn.requests;

@@ -92,7 +92,8 @@ class client {
   /// transport_error when no response came; any HTTP status is returned, not thrown.
   asio::awaitable<response> send(request req);
 
-  /// Closes the connection (the next send reconnects). Pending operations are aborted.
+  /// Closes the connection (the next send reconnects). A send in progress is aborted and
+  /// throws transport_error; it may be called from within another coroutine meanwhile.
   void close() noexcept;
 
  private:
@@ -104,7 +105,8 @@ class client {
   asio::any_io_executor executor_;
   client_options options_;
   std::shared_ptr<asio::ssl::context> tls_context_;
-  std::unique_ptr<connection> connection_;
+  // Shared with a send in progress, which keeps the streams alive if close() runs meanwhile.
+  std::shared_ptr<connection> connection_;
 };
 
 /// The write_result for a response by the rules every HTTP backend shares: 2xx ok; 408, 429,

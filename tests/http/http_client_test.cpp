@@ -11,6 +11,7 @@
 #include <thread>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -200,6 +201,30 @@ TEST(HttpClient, AServerThatNeverAnswersTimesOut) {
   });
   EXPECT_NE(message.find("timed out after 300 ms"), std::string::npos) << message;
   EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+}
+
+TEST(HttpClient, CloseDuringASendAbortsItCleanly) {
+  scripted_server server([](const server_request&) {
+    scripted_reply r;
+    r.never_answer = true;
+    return r;
+  });
+  auto message = run(options_for(server.port(), 5000ms), [](http::client& c) -> asio::awaitable<std::string> {
+    auto ex = co_await asio::this_coro::executor;
+    auto closer = [&c]() -> asio::awaitable<void> {
+      asio::steady_timer t(co_await asio::this_coro::executor, 50ms);
+      co_await t.async_wait(asio::use_awaitable);
+      c.close();
+    };
+    asio::co_spawn(ex, closer(), asio::detached);
+    try {
+      co_await c.send(post("/w", "x"));
+    } catch (const http::transport_error& e) {
+      co_return std::string(e.what());
+    }
+    co_return "no error";
+  });
+  EXPECT_NE(message.find("aborted: the client was closed"), std::string::npos) << message;
 }
 
 TEST(HttpClient, ARefusedConnectionIsARetryableTransportError) {

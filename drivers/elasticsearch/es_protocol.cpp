@@ -1,0 +1,325 @@
+#include "drivers/elasticsearch/es_protocol.hpp"
+
+#include <cstring>
+#include <stdexcept>
+
+#include <simdjson.h>
+
+#include "common/json_writer.hpp"
+
+namespace osprof::detail::elasticsearch {
+
+namespace {
+
+// `id` makes the write idempotent: a batch sent again after a lost answer replaces its
+// documents instead of adding them twice.
+void append_action_line(std::string& body, const std::string& index, std::string_view id, const es_options& options) {
+  body += "{\"index\":{\"_index\":";
+  append_json_string(body, index);
+  body += ",\"_id\":\"";
+  body += id;
+  body += '"';
+  if (!options.doc_type.empty()) {
+    body += ",\"_type\":";
+    append_json_string(body, options.doc_type);
+  }
+  body += "}}\n";
+}
+
+std::string text_of(simdjson::dom::element e) {
+  std::string_view s;
+  if (!e.get_string().get(s)) return std::string(s);
+  return simdjson::minify(e);
+}
+
+// The value at a path of object keys; false when any step is missing or not an object.
+bool at_path(simdjson::dom::element e, std::initializer_list<std::string_view> keys, simdjson::dom::element& out) {
+  for (const auto key : keys) {
+    simdjson::dom::object o;
+    if (e.get_object().get(o)) return false;
+    if (o.at_key(key).get(e)) return false;
+  }
+  out = e;
+  return true;
+}
+
+bool string_at(simdjson::dom::element e, std::initializer_list<std::string_view> keys, std::string_view& out) {
+  simdjson::dom::element v;
+  return at_path(e, keys, v) && !v.get_string().get(out);
+}
+
+std::string snippet(std::string_view body) {
+  std::string s(body.substr(0, 300));
+  for (char& c : s) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return s;
+}
+
+}  // namespace
+
+std::vector<bulk_action> plan_actions(std::span<const event_record> batch, bool filter_error_trace) {
+  std::vector<bulk_action> actions;
+  actions.reserve(batch.size());
+  for (std::uint32_t i = 0; i < batch.size(); ++i) {
+    actions.push_back({i, false});
+    if (filter_error_trace && batch[i].has_error) actions.push_back({i, true});
+  }
+  return actions;
+}
+
+std::string encode_bulk(std::span<const event_record> batch, std::span<const bulk_action> actions,
+                        const es_options& options) {
+  std::string body;
+  std::size_t size = 0;
+  for (const auto& a : actions) size += batch[a.event].json.size() + options.index.size() + 48;
+  body.reserve(size);
+  for (const auto& a : actions) {
+    const event_record& e = batch[a.event];
+    char id[uuid_text_size + 6];
+    if (a.error_doc) {
+      // One error document per trace (the latest error), as Redis's osprofiler_error:<base_id>.
+      e.base_id.format(id);
+      append_action_line(body, options.error_index, std::string_view(id, uuid_text_size), options);
+      // OSProfiler's notify_error_trace document, with Python's separators.
+      body += "{\"base_id\": \"";
+      body.append(id, uuid_text_size);
+      body += "\", \"timestamp\": \"";
+      body += e.timestamp_text();
+      body += "\"}\n";
+    } else {
+      e.trace_id.format(id);
+      std::memcpy(id + uuid_text_size, e.is_stop ? "-stop" : "-start", e.is_stop ? 5 : 6);
+      append_action_line(body, options.index, std::string_view(id, uuid_text_size + (e.is_stop ? 5 : 6)), options);
+      body += e.json;
+      body += '\n';
+    }
+  }
+  return body;
+}
+
+bulk_response parse_bulk_response(std::string_view body) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(body.data(), body.size()).get(doc)) {
+    throw std::runtime_error("the _bulk answer is not JSON: '" + snippet(body) + "'");
+  }
+  bulk_response r;
+  simdjson::dom::element items_value;
+  simdjson::dom::array items;
+  if (!at_path(doc, {"items"}, items_value) || items_value.get_array().get(items)) {
+    throw std::runtime_error("the _bulk answer has no items: '" + snippet(body) + "'");
+  }
+  simdjson::dom::element errors;
+  if (at_path(doc, {"errors"}, errors)) r.errors = errors.is_bool() && errors.get_bool().value_unsafe();
+  for (simdjson::dom::element item : items) {
+    simdjson::dom::object op;
+    if (item.get_object().get(op) || op.size() != 1) {
+      throw std::runtime_error("a _bulk item is not {\"<action>\": {...}}: '" + snippet(body) + "'");
+    }
+    const simdjson::dom::element result = (*op.begin()).value;
+    bulk_item out;
+    simdjson::dom::element status;
+    std::uint64_t code = 0;
+    if (!at_path(result, {"status"}, status) || status.get_uint64().get(code)) {
+      throw std::runtime_error("a _bulk item has no status");
+    }
+    out.status = static_cast<unsigned>(code);
+    simdjson::dom::element err;
+    if (at_path(result, {"error"}, err)) {
+      std::string_view type, reason;
+      if (string_at(err, {"type"}, type)) {
+        out.error = std::string(type);
+        if (string_at(err, {"reason"}, reason)) out.error += ": " + std::string(reason);
+      } else {
+        out.error = text_of(err);
+      }
+    } else if (out.status >= 300) {
+      out.error = "status " + std::to_string(out.status);
+    }
+    r.items.push_back(std::move(out));
+  }
+  return r;
+}
+
+std::string index_mapping(const es_options& options, bool error_index) {
+  // Elasticsearch 6 has no date_nanos; its date keeps milliseconds (sorting ties within a
+  // millisecond are then broken arbitrarily).
+  const std::string time_type = options.doc_type.empty()
+                                    ? "{\"type\":\"date_nanos\",\"format\":\"strict_date_optional_time_nanos\"}"
+                                    : "{\"type\":\"date\",\"format\":\"strict_date_optional_time\"}";
+  std::string properties = "{\"base_id\":{\"type\":\"keyword\"},\"timestamp\":" + time_type;
+  if (!error_index) {
+    properties +=
+        ",\"trace_id\":{\"type\":\"keyword\"},\"parent_id\":{\"type\":\"keyword\"},\"name\":{\"type\":\"keyword\"},"
+        "\"project\":{\"type\":\"keyword\"},\"service\":{\"type\":\"keyword\"},"
+        "\"info\":{\"type\":\"object\",\"enabled\":false}";
+  }
+  properties += "}";
+  std::string mappings = "{\"properties\":" + properties + "}";
+  if (!options.doc_type.empty()) {
+    std::string typed = "{";
+    append_json_string(typed, options.doc_type);
+    typed += ":" + mappings + "}";
+    mappings = std::move(typed);
+  }
+  return "{\"mappings\":" + mappings + "}";
+}
+
+std::string trace_query(const es_options& options, std::string_view base_id) {
+  std::string body = "{\"size\":" + std::to_string(options.scroll_size) +
+                     ",\"query\":{\"bool\":{\"filter\":[{\"term\":{";
+  append_json_string(body, options.id_field());
+  body += ":";
+  append_json_string(body, base_id);
+  // _doc order: the cheapest for scrolling; the report orders events itself.
+  body += "}}]}},\"sort\":[\"_doc\"]}";
+  return body;
+}
+
+std::string scroll_request(const es_options& options, std::string_view scroll_id) {
+  std::string body = "{\"scroll\":";
+  append_json_string(body, options.scroll);
+  body += ",\"scroll_id\":";
+  append_json_string(body, scroll_id);
+  body += "}";
+  return body;
+}
+
+std::string clear_scroll_request(std::string_view scroll_id) {
+  std::string body = "{\"scroll_id\":[";
+  append_json_string(body, scroll_id);
+  body += "]}";
+  return body;
+}
+
+search_page parse_search_page(std::string_view body) {
+  simdjson::padded_string padded(body);
+  simdjson::ondemand::parser parser;
+  search_page page;
+  try {
+    simdjson::ondemand::document doc = parser.iterate(padded);
+    simdjson::ondemand::object root = doc.get_object();
+    for (auto field : root) {
+      const std::string_view key = field.unescaped_key();
+      if (key == "_scroll_id") {
+        page.scroll_id = std::string(std::string_view(field.value().get_string()));
+      } else if (key == "hits") {
+        simdjson::ondemand::object hits = field.value().get_object();
+        for (auto h : hits) {
+          if (std::string_view(h.unescaped_key()) != "hits") continue;
+          for (auto hit : h.value().get_array()) {
+            simdjson::ondemand::object o = hit.get_object();
+            simdjson::ondemand::value source = o.find_field_unordered("_source");
+            // The stored bytes exactly as they were indexed (Elasticsearch keeps _source as sent).
+            std::string_view raw = simdjson::to_json_string(source);
+            while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t')) {
+              raw.remove_suffix(1);
+            }
+            page.sources.emplace_back(raw);
+          }
+        }
+      }
+    }
+  } catch (const simdjson::simdjson_error& e) {
+    throw std::runtime_error(std::string("the search answer is not valid (") + e.what() + "): '" + snippet(body) + "'");
+  }
+  return page;
+}
+
+std::string list_query(const es_options& options, std::span<const std::string> only) {
+  std::string body = "{\"size\":0";
+  if (!only.empty()) {
+    body += ",\"query\":{\"bool\":{\"filter\":[{\"terms\":{";
+    append_json_string(body, options.id_field());
+    body += ":[";
+    for (std::size_t i = 0; i < only.size(); ++i) {
+      if (i != 0) body += ',';
+      append_json_string(body, only[i]);
+    }
+    body += "]}}]}}";
+  }
+  body += ",\"aggs\":{\"traces\":{\"terms\":{\"field\":";
+  append_json_string(body, options.id_field());
+  body += ",\"size\":" + std::to_string(only.empty() ? options.list_size : only.size());
+  body += ",\"order\":{\"first\":\"desc\"}},\"aggs\":{\"first\":{\"min\":{\"field\":";
+  append_json_string(body, options.time_field());
+  body += "}},\"start\":{\"top_hits\":{\"size\":1,\"sort\":[{";
+  append_json_string(body, options.time_field());
+  body += ":{\"order\":\"asc\"}}],\"_source\":[\"timestamp\"]}}}}}}";
+  return body;
+}
+
+std::vector<trace_summary> parse_list_response(std::string_view body) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(body.data(), body.size()).get(doc)) {
+    throw std::runtime_error("the aggregation answer is not JSON: '" + snippet(body) + "'");
+  }
+  simdjson::dom::element buckets_value;
+  simdjson::dom::array buckets;
+  if (!at_path(doc, {"aggregations", "traces", "buckets"}, buckets_value) || buckets_value.get_array().get(buckets)) {
+    throw std::runtime_error("the aggregation answer has no traces buckets: '" + snippet(body) + "'");
+  }
+  std::vector<trace_summary> out;
+  for (simdjson::dom::element b : buckets) {
+    std::string_view key, ts;
+    if (!string_at(b, {"key"}, key)) continue;
+    simdjson::dom::element hits_value, first;
+    simdjson::dom::array hits;
+    if (!at_path(b, {"start", "hits", "hits"}, hits_value) || hits_value.get_array().get(hits)) continue;
+    if (hits.at(0).get(first) || !string_at(first, {"_source", "timestamp"}, ts)) continue;
+    out.push_back({std::string(key), std::string(ts)});
+  }
+  return out;
+}
+
+std::string error_ids_query(const es_options& options) {
+  std::string body = "{\"size\":0,\"aggs\":{\"traces\":{\"terms\":{\"field\":";
+  append_json_string(body, options.id_field());
+  body += ",\"size\":" + std::to_string(options.list_size) + "}}}}";
+  return body;
+}
+
+std::vector<std::string> parse_bucket_keys(std::string_view body) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(body.data(), body.size()).get(doc)) {
+    throw std::runtime_error("the aggregation answer is not JSON: '" + snippet(body) + "'");
+  }
+  simdjson::dom::element buckets_value;
+  simdjson::dom::array buckets;
+  if (!at_path(doc, {"aggregations", "traces", "buckets"}, buckets_value) || buckets_value.get_array().get(buckets)) {
+    throw std::runtime_error("the aggregation answer has no traces buckets: '" + snippet(body) + "'");
+  }
+  std::vector<std::string> keys;
+  for (simdjson::dom::element b : buckets) {
+    std::string_view key;
+    if (string_at(b, {"key"}, key)) keys.emplace_back(key);
+  }
+  return keys;
+}
+
+std::string error_summary(std::string_view body) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (!parser.parse(body.data(), body.size()).get(doc)) {
+    simdjson::dom::element err;
+    if (at_path(doc, {"error"}, err)) {
+      std::string_view type, reason;
+      if (string_at(err, {"type"}, type)) {
+        std::string out(type);
+        if (string_at(err, {"reason"}, reason)) out += ": " + std::string(reason);
+        return out;
+      }
+      return text_of(err);
+    }
+  }
+  return "'" + snippet(body) + "'";
+}
+
+bool error_is(std::string_view body, std::string_view type) {
+  return error_summary(body).starts_with(std::string(type) + ":") || error_summary(body) == type;
+}
+
+}  // namespace osprof::detail::elasticsearch

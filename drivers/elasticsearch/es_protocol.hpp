@@ -1,0 +1,78 @@
+// The Elasticsearch REST bodies the driver sends and the answers it reads, without I/O so
+// they are tested on their own: _bulk NDJSON and its per-item results, the index mapping,
+// the trace search with scroll, and the aggregations behind `trace list`.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "driver/driver.hpp"
+#include "driver/event_record.hpp"
+#include "drivers/elasticsearch/es_options.hpp"
+
+namespace osprof::detail::elasticsearch {
+
+/// One action line of a _bulk body: an event's document, or the error-index document
+/// OSProfiler adds for a stop event that carries `etype`.
+struct bulk_action {
+  std::uint32_t event = 0;  ///< index into the batch
+  bool error_doc = false;
+};
+
+/// The actions of a batch: every event, then (with filter_error_trace) an error document per
+/// error stop, right after its event.
+std::vector<bulk_action> plan_actions(std::span<const event_record> batch, bool filter_error_trace);
+
+/// The _bulk body for `actions` (NDJSON, ending with a newline as _bulk requires).
+std::string encode_bulk(std::span<const event_record> batch, std::span<const bulk_action> actions,
+                        const es_options& options);
+
+struct bulk_item {
+  unsigned status = 0;
+  std::string error;  ///< "type: reason" when the item failed
+};
+
+struct bulk_response {
+  bool errors = false;
+  std::vector<bulk_item> items;  ///< in the order of the actions
+};
+
+/// Reads a _bulk answer. Throws std::runtime_error when the body is not one.
+bulk_response parse_bulk_response(std::string_view body);
+
+/// The body of `PUT /<index>`: keyword ids and names, a date_nanos timestamp (microseconds
+/// kept, sortable, aggregatable), and `info` stored but not indexed (its shape varies by
+/// point, which would otherwise make dynamic mapping reject events).
+std::string index_mapping(const es_options& options, bool error_index);
+
+/// The body of `POST /<index>/_search?scroll=...` for every event of one trace.
+std::string trace_query(const es_options& options, std::string_view base_id);
+/// The body of `POST /_search/scroll` and `DELETE /_search/scroll`.
+std::string scroll_request(const es_options& options, std::string_view scroll_id);
+std::string clear_scroll_request(std::string_view scroll_id);
+
+struct search_page {
+  std::string scroll_id;
+  std::vector<std::string> sources;  ///< each hit's _source, as stored
+};
+/// Throws std::runtime_error when the body is not a search answer.
+search_page parse_search_page(std::string_view body);
+
+/// One bucket per trace (terms on base_id), newest first by its earliest event; with `only`,
+/// just those traces. The start time comes from a top hit, so it keeps its microseconds.
+std::string list_query(const es_options& options, std::span<const std::string> only);
+std::vector<trace_summary> parse_list_response(std::string_view body);
+
+/// The distinct base_ids of the error index.
+std::string error_ids_query(const es_options& options);
+std::vector<std::string> parse_bucket_keys(std::string_view body);
+
+/// "type: reason" from an Elasticsearch error body, else the start of the body.
+std::string error_summary(std::string_view body);
+/// Whether an error body names `type` (e.g. "index_not_found_exception").
+bool error_is(std::string_view body, std::string_view type);
+
+}  // namespace osprof::detail::elasticsearch

@@ -1,0 +1,52 @@
+// What an otlp:// or otlp+https:// connection string means, completed from the OpenTelemetry
+// exporter variables (OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT, _HEADERS, _TIMEOUT, _COMPRESSION,
+// _CERTIFICATE, _PROTOCOL) by the specification's rules: the TRACES_ variant wins over the
+// generic one, an empty variable is unset, an invalid value is logged and ignored. What the
+// connection string itself says wins over the environment.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "driver/connection_string.hpp"
+#include "drivers/http/client.hpp"
+
+namespace osprof::detail::otlp {
+
+inline constexpr std::uint16_t default_port = 4318;
+
+/// Reads an environment variable (nullptr when unset or empty); replaceable for tests.
+using env_reader = std::function<const char*(const char*)>;
+
+struct otlp_options {
+  http::client_options http;           ///< host, port (4318), TLS, headers, timeout
+  std::string target = "/v1/traces";   ///< the request path
+  bool gzip = false;                   ///< Content-Encoding: gzip on every export
+  /// ?unfinished_timeout_ms=: a start whose stop has not come after this long is exported
+  /// as an unfinished span (checked at each write).
+  std::chrono::milliseconds unfinished_timeout{60000};
+  /// ?max_pending=: starts held waiting for their stop; beyond it the oldest is exported as
+  /// unfinished, so memory stays bounded however many stops are lost.
+  std::size_t max_pending = 100000;
+  std::string endpoint;   ///< the resolved URL, for messages
+  std::string redacted;   ///< the connection string without its password
+
+  /// `default_timeout` applies when neither ?timeout_ms= nor OTEL_EXPORTER_OTLP_*TIMEOUT is set.
+  static otlp_options from(const connection_string& cs, std::chrono::milliseconds default_timeout,
+                           const env_reader& env);
+};
+
+/// Parses OTEL_EXPORTER_OTLP_HEADERS' format: comma-separated key=value pairs, each part
+/// trimmed and percent-decoded. Malformed items are reported through `bad` and skipped.
+std::vector<std::pair<std::string, std::string>> parse_headers(std::string_view text,
+                                                               const std::function<void(std::string)>& bad);
+
+/// %XX sequences decoded; nullopt for a truncated or non-hex escape.
+std::optional<std::string> percent_decode(std::string_view text);
+
+}  // namespace osprof::detail::otlp
