@@ -284,7 +284,7 @@ void register_clickhouse_driver(driver_registry& registry) {
   };
   registry.add("clickhouse", make,
                "ClickHouse: clickhouse://[user:password@]host[:8123][/database][?table=] (JSONEachRow inserts into MergeTree)");
-  registry.add("clickhouse+https", make, "ClickHouse over TLS: clickhouse+https://[user:password@]host[:8123][/database]");
+  registry.add("clickhouse+https", make, "ClickHouse over TLS, certificates verified: clickhouse+https://[user:password@]host[:8123][/database]");
 }
 
 }  // namespace osprof::detail

@@ -380,7 +380,7 @@ void register_influxdb_driver(driver_registry& registry) {
   };
   registry.add("influxdb", make,
                "InfluxDB 1.x: influxdb://[user:password@]host[:8086][/database] (line protocol at ns precision, InfluxQL reads)");
-  registry.add("influxdb+https", make, "InfluxDB 1.x over TLS: influxdb+https://[user:password@]host[:8086][/database]");
+  registry.add("influxdb+https", make, "InfluxDB 1.x over TLS, certificates verified: influxdb+https://[user:password@]host[:8086][/database]");
 }
 
 }  // namespace osprof::detail
