@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "driver/driver.hpp"
+#include "drivers/http/body_batch.hpp"
 #include "drivers/clickhouse/clickhouse_options.hpp"
 #include "drivers/clickhouse/json_each_row.hpp"
 #include "drivers/http/client.hpp"
@@ -31,18 +32,6 @@ class clickhouse_driver final : public driver {
   asio::awaitable<std::vector<trace_summary>> list_error_traces() override;
 
  private:
-  /// The batch being written, kept across the emitter's retries of it: bodies already stored
-  /// are not sent again.
-  struct inflight_batch {
-    const event_record* data = nullptr;
-    std::size_t size = 0;
-    std::uint64_t fingerprint = 0;
-    std::vector<encoded_body> bodies;
-    std::size_t next = 0;
-    std::size_t rejected = 0;
-    std::string rejection;
-  };
-
   void prepare(std::span<const event_record> batch);
   asio::awaitable<write_result> write_bodies();
   asio::awaitable<std::optional<std::string>> create_table();
@@ -56,7 +45,7 @@ class clickhouse_driver final : public driver {
   row_settings rows_;
   std::string insert_target_;
   std::unique_ptr<http::client> writer_;
-  std::optional<inflight_batch> inflight_;
+  std::optional<http::body_batch<encoded_body>> inflight_;  ///< kept across the emitter's retries
   bool table_checked_ = false;  ///< EXISTS TABLE asked since the last connection failure
 };
 

@@ -25,19 +25,6 @@ namespace {
 
 constexpr std::size_t chunk_rows = 10000;  // rows per chunk of a chunked /query response
 
-std::uint64_t fingerprint(std::span<const event_record> batch) {
-  auto mix = [](std::uint64_t h, std::uint64_t v) { return (h ^ v) * 0x100000001b3ULL; };
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  h = mix(h, batch.size());
-  for (const event_record* e : {&batch.front(), &batch.back()}) {
-    h = mix(h, e->trace_id.hi);
-    h = mix(h, e->trace_id.lo);
-    h = mix(h, static_cast<std::uint64_t>(e->time_us));
-    h = mix(h, e->json.size());
-  }
-  return h;
-}
-
 std::string body_excerpt(std::string_view body) {
   std::string text(body.substr(0, 300));
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
@@ -110,14 +97,9 @@ asio::awaitable<write_result> influxdb_driver::write(std::span<const event_recor
 }
 
 void influxdb_driver::prepare(std::span<const event_record> batch) {
-  const std::uint64_t fp = fingerprint(batch);
-  if (inflight_ && inflight_->data == batch.data() && inflight_->size == batch.size() && inflight_->fingerprint == fp) {
-    return;  // the emitter retries the batch it gave last time: resume
-  }
+  if (inflight_ && inflight_->is(batch)) return;  // the emitter retries the batch it gave last time: resume
   inflight_.emplace();
-  inflight_->data = batch.data();
-  inflight_->size = batch.size();
-  inflight_->fingerprint = fp;
+  inflight_->identity = http::batch_identity::of(batch);
   inflight_->bodies = encode_batch(batch, encoder_, times_);
 }
 
@@ -212,23 +194,14 @@ asio::awaitable<std::optional<std::string>> influxdb_driver::create_database() {
 
 write_result influxdb_driver::give_up(const std::string& why) {
   if (!inflight_) return write_result::fatal(why);
-  for (; inflight_->next < inflight_->bodies.size(); ++inflight_->next) {
-    inflight_->rejected += inflight_->bodies[inflight_->next].events;
-  }
-  if (inflight_->rejection.empty() || inflight_->rejected == inflight_->size) inflight_->rejection = why;
+  inflight_->give_up_rest(why);
   return finish();
 }
 
 write_result influxdb_driver::finish() {
-  const std::size_t total = inflight_->size;
-  const std::size_t rejected = std::min(inflight_->rejected, total);
-  std::string why = std::move(inflight_->rejection);
+  auto result = inflight_->outcome();
   inflight_.reset();
-  if (rejected == total) return write_result::fatal(why);
-  write_result r;
-  r.rejected = rejected;
-  r.error = std::move(why);
-  return r;
+  return result;
 }
 
 asio::awaitable<void> influxdb_driver::close() {

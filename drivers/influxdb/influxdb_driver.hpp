@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "driver/driver.hpp"
+#include "drivers/http/body_batch.hpp"
 #include "drivers/http/client.hpp"
 #include "drivers/influxdb/influxdb_options.hpp"
 #include "drivers/influxdb/line_protocol.hpp"
@@ -31,18 +32,6 @@ class influxdb_driver final : public driver {
   asio::awaitable<std::vector<trace_summary>> list_error_traces() override;
 
  private:
-  /// The batch being written, kept across the emitter's retries of it: bodies already stored
-  /// are not sent again.
-  struct inflight_batch {
-    const event_record* data = nullptr;
-    std::size_t size = 0;
-    std::uint64_t fingerprint = 0;
-    std::vector<encoded_body> bodies;
-    std::size_t next = 0;       ///< the first body not yet stored
-    std::size_t rejected = 0;   ///< events InfluxDB refused for good
-    std::string rejection;
-  };
-
   void prepare(std::span<const event_record> batch);
   asio::awaitable<write_result> write_bodies();
   http::request create_database_request() const;
@@ -57,7 +46,7 @@ class influxdb_driver final : public driver {
   std::string write_target_;
   std::unique_ptr<http::client> writer_;
   timestamp_assigner times_;
-  std::optional<inflight_batch> inflight_;
+  std::optional<http::body_batch<encoded_body>> inflight_;  ///< kept across the emitter's retries
   bool database_checked_ = false;  ///< CREATE DATABASE sent since the last connection failure
 };
 
