@@ -24,6 +24,12 @@ while (($#)); do
     *) echo "tuning-sweeps.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
+for d in ${only//,/ }; do
+  case "$d" in
+    null|sqlite|redis|influxdb|clickhouse|elasticsearch|otlp) ;;
+    *) echo "tuning-sweeps.sh: --only: unknown driver '$d'" >&2; exit 2 ;;
+  esac
+done
 cli="$(cd "$build" && pwd)/tools/osprof/osprof"
 [[ -x "$cli" ]] || { echo "tuning-sweeps.sh: missing $cli" >&2; exit 1; }
 mkdir -p "$out"
