@@ -315,7 +315,10 @@ std::string error_summary(std::string_view body) {
       return text_of(err);
     }
   }
-  return "'" + snippet(body) + "'";
+  std::string quoted = "'";  // appended, not `"'" + ...`: GCC 12 warns falsely (-Wrestrict) on that
+  quoted += snippet(body);
+  quoted += '\'';
+  return quoted;
 }
 
 bool error_is(std::string_view body, std::string_view type) {
