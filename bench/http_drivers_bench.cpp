@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "common/time_format.hpp"
-#include "driver/connection_string.hpp"
+#include <osprof/connection_string.hpp>
 #include "drivers/elasticsearch/es_options.hpp"
 #include "drivers/elasticsearch/es_protocol.hpp"
 #include "drivers/otlp/otlp_encoder.hpp"
@@ -15,7 +15,7 @@
 
 namespace {
 
-using osprof::detail::event_record;
+using osprof::event_record;
 
 // 256 points (512 events) of one trace, with OSProfiler-sized info.
 std::vector<event_record> make_batch(std::uint64_t round) {
@@ -45,7 +45,7 @@ std::vector<event_record> make_batch(std::uint64_t round) {
 
 void es_bulk_encode(benchmark::State& state) {
   using namespace osprof::detail::elasticsearch;
-  const auto options = es_options::from(osprof::detail::connection_string::parse("elasticsearch://h"), std::chrono::seconds(10));
+  const auto options = es_options::from(osprof::connection_string::parse("elasticsearch://h"), std::chrono::seconds(10));
   const auto batch = make_batch(0);
   std::size_t bytes = 0;
   for (auto _ : state) {

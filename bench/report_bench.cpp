@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "common/time_format.hpp"
-#include "report/report.hpp"
+#include <osprof/report.hpp>
 
 namespace {
 

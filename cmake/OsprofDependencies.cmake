@@ -2,15 +2,19 @@
 #   Boost 1.81 (libboost1.81-dev, libboost-url1.81-dev): Asio coroutines, Beast, Boost.URL
 #   simdjson (libsimdjson-dev): reading stored events
 #   moodycamel ConcurrentQueue (libconcurrentqueue-dev): the caller-side event queue
-#   SQLite (libsqlite3-dev): the embedded default backend
-#   OpenSSL (libssl-dev): HMAC-SHA1 for signed trace headers, TLS for network backends
-#   zlib (zlib1g-dev): gzip of HTTP request bodies (InfluxDB, ClickHouse, Elasticsearch, OTLP)
+#   OpenSSL (libssl-dev): HMAC-SHA1 for signed trace headers (core); TLS (network drivers)
+#   SQLite (libsqlite3-dev): the sqlite driver only
+#   zlib (zlib1g-dev): gzip of HTTP request bodies, only with an HTTP driver
 find_package(Threads REQUIRED)
 find_package(Boost 1.81 CONFIG REQUIRED COMPONENTS url)
 find_package(simdjson CONFIG REQUIRED)
-find_package(SQLite3 REQUIRED)
 find_package(OpenSSL REQUIRED)
-find_package(ZLIB REQUIRED)
+if("sqlite" IN_LIST OSPROF_DRIVERS)
+  find_package(SQLite3 REQUIRED)
+endif()
+if(OSPROF_DRIVERS MATCHES "influxdb|clickhouse|elasticsearch|otlp")
+  find_package(ZLIB REQUIRED)
+endif()
 
 # libconcurrentqueue-dev ships headers only (no CMake config, no pkg-config). Debian puts them
 # under <concurrentqueue/...>; upstream's install uses <concurrentqueue/moodycamel/...>.

@@ -1,5 +1,5 @@
 // What a clickhouse:// (or clickhouse+https://) connection string means, as a plain struct:
-// where the server is, the database and table, and how batches are sent. Parsed once when
+// where the server is (the options every HTTP backend shares), the database and table. Parsed once when
 // the driver is created; a bad value is an osprof::error naming the option.
 #pragma once
 
@@ -7,23 +7,24 @@
 #include <cstddef>
 #include <string>
 
-#include "driver/connection_string.hpp"
-#include "drivers/http/client.hpp"
+#include <osprof/connection_string.hpp>
+
+#include "drivers/http/endpoint_options.hpp"
 
 namespace osprof::detail::clickhouse {
 
 inline constexpr std::uint16_t default_port = 8123;
 
 struct clickhouse_options {
-  http::client_options http;                  ///< host, port (8123), TLS, Basic auth, timeout_ms
+  http::endpoint_options endpoint;            ///< host, port (8123), TLS, Basic auth, timeout, gzip, max body (64 MiB)
   std::string database = "default";           ///< the path: clickhouse://host:port/<database>
   std::string table = "osprofiler_events";    ///< ?table=: e.g. a Distributed table in a cluster
   bool create_table = true;                   ///< ?create_table=false: never send CREATE
-  bool gzip = false;                          ///< ?gzip=true: compress request bodies
-  std::size_t max_body_bytes = 64u << 20;     ///< ?max_body_bytes=: split a batch into INSERTs of at most this
 
   /// `database`.`table`, quoted.
   std::string qualified_table() const;
+  /// "ClickHouse at <connection string without its password>", for messages.
+  std::string where() const { return "ClickHouse at " + endpoint.client.redacted; }
 
   static clickhouse_options from(const connection_string& cs, std::chrono::milliseconds default_timeout);
 };

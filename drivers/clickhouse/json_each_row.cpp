@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "common/json_writer.hpp"
+#include "common/text.hpp"
 
 namespace osprof::detail::clickhouse {
 
@@ -51,21 +52,21 @@ void append_row(std::string& out, const event_record& e, const row_settings& set
   out += "}\n";
 }
 
-std::vector<encoded_body> encode_batch(std::span<const event_record> batch, const row_settings& settings) {
-  std::vector<encoded_body> bodies;
-  encoded_body body;
+std::vector<http::part> encode_batch(std::span<const event_record> batch, const row_settings& settings) {
+  std::vector<http::part> bodies;
+  http::part body;
   std::size_t estimate = 0;
   for (const event_record& e : batch) estimate += e.json.size() + e.info.size() + 320;
-  body.text.reserve(std::min(estimate + estimate / 8, settings.max_body_bytes + 4096));
+  body.body.reserve(std::min(estimate + estimate / 8, settings.max_body_bytes + 4096));
   for (const event_record& e : batch) {
-    const std::size_t before = body.text.size();
-    append_row(body.text, e, settings);
-    if (body.events != 0 && body.text.size() > settings.max_body_bytes) {
+    const std::size_t before = body.body.size();
+    append_row(body.body, e, settings);
+    if (body.events != 0 && body.body.size() > settings.max_body_bytes) {
       // This row goes into the next body.
-      encoded_body next;
-      next.text.assign(body.text, before, std::string::npos);
+      http::part next;
+      next.body.assign(body.body, before, std::string::npos);
       next.events = 1;
-      body.text.resize(before);
+      body.body.resize(before);
       bodies.push_back(std::move(body));
       body = std::move(next);
       continue;
@@ -154,6 +155,12 @@ bool authentication_error(int code) {
       return true;
     default: return false;
   }
+}
+
+std::string error_text(std::string_view body) {
+  std::string_view text = body;
+  if (const auto at = text.find(", e.what() = "); at != std::string_view::npos) text = text.substr(0, at);
+  return excerpt(text, 400);
 }
 
 }  // namespace osprof::detail::clickhouse

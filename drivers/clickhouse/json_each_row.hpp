@@ -10,7 +10,9 @@
 #include <string_view>
 #include <vector>
 
-#include "driver/event_record.hpp"
+#include <osprof/driver.hpp>
+
+#include "drivers/http/http_writer.hpp"
 
 namespace osprof::detail::clickhouse {
 
@@ -21,17 +23,11 @@ struct row_settings {
   std::size_t max_body_bytes = 64u << 20;
 };
 
-/// One INSERT body and how many events it carries.
-struct encoded_body {
-  std::string text;
-  std::size_t events = 0;
-};
-
 /// Appends one event as a JSONEachRow line, every column (`date` is the UTC day of time_us).
 void append_row(std::string& out, const event_record& e, const row_settings& settings);
 
 /// Encodes a batch into bodies of at most `max_body_bytes` (a larger single row gets its own).
-std::vector<encoded_body> encode_batch(std::span<const event_record> batch, const row_settings& settings);
+std::vector<http::part> encode_batch(std::span<const event_record> batch, const row_settings& settings);
 
 /// CREATE TABLE IF NOT EXISTS for `qualified_table` (a MergeTree ordered by base_id, time_us).
 std::string create_table_sql(std::string_view qualified_table);
@@ -47,5 +43,8 @@ int exception_code(std::string_view body);
 bool permanent_error(int code);
 /// Unknown user, wrong or missing password, address not allowed.
 bool authentication_error(int code);
+
+/// The message of a ClickHouse error body, without its trailing ", e.what() = DB::Exception".
+std::string error_text(std::string_view body);
 
 }  // namespace osprof::detail::clickhouse

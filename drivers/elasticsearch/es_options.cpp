@@ -1,25 +1,19 @@
 #include "drivers/elasticsearch/es_options.hpp"
 
-#include <osprof/error.hpp>
-
 namespace osprof::detail::elasticsearch {
 
 namespace {
 
-[[noreturn]] void bad(const std::string& redacted, const std::string& why) {
-  throw error("invalid connection string '" + redacted + "': " + why);
-}
-
 // Index names as Elasticsearch accepts them: lowercase, no separators that break a URL path.
-void check_index_name(const std::string& redacted, std::string_view option, const std::string& name) {
-  if (name.empty()) bad(redacted, "option '" + std::string(option) + "' must not be empty");
+void check_index_name(const connection_string& cs, std::string_view option, const std::string& name) {
+  if (name.empty()) cs.fail("option '" + std::string(option) + "' must not be empty");
   if (name.starts_with('-') || name.starts_with('_') || name.starts_with('+')) {
-    bad(redacted, "option '" + std::string(option) + "': index name '" + name + "' must not start with -, _ or +");
+    cs.fail("option '" + std::string(option) + "': index name '" + name + "' must not start with -, _ or +");
   }
   for (const unsigned char c : name) {
     if ((c >= 'A' && c <= 'Z') || c == '\\' || c == '/' || c == '*' || c == '?' || c == '"' || c == '<' ||
         c == '>' || c == '|' || c == ' ' || c == ',' || c == '#' || c == ':' || c < 0x20) {
-      bad(redacted, "option '" + std::string(option) + "': index name '" + name +
+      cs.fail("option '" + std::string(option) + "': index name '" + name +
                         "' must be lowercase without \\ / * ? \" < > | , # : or spaces");
     }
   }
@@ -28,22 +22,21 @@ void check_index_name(const std::string& redacted, std::string_view option, cons
 }  // namespace
 
 es_options es_options::from(const connection_string& cs, std::chrono::milliseconds default_timeout) {
-  cs.check_params({"index", "error_index", "doc_type", "scroll", "scroll_size", "list_size", "keyword_subfields",
-                   "create_index", "refresh", "compression", "tls", "tls_verify", "ca_file", "timeout_ms"});
+  if (cs.scheme != "elasticsearch" && cs.scheme != "elasticsearch+https") {
+    cs.fail("the scheme must be elasticsearch:// or elasticsearch+https://");
+  }
   es_options o;
   o.redacted = cs.redacted;
-  if (cs.scheme != "elasticsearch" && cs.scheme != "elasticsearch+https") {
-    bad(cs.redacted, "the scheme must be elasticsearch:// or elasticsearch+https://");
-  }
-  if (!cs.database().empty()) {
-    bad(cs.redacted, "elasticsearch:// takes no path; name the index with ?index=");
-  }
-  o.http = http::options_from(cs, default_port, default_timeout);
+  // 100 MB: Elasticsearch's default http.max_content_length.
+  o.endpoint = http::endpoint_options::parse(cs, default_port, std::size_t{100} << 20, default_timeout,
+                                             {"index", "error_index", "doc_type", "scroll", "scroll_size", "list_size",
+                                              "keyword_subfields", "create_index", "refresh"});
+  if (!cs.database().empty()) cs.fail("elasticsearch:// takes no path; name the index with ?index=");
   if (auto v = cs.param("index")) o.index = *v;
   if (auto v = cs.param("error_index")) o.error_index = *v;
-  check_index_name(cs.redacted, "index", o.index);
-  check_index_name(cs.redacted, "error_index", o.error_index);
-  if (o.index == o.error_index) bad(cs.redacted, "index and error_index must differ");
+  check_index_name(cs, "index", o.index);
+  check_index_name(cs, "error_index", o.error_index);
+  if (o.index == o.error_index) cs.fail("index and error_index must differ");
   if (auto v = cs.param("doc_type")) o.doc_type = *v;
   if (auto v = cs.param("scroll")) {
     o.scroll = *v;
@@ -52,31 +45,24 @@ es_options es_options::from(const connection_string& cs, std::chrono::millisecon
     while (digits < o.scroll.size() && o.scroll[digits] >= '0' && o.scroll[digits] <= '9') ++digits;
     const std::string unit = o.scroll.substr(digits);
     if (digits == 0 || (unit != "d" && unit != "h" && unit != "m" && unit != "s" && unit != "ms")) {
-      bad(cs.redacted, "option 'scroll' must be a time such as 2m, 90s or 1h, not '" + o.scroll + "'");
+      cs.fail("option 'scroll' must be a time such as 2m, 90s or 1h, not '" + o.scroll + "'");
     }
   }
   if (auto v = cs.param_uint("scroll_size")) {
-    if (*v == 0 || *v > 10000) bad(cs.redacted, "option 'scroll_size' must be from 1 to 10000");
+    if (*v == 0 || *v > 10000) cs.fail("option 'scroll_size' must be from 1 to 10000");
     o.scroll_size = static_cast<std::uint32_t>(*v);
   }
   if (auto v = cs.param_uint("list_size")) {
-    if (*v == 0 || *v > 65536) bad(cs.redacted, "option 'list_size' must be from 1 to 65536");
+    if (*v == 0 || *v > 65536) cs.fail("option 'list_size' must be from 1 to 65536");
     o.list_size = static_cast<std::uint32_t>(*v);
   }
   if (auto v = cs.param_bool("keyword_subfields")) o.keyword_subfields = *v;
   if (auto v = cs.param_bool("create_index")) o.create_index = *v;
   if (auto v = cs.param("refresh")) {
     if (*v != "true" && *v != "false" && *v != "wait_for") {
-      bad(cs.redacted, "option 'refresh' must be true, false or wait_for, not '" + std::string(*v) + "'");
+      cs.fail("option 'refresh' must be true, false or wait_for, not '" + std::string(*v) + "'");
     }
     o.refresh = *v;
-  }
-  if (auto v = cs.param("compression")) {
-    if (*v == "gzip") {
-      o.gzip = true;
-    } else if (*v != "none") {
-      bad(cs.redacted, "option 'compression' must be gzip or none, not '" + std::string(*v) + "'");
-    }
   }
   return o;
 }

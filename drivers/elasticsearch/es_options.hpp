@@ -7,15 +7,15 @@
 #include <cstdint>
 #include <string>
 
-#include "driver/connection_string.hpp"
-#include "drivers/http/client.hpp"
+#include <osprof/connection_string.hpp>
+#include "drivers/http/endpoint_options.hpp"
 
 namespace osprof::detail::elasticsearch {
 
 inline constexpr std::uint16_t default_port = 9200;
 
 struct es_options {
-  http::client_options http;  ///< host, port (9200), TLS, Basic auth, timeout_ms
+  http::endpoint_options endpoint;  ///< host, port (9200), TLS, Basic auth, timeout, gzip, max body (100 MB)
   /// ?index=: the events (OSProfiler's index_name default).
   std::string index = "osprofiler-notifications";
   /// ?error_index=: {base_id, timestamp} of error events (OSProfiler's fixed name).
@@ -38,9 +38,6 @@ struct es_options {
   /// ?refresh=true|wait_for|false: _bulk's refresh parameter (empty, the default, sends none:
   /// events become searchable at the index's refresh_interval, 1 s by default).
   std::string refresh;
-  /// ?compression=gzip: gzip the _bulk bodies (the server needs http.compression, on by default).
-  bool gzip = false;
-
   std::string redacted;  ///< the connection string without its password
 
   static es_options from(const connection_string& cs, std::chrono::milliseconds default_timeout);

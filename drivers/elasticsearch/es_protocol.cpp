@@ -6,6 +6,7 @@
 #include <simdjson.h>
 
 #include "common/json_writer.hpp"
+#include "common/text.hpp"
 
 namespace osprof::detail::elasticsearch {
 
@@ -46,14 +47,6 @@ bool at_path(simdjson::dom::element e, std::initializer_list<std::string_view> k
 bool string_at(simdjson::dom::element e, std::initializer_list<std::string_view> keys, std::string_view& out) {
   simdjson::dom::element v;
   return at_path(e, keys, v) && !v.get_string().get(out);
-}
-
-std::string snippet(std::string_view body) {
-  std::string s(body.substr(0, 300));
-  for (char& c : s) {
-    if (c == '\n' || c == '\r') c = ' ';
-  }
-  return s;
 }
 
 }  // namespace
@@ -102,20 +95,20 @@ bulk_response parse_bulk_response(std::string_view body) {
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   if (parser.parse(body.data(), body.size()).get(doc)) {
-    throw std::runtime_error("the _bulk answer is not JSON: '" + snippet(body) + "'");
+    throw std::runtime_error("the _bulk answer is not JSON: '" + excerpt(body) + "'");
   }
   bulk_response r;
   simdjson::dom::element items_value;
   simdjson::dom::array items;
   if (!at_path(doc, {"items"}, items_value) || items_value.get_array().get(items)) {
-    throw std::runtime_error("the _bulk answer has no items: '" + snippet(body) + "'");
+    throw std::runtime_error("the _bulk answer has no items: '" + excerpt(body) + "'");
   }
   simdjson::dom::element errors;
   if (at_path(doc, {"errors"}, errors)) r.errors = errors.is_bool() && errors.get_bool().value_unsafe();
   for (simdjson::dom::element item : items) {
     simdjson::dom::object op;
     if (item.get_object().get(op) || op.size() != 1) {
-      throw std::runtime_error("a _bulk item is not {\"<action>\": {...}}: '" + snippet(body) + "'");
+      throw std::runtime_error("a _bulk item is not {\"<action>\": {...}}: '" + excerpt(body) + "'");
     }
     const simdjson::dom::element result = (*op.begin()).value;
     bulk_item out;
@@ -222,7 +215,7 @@ search_page parse_search_page(std::string_view body) {
       }
     }
   } catch (const simdjson::simdjson_error& e) {
-    throw std::runtime_error(std::string("the search answer is not valid (") + e.what() + "): '" + snippet(body) + "'");
+    throw std::runtime_error(std::string("the search answer is not valid (") + e.what() + "): '" + excerpt(body) + "'");
   }
   return page;
 }
@@ -254,12 +247,12 @@ std::vector<trace_summary> parse_list_response(std::string_view body) {
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   if (parser.parse(body.data(), body.size()).get(doc)) {
-    throw std::runtime_error("the aggregation answer is not JSON: '" + snippet(body) + "'");
+    throw std::runtime_error("the aggregation answer is not JSON: '" + excerpt(body) + "'");
   }
   simdjson::dom::element buckets_value;
   simdjson::dom::array buckets;
   if (!at_path(doc, {"aggregations", "traces", "buckets"}, buckets_value) || buckets_value.get_array().get(buckets)) {
-    throw std::runtime_error("the aggregation answer has no traces buckets: '" + snippet(body) + "'");
+    throw std::runtime_error("the aggregation answer has no traces buckets: '" + excerpt(body) + "'");
   }
   std::vector<trace_summary> out;
   for (simdjson::dom::element b : buckets) {
@@ -285,12 +278,12 @@ std::vector<std::string> parse_bucket_keys(std::string_view body) {
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   if (parser.parse(body.data(), body.size()).get(doc)) {
-    throw std::runtime_error("the aggregation answer is not JSON: '" + snippet(body) + "'");
+    throw std::runtime_error("the aggregation answer is not JSON: '" + excerpt(body) + "'");
   }
   simdjson::dom::element buckets_value;
   simdjson::dom::array buckets;
   if (!at_path(doc, {"aggregations", "traces", "buckets"}, buckets_value) || buckets_value.get_array().get(buckets)) {
-    throw std::runtime_error("the aggregation answer has no traces buckets: '" + snippet(body) + "'");
+    throw std::runtime_error("the aggregation answer has no traces buckets: '" + excerpt(body) + "'");
   }
   std::vector<std::string> keys;
   for (simdjson::dom::element b : buckets) {
@@ -316,7 +309,7 @@ std::string error_summary(std::string_view body) {
     }
   }
   std::string quoted = "'";  // appended, not `"'" + ...`: GCC 12 warns falsely (-Wrestrict) on that
-  quoted += snippet(body);
+  quoted += excerpt(body);
   quoted += '\'';
   return quoted;
 }

@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "driver/driver.hpp"
-#include "driver/event_record.hpp"
+#include <osprof/driver.hpp>
+#include <osprof/driver.hpp>
 #include "drivers/elasticsearch/es_options.hpp"
 
 namespace osprof::detail::elasticsearch {

@@ -23,11 +23,12 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
-#include <openssl/evp.h>
 #include <zlib.h>
 
 #include <osprof/error.hpp>
 #include <osprof/version.hpp>
+
+#include "common/text.hpp"
 
 namespace osprof::detail::http {
 
@@ -38,14 +39,6 @@ namespace {
 
 // Responses larger than this are refused (a trace read is a few MB; this bounds a bad peer).
 constexpr std::size_t max_response_body = 512u << 20;
-
-std::string base64(std::string_view data) {
-  std::string out(4 * ((data.size() + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
 
 bool is_tls_error(const boost::system::error_code& ec) {
   return ec.category() == asio::error::get_ssl_category() || ec.category() == asio::ssl::error::get_stream_category();
@@ -93,22 +86,6 @@ std::shared_ptr<asio::ssl::context> make_tls_context(const client_options& o) {
 
 // ---------------------------------------------------------------------------------------------
 // options
-
-client_options options_from(const connection_string& cs, std::uint16_t default_port, std::chrono::milliseconds timeout) {
-  client_options o;
-  o.redacted = cs.redacted;
-  o.tls = cs.scheme.ends_with("+https") || cs.param_bool("tls").value_or(false);
-  o.host = cs.host.empty() ? "127.0.0.1" : cs.host;
-  o.port = cs.port_or(default_port);
-  o.user = cs.user;
-  o.password = cs.password;
-  o.has_auth = !cs.user.empty() || cs.has_password;
-  o.timeout = timeout;
-  if (auto ms = cs.param_uint("timeout_ms")) o.timeout = std::chrono::milliseconds(*ms);
-  o.verify_peer = cs.param_bool("tls_verify").value_or(true);
-  if (auto ca = cs.param("ca_file")) o.ca_file = std::string(*ca);
-  return o;
-}
 
 // ---------------------------------------------------------------------------------------------
 // the connection: one TCP or TLS stream, reopened on demand
@@ -203,7 +180,7 @@ asio::awaitable<response> client::send(request req) {
   message.set(beast::http::field::user_agent, "osprof/" OSPROF_VERSION_STRING);
   message.set(beast::http::field::accept_encoding, "gzip");
   if (options_.has_auth) {
-    message.set(beast::http::field::authorization, "Basic " + base64(options_.user + ":" + options_.password));
+    message.set(beast::http::field::authorization, "Basic " + base64_encode(options_.user + ":" + options_.password));
   }
   for (const auto& [name, value] : options_.headers) message.set(name, value);
   for (const auto& [name, value] : req.headers) message.set(name, value);
@@ -279,26 +256,12 @@ asio::awaitable<response> client::exchange(const outgoing& out, boost::system::e
 // ---------------------------------------------------------------------------------------------
 // classification, Retry-After, gzip, URL encoding
 
-write_result classify(const response& r, std::string_view what) {
-  if (r.ok()) return write_result::success();
-  constexpr std::size_t shown = 300;
-  std::string why = std::string(what) + ": HTTP " + std::to_string(r.status);
-  if (!r.body.empty()) {
-    why += ": ";
-    why += r.body.substr(0, shown);
-    if (r.body.size() > shown) why += "...";
+asio::awaitable<response> fetch(client& c, request req, std::string_view where) {
+  try {
+    co_return co_await c.send(std::move(req));
+  } catch (const transport_error& e) {
+    throw error("cannot reach " + std::string(where) + ": " + e.what());
   }
-  switch (r.status) {
-    case 408: case 429: case 500: case 502: case 503: case 504:
-      return write_result::retryable(std::move(why), r.retry_after.value_or(std::chrono::milliseconds{0}));
-    default:
-      return write_result::fatal(std::move(why));
-  }
-}
-
-write_result classify(const transport_error& e, std::string_view what) {
-  std::string why = std::string(what) + ": " + e.what();
-  return e.tls_failure ? write_result::fatal(std::move(why)) : write_result::retryable(std::move(why));
 }
 
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value) {
@@ -359,22 +322,6 @@ std::string gunzip(std::string_view data) {
     }
   }
   inflateEnd(&zs);
-  return out;
-}
-
-std::string url_encode(std::string_view text) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size() * 3);
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
   return out;
 }
 

@@ -3,7 +3,7 @@
 // coroutines, plain or TLS (OpenSSL, certificate and host name verified by default), with a
 // timeout on every operation, Basic auth from the connection string's user info, and gzip of
 // request bodies when asked. It does not retry: the emitter retries whole batches with backoff
-// and jitter; classify() turns a response into the driver's write_result by the common rules.
+// and jitter, and the HTTP writer (http_writer.hpp) judges each answer.
 //
 // Concurrency: like the drivers that own it, one client is used by one coroutine at a time on
 // the executor it was created with.
@@ -27,9 +27,6 @@ namespace boost::asio::ssl {
 class context;
 }
 
-#include "driver/connection_string.hpp"
-#include "driver/driver.hpp"
-
 namespace osprof::detail::http {
 
 namespace asio = boost::asio;
@@ -47,12 +44,6 @@ struct client_options {
   std::vector<std::pair<std::string, std::string>> headers;  ///< sent with every request
   std::string redacted;         ///< the connection string without its password, for messages
 };
-
-/// Fills the common settings from a connection string: host, port (`default_port` when
-/// absent), user info, `https` when the scheme ends in "+https" or `?tls=true`, `tls_verify`,
-/// `ca_file`, `timeout_ms`. Throws osprof::error for a bad value.
-client_options options_from(const connection_string& cs, std::uint16_t default_port,
-                            std::chrono::milliseconds timeout);
 
 struct request {
   std::string method = "POST";  ///< GET, POST, PUT, DELETE, HEAD
@@ -109,12 +100,9 @@ class client {
   std::shared_ptr<connection> connection_;
 };
 
-/// The write_result for a response by the rules every HTTP backend shares: 2xx ok; 408, 429,
-/// 500, 502, 503, 504 retry (with Retry-After); any other status fails for good. `what` names
-/// the backend operation for the message, which includes the start of the body.
-write_result classify(const response& r, std::string_view what);
-/// The write_result for a transport_error: retry, except TLS failures (certificates) which fail.
-write_result classify(const transport_error& e, std::string_view what);
+/// Sends a request of a read (trace show/list): no answer at all becomes osprof::error
+/// "cannot reach <where>: <why>"; any HTTP status is returned.
+asio::awaitable<response> fetch(client& c, request req, std::string_view where);
 
 /// Parses Retry-After: delta-seconds or an HTTP date. nullopt when unparsable.
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value);
@@ -122,8 +110,5 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
 /// gzip (RFC 1952) of `data`, and back; gunzip throws std::runtime_error on corrupt input.
 std::string gzip(std::string_view data);
 std::string gunzip(std::string_view data);
-
-/// Percent-encodes a query parameter value.
-std::string url_encode(std::string_view text);
 
 }  // namespace osprof::detail::http

@@ -1,27 +1,30 @@
 // What an influxdb:// (or influxdb+https://) connection string means, as a plain struct:
-// where the server is, the database and measurement names, and how batches are sent. Parsed
-// once when the driver is created; a bad value is an osprof::error naming the option.
+// where the server is (the options every HTTP backend shares), the database and measurement
+// names. Parsed once when the driver is created; a bad value is an osprof::error naming the
+// option.
 #pragma once
 
 #include <chrono>
-#include <cstddef>
+#include <cstdint>
 #include <string>
 
-#include "driver/connection_string.hpp"
-#include "drivers/http/client.hpp"
+#include <osprof/connection_string.hpp>
+
+#include "drivers/http/endpoint_options.hpp"
 
 namespace osprof::detail::influxdb {
 
 inline constexpr std::uint16_t default_port = 8086;
 
 struct influxdb_options {
-  http::client_options http;               ///< host, port (8086), TLS, Basic auth, timeout_ms
+  http::endpoint_options endpoint;         ///< host, port (8086), TLS, Basic auth, timeout, gzip, max body (8 MiB)
   std::string database = "osprofiler";     ///< the path: influxdb://host:port/<database>
   std::string retention_policy;            ///< ?rp=: write to and read from this policy (default: the database's)
   std::string measurement = "osprofiler_events";  ///< ?measurement=: where the events go
   bool create_database = true;             ///< ?create_database=false: never send CREATE DATABASE
-  bool gzip = false;                       ///< ?gzip=true: compress request bodies
-  std::size_t max_body_bytes = 8u << 20;   ///< ?max_body_bytes=: split a batch into requests of at most this
+
+  /// "InfluxDB at <connection string without its password>", for messages.
+  std::string where() const { return "InfluxDB at " + endpoint.client.redacted; }
 
   static influxdb_options from(const connection_string& cs, std::chrono::milliseconds default_timeout);
 };

@@ -4,6 +4,10 @@
 #include <charconv>
 #include <map>
 
+#include <simdjson.h>
+
+#include "common/text.hpp"
+
 namespace osprof::detail::influxdb {
 
 namespace {
@@ -102,15 +106,15 @@ std::int64_t timestamp_assigner::assign(std::uint64_t series, std::int64_t time_
   return time_us * 1000 + offset;
 }
 
-std::vector<encoded_body> encode_batch(std::span<const event_record> batch, const encoder_settings& settings,
+std::vector<http::part> encode_batch(std::span<const event_record> batch, const encoder_settings& settings,
                                        timestamp_assigner& times) {
   const std::string tags = constant_tags(settings);
-  std::vector<encoded_body> bodies;
+  std::vector<http::part> bodies;
   std::size_t estimate = 0;
   for (const event_record& e : batch) estimate += e.json.size() + e.json.size() / 8 + 200;
   const std::size_t reserve = std::min(estimate, settings.max_body_bytes);
-  encoded_body body;
-  body.text.reserve(reserve);
+  http::part body;
+  body.body.reserve(reserve);
   std::string line;
 
   for (const event_record& e : batch) {
@@ -129,12 +133,12 @@ std::vector<encoded_body> encode_batch(std::span<const event_record> batch, cons
     append_int(line, times.assign(series, e.time_us, mix(e.trace_id.hi, e.trace_id.lo)));
     line += '\n';
 
-    if (body.events != 0 && body.text.size() + line.size() > settings.max_body_bytes) {
+    if (body.events != 0 && body.body.size() + line.size() > settings.max_body_bytes) {
       bodies.push_back(std::move(body));
       body = {};
-      body.text.reserve(reserve);
+      body.body.reserve(reserve);
     }
-    body.text += line;
+    body.body += line;
     ++body.events;
   }
   if (body.events != 0) bodies.push_back(std::move(body));
@@ -148,6 +152,16 @@ std::size_t parse_dropped(std::string_view body) {
   const char* from = body.data() + at + 8;
   const auto r = std::from_chars(from, body.data() + body.size(), n);
   return r.ec == std::errc{} ? n : 0;
+}
+
+std::string error_text(std::string_view body) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  std::string_view message;
+  if (parser.parse(body.data(), body.size()).get(doc) == simdjson::SUCCESS && doc["error"].get(message) == simdjson::SUCCESS) {
+    return excerpt(message, 1000);
+  }
+  return excerpt(body);
 }
 
 }  // namespace osprof::detail::influxdb

@@ -11,7 +11,9 @@
 #include <unordered_set>
 #include <vector>
 
-#include "driver/event_record.hpp"
+#include <osprof/driver.hpp>
+
+#include "drivers/http/http_writer.hpp"
 
 namespace osprof::detail::influxdb {
 
@@ -49,18 +51,15 @@ struct encoder_settings {
   std::size_t max_body_bytes = 8u << 20;
 };
 
-/// One request body and how many events it carries.
-struct encoded_body {
-  std::string text;
-  std::size_t events = 0;
-};
-
-/// Encodes a batch into bodies of at most `max_body_bytes` (a single larger point gets a body
-/// of its own).
-std::vector<encoded_body> encode_batch(std::span<const event_record> batch, const encoder_settings& settings,
+/// Encodes a batch into request bodies of at most `max_body_bytes` (a single larger point gets
+/// a body of its own).
+std::vector<http::part> encode_batch(std::span<const event_record> batch, const encoder_settings& settings,
                                        timestamp_assigner& times);
 
 /// From a "partial write: ... dropped=N" message, N; 0 when the text has no such count.
 std::size_t parse_dropped(std::string_view body);
+
+/// The "error" of an InfluxDB JSON error body, or the start of the body.
+std::string error_text(std::string_view body);
 
 }  // namespace osprof::detail::influxdb

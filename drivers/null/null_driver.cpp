@@ -1,27 +1,28 @@
 // null:// discards every event: the baseline for measuring osprof's own overhead.
-#include "drivers/builtin.hpp"
+#include <osprof/driver.hpp>
+#include <osprof/drivers/null.hpp>
 
-namespace osprof::detail {
+namespace osprof::drivers {
 
 namespace {
 
-class null_driver final : public driver {
+class null_writer final : public writer {
  public:
-  std::string_view scheme() const noexcept override { return "null"; }
-  asio::awaitable<write_result> write(std::span<const event_record>) override { co_return write_result::success(); }
-  bool can_read() const noexcept override { return false; }
+  boost::asio::awaitable<write_result> write(const batch&) override { co_return write_result::success(); }
 };
 
 }  // namespace
 
-void register_null_driver(driver_registry& registry) {
-  registry.add(
-      "null",
-      [](const connection_string& cs, const driver_context&) -> std::unique_ptr<driver> {
+void register_null() {
+  register_driver({
+      .scheme = "null",
+      .summary = "null:// discards events (measures osprof's own overhead)",
+      .make_writer = [](const connection_string& cs, const driver_context&) -> std::unique_ptr<writer> {
         cs.check_params({});
-        return std::make_unique<null_driver>();
+        return std::make_unique<null_writer>();
       },
-      "null:// discards events (measures osprof's own overhead)");
+      .why_no_reader = "null:// is write-only: it discards every event, so there is nothing to read back",
+  });
 }
 
-}  // namespace osprof::detail
+}  // namespace osprof::drivers

@@ -4,18 +4,13 @@
 
 #include <boost/url/parse.hpp>
 
-#include <osprof/error.hpp>
-
 #include "common/env_parse.hpp"
 #include "common/log.hpp"
+#include "common/text.hpp"
 
 namespace osprof::detail::otlp {
 
 namespace {
-
-[[noreturn]] void bad(const std::string& redacted, const std::string& why) {
-  throw error("invalid connection string '" + redacted + "': " + why);
-}
 
 // The per-signal variable if set, else the generic one; returns the name that was used.
 std::pair<const char*, std::string> signal_env(const env_reader& env, const char* traces_name, const char* generic_name) {
@@ -26,13 +21,6 @@ std::pair<const char*, std::string> signal_env(const env_reader& env, const char
 
 void ignoring(const char* name, const std::string& value, const std::string& why) {
   log_message(std::string("ignoring ") + name + "='" + value + "': " + why);
-}
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 struct endpoint_url {
@@ -85,24 +73,6 @@ std::string join_path(std::string base, std::string_view tail) {
 
 }  // namespace
 
-std::optional<std::string> percent_decode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out += text[i];
-      continue;
-    }
-    if (i + 2 >= text.size()) return std::nullopt;
-    const int hi = hex_digit(text[i + 1]);
-    const int lo = hex_digit(text[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
-}
-
 std::vector<std::pair<std::string, std::string>> parse_headers(std::string_view text,
                                                                const std::function<void(std::string)>& bad_item) {
   std::vector<std::pair<std::string, std::string>> out;
@@ -137,9 +107,7 @@ std::vector<std::pair<std::string, std::string>> parse_headers(std::string_view 
 
 otlp_options otlp_options::from(const connection_string& cs, std::chrono::milliseconds default_timeout,
                                 const env_reader& env) {
-  cs.check_params({"headers", "compression", "unfinished_timeout_ms", "max_pending", "tls", "tls_verify", "ca_file",
-                   "timeout_ms"});
-  if (cs.scheme != "otlp" && cs.scheme != "otlp+https") bad(cs.redacted, "the scheme must be otlp:// or otlp+https://");
+  if (cs.scheme != "otlp" && cs.scheme != "otlp+https") cs.fail("the scheme must be otlp:// or otlp+https://");
   otlp_options o;
   o.redacted = cs.redacted;
 
@@ -167,7 +135,7 @@ otlp_options otlp_options::from(const connection_string& cs, std::chrono::millis
       ep = parse_endpoint(std::string(trim(value)), why);
       if (!ep) ignoring(name, value, why);
       if (ep && ep->path.empty()) ep->path = "/";  // the per-signal URL is used as is
-      if (ep) o.endpoint = std::string(trim(std::string_view(value)));
+      if (ep) o.url = std::string(trim(std::string_view(value)));
     }
     if (!ep) {
       if (const char* value = env("OTEL_EXPORTER_OTLP_ENDPOINT")) {
@@ -176,13 +144,13 @@ otlp_options otlp_options::from(const connection_string& cs, std::chrono::millis
         if (!ep) ignoring("OTEL_EXPORTER_OTLP_ENDPOINT", value, why);
         if (ep) {
           ep->path = join_path(ep->path, "/v1/traces");
-          o.endpoint = join_path(std::string(trim(value)), "/v1/traces");
+          o.url = join_path(std::string(trim(value)), "/v1/traces");
         }
       }
     }
     if (!ep) {
       ep = endpoint_url{cs.scheme == "otlp+https", "localhost", default_port, "/v1/traces"};
-      o.endpoint = std::string(ep->tls ? "https" : "http") + "://localhost:4318/v1/traces";
+      o.url = std::string(ep->tls ? "https" : "http") + "://localhost:4318/v1/traces";
     }
     where.host = ep->host;
     where.port = ep->port;
@@ -192,18 +160,22 @@ otlp_options otlp_options::from(const connection_string& cs, std::chrono::millis
     // As OSProfiler: http://host:port<path>/v1/traces.
     o.target = join_path(cs.path, "/v1/traces");
   }
-  o.http = http::options_from(where, default_port, timeout);
+  // No body limit of OTLP's own: a batch is one export request.
+  o.endpoint = http::endpoint_options::parse(where, default_port, std::size_t{64} << 20, timeout,
+                                             {"headers", "unfinished_timeout_ms", "max_pending"});
+  http::client_options& client = o.endpoint.client;
+  client.redacted = cs.redacted;
   if (!cs.host.empty()) {
-    o.endpoint = std::string(o.http.tls ? "https" : "http") + "://" +
-                 (o.http.host.find(':') != std::string::npos ? "[" + o.http.host + "]" : o.http.host) + ":" +
-                 std::to_string(o.http.port) + o.target;
+    o.url = std::string(client.tls ? "https" : "http") + "://" +
+            (client.host.find(':') != std::string::npos ? "[" + client.host + "]" : client.host) + ":" +
+            std::to_string(client.port) + o.target;
   }
 
   // Headers: the environment's, then ?headers= (same format; a key given twice keeps the last).
-  auto add_headers = [&o](const std::vector<std::pair<std::string, std::string>>& headers) {
+  auto add_headers = [&client](const std::vector<std::pair<std::string, std::string>>& headers) {
     for (const auto& [k, v] : headers) {
-      std::erase_if(o.http.headers, [&](const auto& h) { return h.first == k; });
-      o.http.headers.emplace_back(k, v);
+      std::erase_if(client.headers, [&](const auto& h) { return h.first == k; });
+      client.headers.emplace_back(k, v);
     }
   };
   if (auto [name, value] = signal_env(env, "OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"); name) {
@@ -211,19 +183,15 @@ otlp_options otlp_options::from(const connection_string& cs, std::chrono::millis
     add_headers(parse_headers(value, [&](const std::string& why) { ignoring(var.c_str(), value, why); }));
   }
   if (auto v = cs.param("headers")) {
-    add_headers(parse_headers(*v, [&](const std::string& why) { bad(cs.redacted, "option 'headers': " + why); }));
+    add_headers(parse_headers(*v, [&](const std::string& why) { cs.fail("option 'headers': " + why); }));
   }
 
-  // Compression.
-  if (auto v = cs.param("compression")) {
-    if (*v != "gzip" && *v != "none") bad(cs.redacted, "option 'compression' must be gzip or none");
-    o.gzip = *v == "gzip";
-  } else if (auto [name, value] =
-                 signal_env(env, "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION");
-             name) {
+  // Compression: ?compression= or ?gzip= (read by endpoint_options) over the environment.
+  if (auto [name, value] = signal_env(env, "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION");
+      name && !cs.param("compression") && !cs.param("gzip")) {
     const std::string v = lower_trim(value);
     if (v == "gzip" || v == "none") {
-      o.gzip = v == "gzip";
+      o.endpoint.gzip = v == "gzip";
     } else {
       ignoring(name, value, "expected gzip or none");
     }
@@ -234,7 +202,7 @@ otlp_options otlp_options::from(const connection_string& cs, std::chrono::millis
     if (auto [name, value] =
             signal_env(env, "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE");
         name) {
-      o.http.ca_file = std::string(trim(value));
+      client.ca_file = std::string(trim(value));
     }
   }
 
@@ -245,11 +213,11 @@ otlp_options otlp_options::from(const connection_string& cs, std::chrono::millis
   }
 
   if (auto v = cs.param_uint("unfinished_timeout_ms")) {
-    if (*v == 0) bad(cs.redacted, "option 'unfinished_timeout_ms' must be at least 1");
+    if (*v == 0) cs.fail("option 'unfinished_timeout_ms' must be at least 1");
     o.unfinished_timeout = std::chrono::milliseconds(*v);
   }
   if (auto v = cs.param_uint("max_pending")) {
-    if (*v == 0) bad(cs.redacted, "option 'max_pending' must be at least 1");
+    if (*v == 0) cs.fail("option 'max_pending' must be at least 1");
     o.max_pending = static_cast<std::size_t>(*v);
   }
   return o;

@@ -13,8 +13,8 @@
 #include <utility>
 #include <vector>
 
-#include "driver/connection_string.hpp"
-#include "drivers/http/client.hpp"
+#include <osprof/connection_string.hpp>
+#include "drivers/http/endpoint_options.hpp"
 
 namespace osprof::detail::otlp {
 
@@ -24,16 +24,15 @@ inline constexpr std::uint16_t default_port = 4318;
 using env_reader = std::function<const char*(const char*)>;
 
 struct otlp_options {
-  http::client_options http;           ///< host, port (4318), TLS, headers, timeout
+  http::endpoint_options endpoint;     ///< host, port (4318), TLS, headers, timeout, gzip
   std::string target = "/v1/traces";   ///< the request path
-  bool gzip = false;                   ///< Content-Encoding: gzip on every export
   /// ?unfinished_timeout_ms=: a start whose stop has not come after this long is exported
   /// as an unfinished span (checked at each write).
   std::chrono::milliseconds unfinished_timeout{60000};
   /// ?max_pending=: starts held waiting for their stop; beyond it the oldest is exported as
   /// unfinished, so memory stays bounded however many stops are lost.
   std::size_t max_pending = 100000;
-  std::string endpoint;   ///< the resolved URL, for messages
+  std::string url;        ///< the resolved URL, for messages
   std::string redacted;   ///< the connection string without its password
 
   /// `default_timeout` applies when neither ?timeout_ms= nor OTEL_EXPORTER_OTLP_*TIMEOUT is set.
@@ -45,8 +44,5 @@ struct otlp_options {
 /// trimmed and percent-decoded. Malformed items are reported through `bad` and skipped.
 std::vector<std::pair<std::string, std::string>> parse_headers(std::string_view text,
                                                                const std::function<void(std::string)>& bad);
-
-/// %XX sequences decoded; nullopt for a truncated or non-hex escape.
-std::optional<std::string> percent_decode(std::string_view text);
 
 }  // namespace osprof::detail::otlp

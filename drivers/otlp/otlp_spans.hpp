@@ -16,7 +16,7 @@
 
 #include <osprof/uuid.hpp>
 
-#include "driver/event_record.hpp"
+#include <osprof/driver.hpp>
 
 namespace osprof::detail::otlp {
 

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "driver/event_record.hpp"
+#include <osprof/driver.hpp>
 #include "drivers/redis/connection.hpp"
 #include "drivers/redis/redis_options.hpp"
 #include "drivers/redis/resp.hpp"

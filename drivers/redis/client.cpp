@@ -5,9 +5,6 @@
 
 #include <osprof/error.hpp>
 
-// GCC 12 pairs Asio's aligned_alloc'ed coroutine frames with the frame's sized operator
-// delete and warns; Asio frees them with aligned_delete, so the warning is a false positive.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
 namespace osprof::detail::redis {
 

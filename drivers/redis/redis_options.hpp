@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "driver/connection_string.hpp"
+#include <osprof/connection_string.hpp>
 
 namespace osprof::detail::redis {
 

@@ -17,11 +17,14 @@
 #include <osprof/error.hpp>
 
 #include "common/json_writer.hpp"
-#include "drivers/builtin.hpp"
+#include <osprof/driver.hpp>
+#include <osprof/drivers/sqlite.hpp>
 
 namespace osprof::detail {
 
 namespace {
+
+namespace asio = boost::asio;
 
 constexpr const char* schema = R"sql(
 CREATE TABLE IF NOT EXISTS data (
@@ -61,81 +64,16 @@ struct statement {
   ~statement() { sqlite3_finalize(stmt); }
 };
 
-class sqlite_driver final : public driver {
+// One connection to the database file, and the thread its blocking calls run on. The
+// lambdas handed to run() are named and capture only trivially destructible things: GCC 12
+// destroys a lambda temporary inside a co_await expression twice.
+class database {
  public:
-  sqlite_driver(sqlite_options opts, const driver_context& context)
-      : opts_(std::move(opts)),
-        project_(context.project),
-        service_(context.service),
-        host_(context.host),
-        purpose_(context.purpose) {
+  enum class mode : std::uint8_t { write, read };
+
+  database(sqlite_options opts, mode m) : opts_(std::move(opts)) {
     // Fail early, with the path, when the file cannot be created or opened.
-    open();
-  }
-
-  ~sqlite_driver() override {
-    pool_.join();
-    // Statements first: sqlite3_close() refuses to close a connection that still has some.
-    sqlite3_finalize(insert_.stmt);
-    insert_.stmt = nullptr;
-    sqlite3_close_v2(db_);
-  }
-
-  std::string_view scheme() const noexcept override { return "sqlite"; }
-
-  // Each blocking call runs on pool_'s thread. The lambdas are named and capture only
-  // trivially destructible things: GCC 12 destroys a lambda temporary inside a co_await
-  // expression twice.
-  asio::awaitable<write_result> write(std::span<const event_record> batch) override {
-    auto op = [this, batch]() -> asio::awaitable<write_result> { co_return write_blocking(batch); };
-    co_return co_await asio::co_spawn(pool_.get_executor(), op, asio::use_awaitable);
-  }
-
-  asio::awaitable<std::vector<std::string>> read_trace(std::string_view base_id) override {
-    const std::string id(base_id);
-    auto op = [this, &id]() -> asio::awaitable<std::vector<std::string>> { co_return read_blocking(id); };
-    co_return co_await asio::co_spawn(pool_.get_executor(), op, asio::use_awaitable);
-  }
-
-  asio::awaitable<std::vector<trace_summary>> list_traces() override {
-    auto op = [this]() -> asio::awaitable<std::vector<trace_summary>> {
-      co_return list_blocking("SELECT base_id, MIN(timestamp) AS started FROM data GROUP BY base_id ORDER BY started DESC");
-    };
-    co_return co_await asio::co_spawn(pool_.get_executor(), op, asio::use_awaitable);
-  }
-
-  asio::awaitable<std::vector<trace_summary>> list_error_traces() override {
-    auto op = [this]() -> asio::awaitable<std::vector<trace_summary>> {
-      // `data` holds a JSON string (OSProfiler double-encodes it): unwrap, then look for
-      // info.etype. json_valid() guards keep one corrupt row from failing the query.
-      co_return list_blocking(R"sql(
-        SELECT base_id, MIN(timestamp) AS started FROM data WHERE base_id IN (
-          SELECT base_id FROM data
-          WHERE name LIKE '%-stop' AND json_valid(data)
-            AND json_valid(json_extract(data, '$'))
-            AND json_extract(json_extract(data, '$'), '$.info.etype') IS NOT NULL)
-        GROUP BY base_id ORDER BY started DESC)sql");
-    };
-    co_return co_await asio::co_spawn(pool_.get_executor(), op, asio::use_awaitable);
-  }
-
- private:
-  [[noreturn]] void fail(const std::string& what) const {
-    throw error("sqlite://: " + what + " (database '" + opts_.path + "')" +
-                (db_ != nullptr ? std::string(": ") + sqlite3_errmsg(db_) : std::string()));
-  }
-
-  void exec(const char* sql) {
-    char* message = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
-      std::string text = message != nullptr ? message : "unknown error";
-      sqlite3_free(message);
-      throw error("sqlite://: " + text + " (database '" + opts_.path + "')");
-    }
-  }
-
-  void open() {
-    if (purpose_ == driver_purpose::read) {
+    if (m == mode::read) {
       if (opts_.path != ":memory:" && !std::filesystem::exists(opts_.path)) {
         throw error("sqlite://: database file '" + opts_.path + "' does not exist");
       }
@@ -153,27 +91,83 @@ class sqlite_driver final : public driver {
     exec("PRAGMA journal_mode=WAL");
     exec(("PRAGMA synchronous=" + opts_.synchronous).c_str());
     exec(schema);
-    if (sqlite3_prepare_v3(db_,
-                           "INSERT INTO data (timestamp, base_id, parent_id, trace_id, project, host, service, name, data)"
-                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                           -1, SQLITE_PREPARE_PERSISTENT, &insert_.stmt, nullptr) != SQLITE_OK) {
-      fail("cannot prepare the insert statement");
+  }
+
+  ~database() {
+    join();
+    sqlite3_close_v2(db_);
+  }
+
+  /// Waits for a blocking call still running (the emitter may stop its io_context first).
+  void join() { pool_.join(); }
+
+  template <class T, class Operation>
+  asio::awaitable<T> run(Operation& op) {
+    co_return co_await asio::co_spawn(pool_.get_executor(), op, asio::use_awaitable);
+  }
+
+  sqlite3* handle() const noexcept { return db_; }
+  const sqlite_options& options() const noexcept { return opts_; }
+
+  [[noreturn]] void fail(const std::string& what) const {
+    throw error("sqlite://: " + what + " (database '" + opts_.path + "')" +
+                (db_ != nullptr ? std::string(": ") + sqlite3_errmsg(db_) : std::string()));
+  }
+
+ private:
+  void exec(const char* sql) {
+    char* message = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+      std::string text = message != nullptr ? message : "unknown error";
+      sqlite3_free(message);
+      throw error("sqlite://: " + text + " (database '" + opts_.path + "')");
     }
   }
 
+  sqlite_options opts_;
+  sqlite3* db_ = nullptr;
+  asio::thread_pool pool_{1};
+};
+
+class sqlite_writer final : public writer {
+ public:
+  sqlite_writer(sqlite_options opts, const driver_context& context)
+      : db_(std::move(opts), database::mode::write),
+        project_(context.project),
+        service_(context.service),
+        host_(context.host) {
+    if (sqlite3_prepare_v3(db_.handle(),
+                           "INSERT INTO data (timestamp, base_id, parent_id, trace_id, project, host, service, name, data)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                           -1, SQLITE_PREPARE_PERSISTENT, &insert_.stmt, nullptr) != SQLITE_OK) {
+      db_.fail("cannot prepare the insert statement");
+    }
+  }
+
+  ~sqlite_writer() override { db_.join(); }  // before the statement is finalized
+
+  asio::awaitable<write_result> write(const batch& b) override {
+    const std::span<const event_record> events = b.events;
+    auto op = [this, events]() -> asio::awaitable<write_result> { co_return write_blocking(events); };
+    co_return co_await db_.run<write_result>(op);
+  }
+
+ private:
   write_result write_blocking(std::span<const event_record> batch) {
+    sqlite3* db = db_.handle();
     const auto error_result = [&](std::string what) {
-      std::string text = "sqlite://: " + what + ": " + sqlite3_errmsg(db_) + " (database '" + opts_.path + "')";
-      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      // The code first: ROLLBACK overwrites it.
+      const int code = sqlite3_errcode(db) & 0xFF;
+      std::string text = "sqlite://: " + what + ": " + sqlite3_errmsg(db) + " (database '" + db_.options().path + "')";
+      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
       // Busy/locked/full/I/O errors may pass; anything else will not.
-      const int code = sqlite3_errcode(db_) & 0xFF;
       if (code == SQLITE_BUSY || code == SQLITE_LOCKED || code == SQLITE_FULL || code == SQLITE_IOERR ||
           code == SQLITE_CANTOPEN || code == SQLITE_READONLY) {
         return write_result::retryable(std::move(text));
       }
       return write_result::fatal(std::move(text));
     };
-    if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) return error_result("BEGIN failed");
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) return error_result("BEGIN failed");
     char id[36];
     std::string data;
     for (const auto& e : batch) {
@@ -198,18 +192,60 @@ class sqlite_driver final : public driver {
       sqlite3_bind_text(s, 9, data.data(), static_cast<int>(data.size()), SQLITE_TRANSIENT);
       if (sqlite3_step(s) != SQLITE_DONE) return error_result("insert failed");
     }
-    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return error_result("COMMIT failed");
+    if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return error_result("COMMIT failed");
     return write_result::success();
   }
 
+  // Declared before the statement: statements are finalized first, as sqlite3_close()
+  // refuses to close a connection that still has some.
+  database db_;
+  std::string project_;
+  std::string service_;
+  std::string host_;
+  statement insert_;
+};
+
+class sqlite_reader final : public reader {
+ public:
+  explicit sqlite_reader(sqlite_options opts) : db_(std::move(opts), database::mode::read) {}
+
+  asio::awaitable<std::vector<std::string>> read_trace(std::string_view base_id) override {
+    const std::string id(base_id);
+    auto op = [this, &id]() -> asio::awaitable<std::vector<std::string>> { co_return read_blocking(id); };
+    co_return co_await db_.run<std::vector<std::string>>(op);
+  }
+
+  asio::awaitable<std::vector<trace_summary>> list_traces() override {
+    auto op = [this]() -> asio::awaitable<std::vector<trace_summary>> {
+      co_return list_blocking("SELECT base_id, MIN(timestamp) AS started FROM data GROUP BY base_id ORDER BY started DESC");
+    };
+    co_return co_await db_.run<std::vector<trace_summary>>(op);
+  }
+
+  asio::awaitable<std::vector<trace_summary>> list_error_traces() override {
+    auto op = [this]() -> asio::awaitable<std::vector<trace_summary>> {
+      // `data` holds a JSON string (OSProfiler double-encodes it): unwrap, then look for
+      // info.etype. json_valid() guards keep one corrupt row from failing the query.
+      co_return list_blocking(R"sql(
+        SELECT base_id, MIN(timestamp) AS started FROM data WHERE base_id IN (
+          SELECT base_id FROM data
+          WHERE name LIKE '%-stop' AND json_valid(data)
+            AND json_valid(json_extract(data, '$'))
+            AND json_extract(json_extract(data, '$'), '$.info.etype') IS NOT NULL)
+        GROUP BY base_id ORDER BY started DESC)sql");
+    };
+    co_return co_await db_.run<std::vector<trace_summary>>(op);
+  }
+
+ private:
   std::vector<std::string> read_blocking(const std::string& base_id) {
     statement q;
-    if (sqlite3_prepare_v2(db_,
+    if (sqlite3_prepare_v2(db_.handle(),
                            "SELECT name, base_id, trace_id, parent_id, timestamp, project, service,"
                            " CASE WHEN json_valid(data) THEN json_extract(data, '$') END, data"
                            " FROM data WHERE base_id = ?1 ORDER BY id",
                            -1, &q.stmt, nullptr) != SQLITE_OK) {
-      fail("cannot read traces");
+      db_.fail("cannot read traces");
     }
     sqlite3_bind_text(q.stmt, 1, base_id.data(), static_cast<int>(base_id.size()), SQLITE_TRANSIENT);
     std::vector<std::string> out;
@@ -250,13 +286,13 @@ class sqlite_driver final : public driver {
       event += '}';
       out.push_back(std::move(event));
     }
-    if (rc != SQLITE_DONE) fail("reading the trace failed");
+    if (rc != SQLITE_DONE) db_.fail("reading the trace failed");
     return out;
   }
 
   std::vector<trace_summary> list_blocking(const char* sql) {
     statement q;
-    if (sqlite3_prepare_v2(db_, sql, -1, &q.stmt, nullptr) != SQLITE_OK) fail("cannot list traces");
+    if (sqlite3_prepare_v2(db_.handle(), sql, -1, &q.stmt, nullptr) != SQLITE_OK) db_.fail("cannot list traces");
     std::vector<trace_summary> out;
     int rc;
     while ((rc = sqlite3_step(q.stmt)) == SQLITE_ROW) {
@@ -264,18 +300,11 @@ class sqlite_driver final : public driver {
       const auto* ts = reinterpret_cast<const char*>(sqlite3_column_text(q.stmt, 1));
       out.push_back({base != nullptr ? base : "", ts != nullptr ? ts : ""});
     }
-    if (rc != SQLITE_DONE) fail("listing traces failed");
+    if (rc != SQLITE_DONE) db_.fail("listing traces failed");
     return out;
   }
 
-  sqlite_options opts_;
-  std::string project_;
-  std::string service_;
-  std::string host_;
-  driver_purpose purpose_;
-  sqlite3* db_ = nullptr;
-  statement insert_;
-  asio::thread_pool pool_{1};
+  database db_;
 };
 
 sqlite_options parse_options(const connection_string& cs) {
@@ -307,13 +336,22 @@ sqlite_options parse_options(const connection_string& cs) {
 
 }  // namespace
 
-void register_sqlite_driver(driver_registry& registry) {
-  registry.add(
-      "sqlite",
-      [](const connection_string& cs, const driver_context& context) -> std::unique_ptr<driver> {
-        return std::make_unique<sqlite_driver>(parse_options(cs), context);
+}  // namespace osprof::detail
+
+namespace osprof::drivers {
+
+void register_sqlite() {
+  using namespace osprof::detail;
+  register_driver({
+      .scheme = "sqlite",
+      .summary = "sqlite:///relative.db or sqlite:////absolute.db: embedded, OSProfiler's SQL layout (default)",
+      .make_writer = [](const connection_string& cs, const driver_context& context) -> std::unique_ptr<writer> {
+        return std::make_unique<sqlite_writer>(parse_options(cs), context);
       },
-      "sqlite:///relative.db or sqlite:////absolute.db: embedded, OSProfiler's SQL layout (default)");
+      .make_reader = [](const connection_string& cs, const driver_context&) -> std::unique_ptr<reader> {
+        return std::make_unique<sqlite_reader>(parse_options(cs));
+      },
+  });
 }
 
-}  // namespace osprof::detail
+}  // namespace osprof::drivers

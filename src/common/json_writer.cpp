@@ -1,10 +1,10 @@
 #include "common/json_writer.hpp"
 
+#include "common/text.hpp"
+
 namespace osprof::detail {
 
 namespace {
-
-constexpr char hex_digits[] = "0123456789abcdef";
 
 void append_u_escape(std::string& out, std::uint32_t unit) {
   out += "\\u";
@@ -15,31 +15,6 @@ void append_u_escape(std::string& out, std::uint32_t unit) {
 }
 
 }  // namespace
-
-std::size_t decode_utf8(std::string_view s, std::size_t i, std::uint32_t& cp) noexcept {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  const std::size_t left = s.size() - i;
-  auto cont = [&](std::size_t k) { return (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80; };
-  auto bits = [&](std::size_t k) { return static_cast<std::uint32_t>(static_cast<unsigned char>(s[i + k]) & 0x3F); };
-  cp = 0xFFFD;
-  if (b0 >= 0xC2 && b0 <= 0xDF && left >= 2 && cont(1)) {
-    cp = ((b0 & 0x1Fu) << 6) | bits(1);
-    return 2;
-  }
-  if (b0 >= 0xE0 && b0 <= 0xEF && left >= 3 && cont(1) && cont(2)) {
-    const std::uint32_t v = ((b0 & 0x0Fu) << 12) | (bits(1) << 6) | bits(2);
-    if (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF)) return 0;
-    cp = v;
-    return 3;
-  }
-  if (b0 >= 0xF0 && b0 <= 0xF4 && left >= 4 && cont(1) && cont(2) && cont(3)) {
-    const std::uint32_t v = ((b0 & 0x07u) << 18) | (bits(1) << 12) | (bits(2) << 6) | bits(3);
-    if (v < 0x10000 || v > 0x10FFFF) return 0;
-    cp = v;
-    return 4;
-  }
-  return 0;
-}
 
 void append_json_string(std::string& out, std::string_view text, json_escape mode) {
   // Bytes below this are copied as they are (when not a quote, backslash or control).

@@ -11,10 +11,6 @@
 
 namespace osprof::detail {
 
-/// Decodes the UTF-8 sequence at s[i]; returns its length, or 0 (and U+FFFD in `cp`) for bytes
-/// that are not valid UTF-8 (overlong forms, surrogates, code points above U+10FFFF).
-std::size_t decode_utf8(std::string_view s, std::size_t i, std::uint32_t& cp) noexcept;
-
 enum class json_escape : unsigned char {
   utf8,   ///< non-ASCII text stays UTF-8 (what osprof stores)
   ascii,  ///< non-ASCII and DEL become \uXXXX, as Python's json.dumps (ensure_ascii) writes them

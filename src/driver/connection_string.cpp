@@ -1,4 +1,4 @@
-#include "driver/connection_string.hpp"
+#include <osprof/connection_string.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -9,14 +9,15 @@
 
 #include <osprof/error.hpp>
 
-namespace osprof::detail {
+namespace osprof {
+inline namespace v1 {
 
 namespace {
 
 constexpr std::string_view expected_form =
     "expected <backend>://[[user[:password]]@][host][:port][/database][?option=value&...]";
 
-[[noreturn]] void fail(std::string_view redacted, std::string_view why) {
+[[noreturn]] void reject(std::string_view redacted, std::string_view why) {
   throw error("invalid connection string '" + std::string(redacted) + "': " + std::string(why) + "; " +
               std::string(expected_form));
 }
@@ -54,11 +55,11 @@ connection_string connection_string::parse(std::string_view text) {
     input += "://";
   }
   cs.redacted = redact_connection_string(input);
-  if (input.empty()) fail(cs.redacted, "it is empty");
-  if (input.find("://") == std::string::npos) fail(cs.redacted, "there is no '://' after the backend name");
+  if (input.empty()) reject(cs.redacted, "it is empty");
+  if (input.find("://") == std::string::npos) reject(cs.redacted, "there is no '://' after the backend name");
 
   auto parsed = boost::urls::parse_uri(input);
-  if (!parsed) fail(cs.redacted, "it is not a valid URL (" + parsed.error().message() + ")");
+  if (!parsed) reject(cs.redacted, "it is not a valid URL (" + parsed.error().message() + ")");
   const boost::urls::url_view url = *parsed;
 
   cs.scheme = lower(url.scheme());
@@ -78,15 +79,15 @@ connection_string connection_string::parse(std::string_view text) {
     const auto r = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
     if (port_text.empty() || r.ec != std::errc{} || r.ptr != port_text.data() + port_text.size() || value == 0 ||
         value > 65535) {
-      fail(cs.redacted, "the port in '" + std::string(url.encoded_host_and_port()) +
+      reject(cs.redacted, "the port in '" + std::string(url.encoded_host_and_port()) +
                             "' is not a number from 1 to 65535");
     }
     cs.port = static_cast<std::uint16_t>(value);
   }
   cs.path = url.path();
-  if (url.has_fragment()) fail(cs.redacted, "a '#' fragment has no meaning here");
+  if (url.has_fragment()) reject(cs.redacted, "a '#' fragment has no meaning here");
   for (const auto& p : url.params()) {
-    if (p.key.empty()) fail(cs.redacted, "an option in the query has no name");
+    if (p.key.empty()) reject(cs.redacted, "an option in the query has no name");
     cs.params.emplace_back(p.key, p.value);
   }
   return cs;
@@ -100,6 +101,10 @@ std::optional<std::string_view> connection_string::param(std::string_view key) c
 }
 
 void connection_string::check_params(std::initializer_list<std::string_view> known) const {
+  check_params(std::span<const std::string_view>(known.begin(), known.size()));
+}
+
+void connection_string::check_params(std::span<const std::string_view> known) const {
   for (const auto& [k, v] : params) {
     if (std::find(known.begin(), known.end(), k) != known.end()) continue;
     std::string list;
@@ -134,4 +139,9 @@ std::optional<bool> connection_string::param_bool(std::string_view key) const {
               "' must be true or false, not '" + std::string(*text) + "'");
 }
 
-}  // namespace osprof::detail
+void connection_string::fail(std::string_view why) const {
+  throw error("invalid connection string '" + redacted + "': " + std::string(why));
+}
+
+}  // namespace v1
+}  // namespace osprof

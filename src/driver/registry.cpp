@@ -1,55 +1,97 @@
-#include "driver/registry.hpp"
-
+// The scheme -> backend registry behind register_driver(), make_writer() and make_reader().
+// The core registers nothing itself: the drivers shipped with osprof are registered by
+// register_builtin_drivers() in the osprof::drivers target, which alone knows their list.
 #include <algorithm>
+#include <cctype>
+#include <mutex>
 
+#include <osprof/driver.hpp>
 #include <osprof/error.hpp>
 
-namespace osprof::detail {
+namespace osprof {
+inline namespace v1 {
 
-driver_registry& driver_registry::instance() {
-  static driver_registry* registry = [] {
-    auto* r = new driver_registry();
-    register_builtin_drivers(*r);
-    return r;
-  }();
-  return *registry;
+namespace {
+
+struct registry {
+  std::mutex mutex;
+  std::vector<driver_registration> drivers;
+};
+
+registry& the_registry() {
+  static auto* r = new registry();  // never destroyed: factories may run during exit
+  return *r;
 }
 
-void driver_registry::add(std::string scheme, driver_factory factory, std::string summary) {
-  std::lock_guard lock(mutex_);
-  auto it = std::find_if(drivers_.begin(), drivers_.end(), [&](const registered& r) { return r.scheme == scheme; });
-  if (it != drivers_.end()) {
-    it->factory = std::move(factory);
-    it->summary = std::move(summary);
-  } else {
-    drivers_.push_back({std::move(scheme), std::move(factory), std::move(summary)});
+// The registration for the connection string's scheme, copied out of the lock.
+driver_registration find(const connection_string& cs) {
+  registry& r = the_registry();
+  std::lock_guard lock(r.mutex);
+  for (const auto& d : r.drivers) {
+    if (d.scheme == cs.scheme) return d;
   }
-}
-
-std::unique_ptr<driver> driver_registry::create(std::string_view text, const driver_context& context) const {
-  const connection_string cs = connection_string::parse(text);
-  driver_factory factory;
   std::string known;
-  {
-    std::lock_guard lock(mutex_);
-    for (const auto& r : drivers_) {
-      if (r.scheme == cs.scheme) factory = r.factory;
-      if (!known.empty()) known += ", ";
-      known += r.scheme;
-    }
+  for (const auto& d : r.drivers) {
+    if (!known.empty()) known += ", ";
+    known += d.scheme;
   }
-  if (!factory) {
-    throw error("invalid connection string '" + cs.redacted + "': unknown backend '" + cs.scheme +
-                "'; known backends: " + known);
+  if (known.empty()) {
+    cs.fail("unknown backend '" + cs.scheme +
+            "': no backend is registered in this program (link osprof::drivers and call "
+            "osprof::register_builtin_drivers(), or register one with osprof::register_driver())");
   }
-  return factory(cs, context);
+  cs.fail("unknown backend '" + cs.scheme + "'; known backends: " + known);
 }
 
-std::vector<driver_registry::entry> driver_registry::list() const {
-  std::lock_guard lock(mutex_);
-  std::vector<entry> out;
-  for (const auto& r : drivers_) out.push_back({r.scheme, r.summary});
+}  // namespace
+
+boost::asio::awaitable<close_result> writer::close() { co_return close_result{}; }
+
+void register_driver(driver_registration registration) {
+  if (registration.scheme.empty()) throw error("register_driver: the scheme is empty");
+  if (!registration.make_writer && !registration.make_reader) {
+    throw error("register_driver: " + registration.scheme + ":// has neither a writer nor a reader factory");
+  }
+  std::transform(registration.scheme.begin(), registration.scheme.end(), registration.scheme.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  registry& r = the_registry();
+  std::lock_guard lock(r.mutex);
+  auto it = std::find_if(r.drivers.begin(), r.drivers.end(), [&](const auto& d) { return d.scheme == registration.scheme; });
+  if (it != r.drivers.end()) {
+    *it = std::move(registration);
+  } else {
+    r.drivers.push_back(std::move(registration));
+  }
+}
+
+std::vector<driver_description> registered_drivers() {
+  registry& r = the_registry();
+  std::lock_guard lock(r.mutex);
+  std::vector<driver_description> out;
+  out.reserve(r.drivers.size());
+  for (const auto& d : r.drivers) {
+    out.push_back({d.scheme, d.summary, static_cast<bool>(d.make_writer), static_cast<bool>(d.make_reader)});
+  }
   return out;
 }
 
-}  // namespace osprof::detail
+std::unique_ptr<writer> make_writer(std::string_view text, const driver_context& context) {
+  const connection_string cs = connection_string::parse(text);
+  const driver_registration d = find(cs);
+  if (!d.make_writer) cs.fail(cs.scheme + ":// is read-only: events cannot be written to it");
+  return d.make_writer(cs, context);
+}
+
+std::unique_ptr<reader> make_reader(std::string_view text, const driver_context& context) {
+  const connection_string cs = connection_string::parse(text);
+  const driver_registration d = find(cs);
+  if (!d.make_reader) {
+    throw error(cs.scheme + "://: " +
+                (d.why_no_reader.empty() ? std::string("this backend is write-only, so traces cannot be read back from it")
+                                         : d.why_no_reader));
+  }
+  return d.make_reader(cs, context);
+}
+
+}  // namespace v1
+}  // namespace osprof

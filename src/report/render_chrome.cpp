@@ -8,10 +8,13 @@
 #include <unordered_map>
 
 #include "common/json_writer.hpp"
-#include "report/report.hpp"
+#include <osprof/render.hpp>
 #include "report/report_internal.hpp"
 
-namespace osprof::detail {
+namespace osprof {
+inline namespace v1 {
+
+using namespace detail;  // report_impl and the text helpers
 
 namespace {
 
@@ -131,4 +134,5 @@ std::string render_chrome(const report& r) {
   return out;
 }
 
-}  // namespace osprof::detail
+}  // namespace v1
+}  // namespace osprof

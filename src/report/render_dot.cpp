@@ -3,10 +3,13 @@
 // the edge to a point right after its subtree. Labels are "service:name - N ms"; wsgi points
 // add "METHOD path[:30].." and rpc/driver points the last segment of the function name.
 // Unlike Python, label text from the trace is escaped (quotes, backslashes, control chars).
-#include "report/report.hpp"
+#include <osprof/render.hpp>
 #include "report/report_internal.hpp"
 
-namespace osprof::detail {
+namespace osprof {
+inline namespace v1 {
+
+using namespace detail;  // report_impl and the text helpers
 
 namespace {
 
@@ -132,4 +135,5 @@ std::string render_dot(const report& r) {
   return out;
 }
 
-}  // namespace osprof::detail
+}  // namespace v1
+}  // namespace osprof

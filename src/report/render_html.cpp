@@ -6,10 +6,13 @@
 // created when a point is first opened, so a 20,000-event trace opens quickly), draws duration
 // bars relative to the total, filters by name/project/service/host, and shows a point's info
 // fields and stored events in a side panel. All trace text is inserted with textContent.
-#include "report/report.hpp"
+#include <osprof/render.hpp>
 #include "report/report_internal.hpp"
 
-namespace osprof::detail {
+namespace osprof {
+inline namespace v1 {
+
+using namespace detail;  // report_impl and the text helpers
 
 namespace {
 
@@ -358,4 +361,5 @@ std::string render_html(const report& r) {
   return out;
 }
 
-}  // namespace osprof::detail
+}  // namespace v1
+}  // namespace osprof

@@ -3,10 +3,13 @@
 // the exception type and message. Every string from the trace is escaped so that stored data
 // cannot send control sequences to the terminal. Indentation stops growing past max_indent
 // levels (the depth is printed instead), so a deep chain stays linear in output size.
-#include "report/report.hpp"
+#include <osprof/render.hpp>
 #include "report/report_internal.hpp"
 
-namespace osprof::detail {
+namespace osprof {
+inline namespace v1 {
+
+using namespace detail;  // report_impl and the text helpers
 
 namespace {
 
@@ -126,4 +129,5 @@ std::string render_tree(const report& r, bool color) {
   return out;
 }
 
-}  // namespace osprof::detail
+}  // namespace v1
+}  // namespace osprof

@@ -12,11 +12,14 @@
 #include <tuple>
 #include <unordered_map>
 
-#include "report/report.hpp"
+#include <osprof/report.hpp>
 #include "report/report_internal.hpp"
 #include "report/stored_event.hpp"
 
-namespace osprof::detail {
+namespace osprof {
+inline namespace v1 {
+
+using namespace detail;  // report_impl and the text helpers
 
 namespace {
 
@@ -317,4 +320,5 @@ report build_report(std::string_view base_id, std::span<const std::string> store
   return builder(base_id, stored_events).run();
 }
 
-}  // namespace osprof::detail
+}  // namespace v1
+}  // namespace osprof

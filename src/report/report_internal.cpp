@@ -11,7 +11,6 @@
 namespace osprof::detail::report_impl {
 
 namespace {
-constexpr char hex_digits[] = "0123456789abcdef";
 }  // namespace
 
 simdjson::simdjson_result<simdjson::dom::element> json_reader::parse(std::string_view text) {
@@ -198,67 +197,6 @@ void py_json_writer::object(simdjson::dom::object o, int level) {
   newline(level);
   out_ += '}';
   fields_.resize(base);
-}
-
-std::string_view utf8_prefix(std::string_view text, std::size_t n) noexcept {
-  std::size_t i = 0;
-  for (std::size_t k = 0; k < n && i < text.size(); ++k) {
-    ++i;
-    while (i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) ++i;
-  }
-  return text.substr(0, i);
-}
-
-void append_terminal_safe(std::string& out, std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7F) {
-      if (c == '\n') {
-        out += "\\n";
-      } else if (c == '\t') {
-        out += "\\t";
-      } else if (c == '\r') {
-        out += "\\r";
-      } else {
-        out += "\\x";
-        out += hex_digits[c >> 4];
-        out += hex_digits[c & 0xF];
-      }
-      ++i;
-      continue;
-    }
-    if (c < 0x80) {
-      out += static_cast<char>(c);
-      ++i;
-      continue;
-    }
-    std::uint32_t cp;
-    const std::size_t n = decode_utf8(s, i, cp);
-    if (n == 0 || (cp >= 0x80 && cp <= 0x9F)) {  // invalid bytes and C1 controls (CSI etc.)
-      out += "\\x";
-      out += hex_digits[c >> 4];
-      out += hex_digits[c & 0xF];
-      ++i;
-      continue;
-    }
-    out.append(s.data() + i, n);
-    i += n;
-  }
-}
-
-std::string excerpt(std::string_view text, std::size_t max_bytes) {
-  std::string out;
-  std::string_view cut = text;
-  if (text.size() > max_bytes) {
-    cut = text.substr(0, max_bytes);
-    // Do not split a UTF-8 sequence.
-    while (!cut.empty() && (static_cast<unsigned char>(text[cut.size()]) & 0xC0) == 0x80) cut.remove_suffix(1);
-  }
-  out.reserve(cut.size() + 8);
-  append_terminal_safe(out, cut);
-  if (cut.size() < text.size()) out += "...";
-  return out;
 }
 
 void append_ms(std::string& out, std::int64_t us) {

@@ -13,7 +13,9 @@
 
 #include <simdjson.h>
 
-#include "report/report.hpp"
+#include <osprof/report.hpp>
+
+#include "common/text.hpp"
 
 namespace osprof::detail::report_impl {
 
@@ -95,13 +97,9 @@ inline std::int64_t effective_finished(const report_node& n) noexcept {
 /// The report's time origin (the earliest event; 0 when empty).
 inline std::int64_t origin_of(const report& r) noexcept { return r.started_us.value_or(0); }
 
-/// At most `max_bytes` of `text` (cut on a UTF-8 boundary, "..." appended when cut), with
-/// control characters escaped so that the result is safe to print on a terminal.
-std::string excerpt(std::string_view text, std::size_t max_bytes);
-/// Appends `text` with control characters (C0, DEL, C1) escaped as \n, \t or \xNN.
-void append_terminal_safe(std::string& out, std::string_view text);
-/// The first `n` code points of UTF-8 `text` (as Python's str[:n]).
-std::string_view utf8_prefix(std::string_view text, std::size_t n) noexcept;
+using detail::append_terminal_safe;
+using detail::excerpt;
+using detail::utf8_prefix;
 
 /// A duration in milliseconds, finer below 1 ms: "0.077 ms", "1.39 ms", "12.4 ms", "1234 ms".
 void append_ms(std::string& out, std::int64_t us);

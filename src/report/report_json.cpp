@@ -9,10 +9,13 @@
 #include <osprof/error.hpp>
 
 #include "common/time_format.hpp"
-#include "report/report.hpp"
+#include <osprof/report.hpp>
 #include "report/report_internal.hpp"
 
-namespace osprof::detail {
+namespace osprof {
+inline namespace v1 {
+
+using namespace detail;  // report_impl and the text helpers
 
 namespace {
 
@@ -510,4 +513,5 @@ std::string render_json(const report& r, int indent) {
 
 report parse_report_json(std::string_view json) { return report_reader().run(json); }
 
-}  // namespace osprof::detail
+}  // namespace v1
+}  // namespace osprof

@@ -32,13 +32,13 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <osprof/driver.hpp>
 #include <osprof/error.hpp>
 
 #include "common/log.hpp"
 #include "core/clock.hpp"
 #include "core/event_queue.hpp"
 #include "core/tsan_annotations.hpp"
-#include "driver/registry.hpp"
 #include "worker/clock_model.hpp"
 #include "worker/formatter.hpp"
 
@@ -87,9 +87,10 @@ class emitter_impl {
  private:
   // Records are reused batch after batch: their strings keep their capacity, so the worker
   // formats without allocating once it has warmed up.
-  struct batch {
+  struct pending_batch {
     std::vector<event_record> records;
     std::size_t size = 0;
+    std::uint64_t id = 0;  ///< batch::id: given when the batch is sealed
     std::int64_t spill_bytes = 0;
     clock::time_point first_event{};
 
@@ -103,13 +104,14 @@ class emitter_impl {
   void run_worker();
   asio::awaitable<void> drain_loop();
   asio::awaitable<void> write_loop();
-  asio::awaitable<void> deliver(batch& b);
-  asio::awaitable<void> flush_and_close_driver();
-  asio::awaitable<write_result> timed_write(const batch& b);
+  asio::awaitable<void> deliver(pending_batch& b);
+  asio::awaitable<void> close_writer();
+  asio::awaitable<write_result> timed_write(const pending_batch& b, std::uint32_t attempt);
   asio::awaitable<void> enforce_deadline();
   std::size_t drain_some(std::size_t limit);
   void seal_batch();
-  void finish(batch& b);
+  void finish(pending_batch& b);
+  void revoke(std::size_t events, const std::string& why);
   void note_failure(const std::string& why);
   void warn_about_drops();
   std::uint64_t finished() const noexcept {
@@ -121,7 +123,8 @@ class emitter_impl {
   event_queue& queue_;
   event_queue::totals baseline_{};
   asio::io_context ioc_{1};
-  std::unique_ptr<driver> driver_;
+  std::string scheme_;  ///< the backend, for messages
+  std::unique_ptr<writer> writer_;
   event_formatter formatter_;
   clock_model clock_;
   bool tsc_ = false;
@@ -132,9 +135,10 @@ class emitter_impl {
   // Worker-thread state (only touched on the io_context thread).
   moodycamel::ConsumerToken consumer_;
   std::vector<raw_event> drain_buffer_;
-  batch current_;
-  std::deque<batch> pending_;
-  std::vector<batch> spare_batches_;
+  pending_batch current_;
+  std::deque<pending_batch> pending_;
+  std::vector<pending_batch> spare_batches_;
+  std::uint64_t batches_sealed_ = 0;
   asio::steady_timer drain_timer_{ioc_};
   asio::steady_timer writer_wakeup_{ioc_};
   asio::steady_timer deadline_timer_{ioc_};
@@ -186,9 +190,10 @@ emitter_impl::emitter_impl(options o)
     throw error("another osprof::emitter is already running in this process; shut it down first");
   }
   try {
-    driver_context context{ioc_.get_executor(), driver_purpose::write, opts.project, opts.service, opts.host, opts.filter_error_trace,
+    driver_context context{ioc_.get_executor(), opts.project, opts.service, opts.host, opts.filter_error_trace,
                            opts.write_timeout};
-    driver_ = driver_registry::instance().create(opts.connection_string, context);
+    writer_ = make_writer(opts.connection_string, context);
+    scheme_ = connection_string::parse(opts.connection_string).scheme;
   } catch (...) {
     emitter_running = false;
     throw;
@@ -263,12 +268,13 @@ std::size_t emitter_impl::drain_some(std::size_t limit) {
 
 void emitter_impl::seal_batch() {
   if (current_.size == 0) return;
+  current_.id = ++batches_sealed_;
   pending_.push_back(std::move(current_));
   if (!spare_batches_.empty()) {
     current_ = std::move(spare_batches_.back());
     spare_batches_.pop_back();
   } else {
-    current_ = batch{};
+    current_ = pending_batch{};
     current_.records.reserve(std::min<std::size_t>(opts.batch_size, 4096));
   }
   writer_wakeup_.cancel();
@@ -315,7 +321,7 @@ asio::awaitable<void> emitter_impl::write_loop() {
       co_await writer_wakeup_.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;
     }
-    batch b = std::move(pending_.front());
+    pending_batch b = std::move(pending_.front());
     pending_.pop_front();
     co_await deliver(b);
     b.size = 0;
@@ -328,27 +334,28 @@ asio::awaitable<void> emitter_impl::write_loop() {
   {
     using namespace asio::experimental::awaitable_operators;
     asio::steady_timer close_timer(ioc_, deadline_passed_ ? std::chrono::milliseconds(250) : opts.write_timeout);
-    // flush, then close: `&&` would run them concurrently.
-    co_await (flush_and_close_driver() || close_timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+    co_await (close_writer() || close_timer.async_wait(asio::as_tuple(asio::use_awaitable)));
   }
   deadline_timer_.cancel();  // nothing left to bound: let the io_context finish
 }
 
 // Never throws, so that `||` with the close timer ends as soon as this is done.
-asio::awaitable<void> emitter_impl::flush_and_close_driver() {
+asio::awaitable<void> emitter_impl::close_writer() {
   try {
-    co_await driver_->flush();
-    co_await driver_->close();
+    const close_result r = co_await writer_->close();
+    if (r.revoked != 0) revoke(r.revoked, r.error);
+    if (!r.error.empty() && r.revoked == 0) log_message("closing the backend: " + r.error);
   } catch (const std::exception& e) {
     log_message(std::string("closing the backend failed: ") + e.what());
   }
 }
 
-asio::awaitable<write_result> emitter_impl::timed_write(const batch& b) {
+asio::awaitable<write_result> emitter_impl::timed_write(const pending_batch& b, std::uint32_t attempt) {
   using namespace asio::experimental::awaitable_operators;
   asio::steady_timer timer(ioc_, opts.write_timeout);
   try {
-    auto result = co_await (driver_->write(b.events()) || timer.async_wait(asio::use_awaitable));
+    const batch handed{b.events(), b.id, attempt};
+    auto result = co_await (writer_->write(handed) || timer.async_wait(asio::use_awaitable));
     if (result.index() == 0) co_return std::get<0>(std::move(result));
     co_return write_result::retryable("the write timed out after " + std::to_string(opts.write_timeout.count()) + " ms");
   } catch (const boost::system::system_error& e) {
@@ -359,17 +366,18 @@ asio::awaitable<write_result> emitter_impl::timed_write(const batch& b) {
   }
 }
 
-asio::awaitable<void> emitter_impl::deliver(batch& b) {
+asio::awaitable<void> emitter_impl::deliver(pending_batch& b) {
   const std::uint64_t n = b.size;
   auto backoff = opts.retry_backoff;
-  for (;;) {
+  for (std::uint32_t attempt = 1;; ++attempt) {
     if (deadline_passed_) {
       dropped_shutdown_.fetch_add(n, std::memory_order_release);
       finish(b);
       co_return;
     }
     const auto started = clock::now();
-    write_result r = co_await timed_write(b);
+    write_result r = co_await timed_write(b, attempt);
+    if (r.revoked != 0) revoke(r.revoked, r.error);
     latency_.record(static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started).count()));
     if (r.status == write_status::ok) {
@@ -378,7 +386,7 @@ asio::awaitable<void> emitter_impl::deliver(batch& b) {
         note_failure("the backend rejected " + std::to_string(rejected) + " of " + std::to_string(n) +
                      " events: " + r.error);
       } else if (failures_in_a_row_ != 0) {
-        log_message("backend " + std::string(driver_->scheme()) + ":// writes again after " +
+        log_message("backend " + scheme_ + ":// writes again after " +
                     std::to_string(failures_in_a_row_) + " failed attempts");
       }
       failures_in_a_row_ = 0;
@@ -413,7 +421,14 @@ asio::awaitable<void> emitter_impl::deliver(batch& b) {
   }
 }
 
-void emitter_impl::finish(batch& b) {
+// Events counted written earlier that the writer lost since: moved to dropped.
+void emitter_impl::revoke(std::size_t events, const std::string& why) {
+  written_.fetch_sub(events, std::memory_order_acq_rel);
+  dropped_backend_.fetch_add(events, std::memory_order_release);
+  note_failure(std::to_string(events) + " events written earlier were lost by the backend: " + why);
+}
+
+void emitter_impl::finish(pending_batch& b) {
   queue_.release(static_cast<std::int64_t>(b.size), b.spill_bytes);
   { std::lock_guard lock(wait_mutex_); }
   wait_cv_.notify_all();
@@ -428,7 +443,7 @@ void emitter_impl::note_failure(const std::string& why) {
   const auto now = clock::now();
   if (failures_in_a_row_ <= 1 || now - last_failure_log_ >= 10s) {
     last_failure_log_ = now;
-    log_message("backend " + std::string(driver_->scheme()) + ":// write failed (" +
+    log_message("backend " + scheme_ + ":// write failed (" +
                 std::to_string(failures_in_a_row_) + " in a row): " + why);
   }
 }
@@ -493,7 +508,7 @@ bool emitter_impl::shutdown(std::chrono::milliseconds timeout) {
     ioc_.stop();
   }
   thread_.join();
-  driver_.reset();
+  writer_.reset();
 
   // What the worker never reached (events pushed while stopping, or cut off by ioc.stop()).
   raw_event leftover[64];

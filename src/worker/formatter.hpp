@@ -7,7 +7,7 @@
 #include <unordered_map>
 
 #include "core/raw_event.hpp"
-#include "driver/event_record.hpp"
+#include <osprof/driver.hpp>
 #include "worker/clock_model.hpp"
 
 namespace osprof::detail {

@@ -1,4 +1,4 @@
-// `osprof bench` end to end: a short run against memory:// and SQLite reports every field and
+// `osprof bench` end to end: a short run against null:// and SQLite reports every field and
 // accounts for every event; the JSON parses; a sweep prints its table and writes a well-formed
 // SVG (parsed with Python's xml.etree); Ctrl-C stops the load and still prints the results;
 // usage errors exit 2.
@@ -91,7 +91,7 @@ void expect_well_formed_run(simdjson::dom::element run) {
 
 TEST_F(BenchCli, ShortRunIntoMemoryReportsEveryFieldAndAccountsForEveryEvent) {
   const auto json = dir_ / "run.json";
-  const auto r = osprof("bench --connection-string memory://bench-test --duration 0.5 --rate 20000 --producers 2 "
+  const auto r = osprof("bench --connection-string null:// --duration 0.5 --rate 20000 --producers 2 "
                         "--batch-size 64 --flush-interval 20 --json " + json.string());
   ASSERT_EQ(r.code, 0) << r.out;
   for (const char* field : {"events        emitted", "throughput    offered", "emit latency  per span", "p50", "p99.9",
@@ -109,7 +109,7 @@ TEST_F(BenchCli, ShortRunIntoMemoryReportsEveryFieldAndAccountsForEveryEvent) {
   EXPECT_EQ(std::string_view(doc["settings"]["overflow"].get_string().value()), "drop");
   EXPECT_FALSE(doc["interrupted"].get_bool().value());
   EXPECT_TRUE(doc["drained"].get_bool().value());
-  // 20,000 events/s for 0.5 s is far below what memory:// takes: everything is written.
+  // 20,000 events/s for 0.5 s is far below what null:// takes: everything is written.
   EXPECT_EQ(doc["events"]["dropped"].get_uint64().value(), 0u);
   EXPECT_GT(doc["events"]["written"].get_uint64().value(), 5000u);
   EXPECT_LT(doc["events"]["written"].get_uint64().value(), 20000u);
@@ -143,7 +143,7 @@ TEST_F(BenchCli, SqliteRunStoresWhatItReportsAsWritten) {
 TEST_F(BenchCli, SweepPrintsATableAndWritesWellFormedSvgAndJson) {
   const auto svg = dir_ / "sweep.svg";
   const auto json = dir_ / "sweep.json";
-  const auto r = osprof("bench --connection-string memory://bench-sweep --duration 0.2 --rate 50000 "
+  const auto r = osprof("bench --connection-string null:// --duration 0.2 --rate 50000 "
                         "--sweep batch-size=16,256,1024 --svg " + svg.string() + " --json " + json.string());
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("sweep of batch-size"), std::string::npos) << r.out;
@@ -195,7 +195,7 @@ TEST_F(BenchCli, CtrlCStopsTheLoadAndStillPrintsTheResults) {
     std::freopen(out.c_str(), "w", stdout);
     dup2(fileno(stdout), STDERR_FILENO);
     const std::string json_path = json.string();
-    execl(cli.c_str(), cli.c_str(), "bench", "--connection-string", "memory://bench-sigint", "--duration", "60",
+    execl(cli.c_str(), cli.c_str(), "bench", "--connection-string", "null://", "--duration", "60",
           "--rate", "20000", "--json", json_path.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }

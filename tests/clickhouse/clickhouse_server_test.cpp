@@ -127,7 +127,7 @@ TEST(ClickHouseServer, StoresOneRowPerEventAsDocumented) {
 
 TEST(ClickHouseServer, ListsNewestFirstAndErrorsOnly) {
   const std::string db = fresh_database("lists");
-  backend writer(url(db), osprof::detail::driver_purpose::write);
+  backend writer(url(db));
   const osprof::uuid a = *osprof::uuid::parse("aaaaaaaa-0000-4000-8000-000000000001");
   const osprof::uuid b = *osprof::uuid::parse("bbbbbbbb-0000-4000-8000-000000000002");
   const osprof::uuid c = *osprof::uuid::parse("cccccccc-0000-4000-8000-000000000003");
@@ -141,11 +141,11 @@ TEST(ClickHouseServer, ListsNewestFirstAndErrorsOnly) {
                                       make_record("w-stop", b, p, b, 1'700'000'200'000'002)};
   {
     const auto r = writer.write(first);
-    ASSERT_EQ(r.status, osprof::detail::write_status::ok) << r.error;
+    ASSERT_EQ(r.status, osprof::write_status::ok) << r.error;
   }
   {
     const auto r = writer.write(second);
-    ASSERT_EQ(r.status, osprof::detail::write_status::ok) << r.error;
+    ASSERT_EQ(r.status, osprof::write_status::ok) << r.error;
   }
   backend reader(url(db));
   const auto list = reader.list();
@@ -165,7 +165,7 @@ TEST(ClickHouseServer, ListsNewestFirstAndErrorsOnly) {
   // An INSERT sent again (its answer lost) stores the rows twice; reading shows them once.
   {
     const auto r = writer.write(second);
-    ASSERT_EQ(r.status, osprof::detail::write_status::ok) << r.error;
+    ASSERT_EQ(r.status, osprof::write_status::ok) << r.error;
   }
   EXPECT_EQ(sql("SELECT count() FROM " + db + ".osprofiler_events WHERE base_id = '" + c.to_string() + "' FORMAT TSV"), "4\n");
   EXPECT_EQ(reader.trace(c.to_string()).size(), 3u);
@@ -177,7 +177,7 @@ TEST(ClickHouseServer, ListsNewestFirstAndErrorsOnly) {
 // checks for the table before its first write, so a large first batch is stored.
 TEST(ClickHouseServer, ALargeFirstBatchIntoAMissingTableIsStored) {
   const std::string db = fresh_database("large");
-  backend writer(url(db), osprof::detail::driver_purpose::write);
+  backend writer(url(db));
   const osprof::uuid base = *osprof::uuid::parse("eeeeeeee-0000-4000-8000-000000000005");
   std::vector<event_record> batch;
   const std::string blob = "\"blob\": \"" + std::string(600, 'b') + "\"";
@@ -186,7 +186,7 @@ TEST(ClickHouseServer, ALargeFirstBatchIntoAMissingTableIsStored) {
                                 1'700'000'000'000'000 + static_cast<std::int64_t>(i), blob));
   }
   const auto r = writer.write(batch);  // about 16 MB of request bodies
-  ASSERT_EQ(r.status, osprof::detail::write_status::ok) << r.error;
+  ASSERT_EQ(r.status, osprof::write_status::ok) << r.error;
   EXPECT_EQ(r.rejected, 0u);
   backend reader(url(db));
   EXPECT_EQ(reader.trace(base.to_string()).size(), 20000u);

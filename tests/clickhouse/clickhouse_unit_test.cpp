@@ -7,7 +7,7 @@
 
 #include <osprof/error.hpp>
 
-#include "driver/connection_string.hpp"
+#include <osprof/connection_string.hpp>
 #include "drivers/clickhouse/clickhouse_options.hpp"
 #include "drivers/clickhouse/json_each_row.hpp"
 #include "../http_drivers/records.hpp"
@@ -15,7 +15,7 @@
 namespace {
 
 using namespace osprof::detail::clickhouse;
-using osprof::detail::connection_string;
+using osprof::connection_string;
 using osprof_test::make_record;
 
 osprof::uuid id(std::uint64_t n) { return {0x2222222222224222ULL, 0x9000000000000000ULL | n}; }
@@ -62,8 +62,8 @@ TEST(ClickHouseRows, SplitsIntoBoundedBodies) {
   EXPECT_GT(bodies.size(), 5u);
   std::size_t events = 0;
   for (const auto& b : bodies) {
-    EXPECT_LE(b.text.size(), 4096u);
-    EXPECT_EQ(static_cast<std::size_t>(std::count(b.text.begin(), b.text.end(), '\n')), b.events);
+    EXPECT_LE(b.body.size(), 4096u);
+    EXPECT_EQ(static_cast<std::size_t>(std::count(b.body.begin(), b.body.end(), '\n')), b.events);
     events += b.events;
   }
   EXPECT_EQ(events, 50u);
@@ -117,26 +117,26 @@ TEST(ClickHouseSchema, MergeTreeOrderedByTrace) {
 
 TEST(ClickHouseOptions, DefaultsAndOptions) {
   auto o = clickhouse_options::from(connection_string::parse("clickhouse://127.0.0.1"), std::chrono::seconds(4));
-  EXPECT_EQ(o.http.port, 8123);
-  EXPECT_FALSE(o.http.tls);
+  EXPECT_EQ(o.endpoint.client.port, 8123);
+  EXPECT_FALSE(o.endpoint.client.tls);
   EXPECT_EQ(o.database, "default");
   EXPECT_EQ(o.table, "osprofiler_events");
   EXPECT_EQ(o.qualified_table(), "`default`.`osprofiler_events`");
   EXPECT_TRUE(o.create_table);
-  EXPECT_FALSE(o.gzip);
-  EXPECT_EQ(o.http.timeout, std::chrono::seconds(4));
+  EXPECT_FALSE(o.endpoint.gzip);
+  EXPECT_EQ(o.endpoint.client.timeout, std::chrono::seconds(4));
 
   o = clickhouse_options::from(
       connection_string::parse("clickhouse+https://writer:secret@ch.example:8443/tracing?table=events_all&create_table=false&gzip=1"),
       std::chrono::seconds(4));
-  EXPECT_TRUE(o.http.tls);
-  EXPECT_EQ(o.http.port, 8443);
-  EXPECT_EQ(o.http.user, "writer");
-  EXPECT_EQ(o.http.password, "secret");
+  EXPECT_TRUE(o.endpoint.client.tls);
+  EXPECT_EQ(o.endpoint.client.port, 8443);
+  EXPECT_EQ(o.endpoint.client.user, "writer");
+  EXPECT_EQ(o.endpoint.client.password, "secret");
   EXPECT_EQ(o.database, "tracing");
   EXPECT_EQ(o.table, "events_all");
   EXPECT_FALSE(o.create_table);
-  EXPECT_TRUE(o.gzip);
+  EXPECT_TRUE(o.endpoint.gzip);
 }
 
 void expect_error(const std::string& url, const std::string& needle) {

@@ -2,12 +2,12 @@
 
 #include <osprof/error.hpp>
 
-#include "driver/connection_string.hpp"
-#include "driver/registry.hpp"
+#include <osprof/connection_string.hpp>
+#include <osprof/driver.hpp>
 
 namespace {
 
-using osprof::detail::connection_string;
+using osprof::connection_string;
 
 std::string error_of(std::string_view text) {
   try {
@@ -69,8 +69,8 @@ TEST(ConnectionString, PasswordsNeverAppearInErrors) {
     std::string message = error_of(text);
     if (message.empty()) {
       try {
-        osprof::detail::driver_context ctx;
-        (void)osprof::detail::driver_registry::instance().create(text, ctx);
+        osprof::driver_context ctx;
+        (void)osprof::make_writer(text, ctx);
       } catch (const osprof::error& e) {
         message = e.what();
       }
@@ -82,9 +82,9 @@ TEST(ConnectionString, PasswordsNeverAppearInErrors) {
 }
 
 TEST(ConnectionString, UnknownSchemeListsTheKnownOnes) {
-  osprof::detail::driver_context ctx;
+  osprof::driver_context ctx;
   try {
-    (void)osprof::detail::driver_registry::instance().create("nosuch://host", ctx);
+    (void)osprof::make_writer("nosuch://host", ctx);
     FAIL() << "no error";
   } catch (const osprof::error& e) {
     const std::string m = e.what();
@@ -95,10 +95,10 @@ TEST(ConnectionString, UnknownSchemeListsTheKnownOnes) {
 }
 
 TEST(ConnectionString, BadDriverOptionsAreRejected) {
-  osprof::detail::driver_context ctx;
+  osprof::driver_context ctx;
   const auto message = [&](const char* text) {
     try {
-      (void)osprof::detail::driver_registry::instance().create(text, ctx);
+      (void)osprof::make_writer(text, ctx);
     } catch (const osprof::error& e) {
       return std::string(e.what());
     }

@@ -6,7 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "drivers/memory/memory_store.hpp"
+#include "support/memory_store.hpp"
 
 namespace {
 
@@ -42,7 +42,7 @@ TEST(Fork, ChildReseedsIdsAndStartsItsOwnEmitter) {
       if (!child.flush(10s)) _exit(12);
       const auto s = child.get_stats();
       if (s.written != 2 || s.emitted != 2) _exit(13);
-      if (osprof::detail::memory_store::get("fork-child")->size() != 2) _exit(14);
+      if (osprof::test::memory_store::get("fork-child")->size() != 2) _exit(14);
     }
     _exit(0);
   }

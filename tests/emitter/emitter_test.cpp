@@ -14,7 +14,7 @@
 namespace {
 
 using namespace std::chrono_literals;
-using osprof::detail::memory_store;
+using osprof::test::memory_store;
 
 osprof::options memory_options(const std::string& store) {
   osprof::options o;

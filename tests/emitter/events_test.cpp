@@ -16,7 +16,7 @@
 namespace {
 
 using namespace std::chrono_literals;
-using osprof::detail::memory_store;
+using osprof::test::memory_store;
 
 struct event {
   std::string name, base_id, trace_id, parent_id, timestamp, project, service, info_json, raw;

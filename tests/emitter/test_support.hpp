@@ -6,7 +6,7 @@
 
 #include <simdjson.h>
 
-#include "drivers/memory/memory_store.hpp"
+#include "support/memory_store.hpp"
 
 namespace osprof_test {
 

@@ -19,7 +19,9 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include "common/text.hpp"
 #include "drivers/http/client.hpp"
+#include "drivers/http/http_writer.hpp"
 
 namespace {
 
@@ -234,16 +236,16 @@ TEST(HttpClient, ARefusedConnectionIsARetryableTransportError) {
     tcp::acceptor a(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     closed_port = a.local_endpoint().port();
   }
-  auto result = run(options_for(closed_port), [](http::client& c) -> asio::awaitable<write_result> {
+  auto result = run(options_for(closed_port), [](http::client& c) -> asio::awaitable<http::verdict> {
     try {
       co_await c.send(post("/w", "x"));
     } catch (const http::transport_error& e) {
-      co_return http::classify(e, "writing");
+      co_return http::judge_failure(e, "writing");
     }
-    co_return write_result::success();
+    co_return http::verdict::stored_part();
   });
-  EXPECT_EQ(result.status, write_status::retry);
-  EXPECT_NE(result.error.find("cannot connect to http://127.0.0.1:"), std::string::npos) << result.error;
+  EXPECT_EQ(result.what, http::verdict::kind::retry);
+  EXPECT_NE(result.why.find("cannot connect to http://127.0.0.1:"), std::string::npos) << result.why;
 }
 
 TEST(HttpClient, SendsBasicAuthAndConfiguredHeaders) {
@@ -289,15 +291,16 @@ TEST(HttpClient, ClassifiesStatusesByTheRetryRules) {
     r.status = status;
     r.body = "server says no";
     r.retry_after = after;
-    return http::classify(r, "writing events");
+    return http::judge_status(r, "writing events");
   };
-  EXPECT_EQ(with(200).status, write_status::ok);
-  EXPECT_EQ(with(204).status, write_status::ok);
-  for (unsigned s : {408u, 429u, 500u, 502u, 503u, 504u}) EXPECT_EQ(with(s).status, write_status::retry) << s;
-  for (unsigned s : {400u, 401u, 403u, 404u, 413u}) EXPECT_EQ(with(s).status, write_status::failed) << s;
+  EXPECT_EQ(with(200).what, http::verdict::kind::stored);
+  EXPECT_EQ(with(204).what, http::verdict::kind::stored);
+  for (unsigned s : {408u, 429u, 500u, 502u, 503u, 504u}) EXPECT_EQ(with(s).what, http::verdict::kind::retry) << s;
+  for (unsigned s : {400u, 401u, 403u, 404u, 413u}) EXPECT_EQ(with(s).what, http::verdict::kind::refused) << s;
   const auto throttled = with(429, 3000ms);
   EXPECT_EQ(throttled.retry_after, 3000ms);
-  EXPECT_EQ(with(400).error, "writing events: HTTP 400: server says no");
+  EXPECT_EQ(with(400).why, "writing events: HTTP 400: server says no");
+  EXPECT_EQ(with(401).why, "authentication failed (writing events: HTTP 401: server says no)");
 }
 
 TEST(HttpClient, ParsesRetryAfterSecondsAndDates) {
@@ -319,14 +322,18 @@ TEST(HttpClient, GunzipRejectsCorruptAndTruncatedData) {
 }
 
 TEST(HttpClient, UrlEncodesQueryValues) {
-  EXPECT_EQ(http::url_encode("SELECT * FROM \"e\" WHERE a='b c'"),
+  EXPECT_EQ(osprof::detail::percent_encode("SELECT * FROM \"e\" WHERE a='b c'"),
             "SELECT%20%2A%20FROM%20%22e%22%20WHERE%20a%3D%27b%20c%27");
-  EXPECT_EQ(http::url_encode("a-b_c.d~e"), "a-b_c.d~e");
+  EXPECT_EQ(osprof::detail::percent_encode("a-b_c.d~e"), "a-b_c.d~e");
 }
 
 TEST(HttpClient, OptionsComeFromTheConnectionString) {
-  auto cs = connection_string::parse("elasticsearch+https://bob:pw@search.example:9443?tls_verify=false&timeout_ms=250");
-  auto o = http::options_from(cs, 9200, 10000ms);
+  auto cs = osprof::connection_string::parse(
+      "elasticsearch+https://bob:pw@search.example:9443?tls_verify=false&timeout_ms=250&gzip=true&max_body_bytes=8192");
+  const auto endpoint = http::endpoint_options::parse(cs, 9200, 1u << 20, 10000ms, {});
+  EXPECT_TRUE(endpoint.gzip);
+  EXPECT_EQ(endpoint.max_body_bytes, 8192u);
+  const auto& o = endpoint.client;
   EXPECT_TRUE(o.tls);
   EXPECT_EQ(o.host, "search.example");
   EXPECT_EQ(o.port, 9443);
@@ -336,7 +343,11 @@ TEST(HttpClient, OptionsComeFromTheConnectionString) {
   EXPECT_FALSE(o.verify_peer);
   EXPECT_EQ(o.timeout, 250ms);
   EXPECT_EQ(o.redacted.find("pw"), std::string::npos);
-  auto plain = http::options_from(connection_string::parse("influxdb://localhost/db"), 8086, 10000ms);
+  const auto plain_endpoint =
+      http::endpoint_options::parse(osprof::connection_string::parse("influxdb://localhost/db?compression=none"), 8086, 1u << 20, 10000ms, {});
+  EXPECT_FALSE(plain_endpoint.gzip);
+  EXPECT_EQ(plain_endpoint.max_body_bytes, 1u << 20);
+  const auto& plain = plain_endpoint.client;
   EXPECT_FALSE(plain.tls);
   EXPECT_EQ(plain.port, 8086);
   EXPECT_FALSE(plain.has_auth);
@@ -454,7 +465,7 @@ TEST_F(HttpClientTls, RefusesAServerItCannotVerify) {
   EXPECT_TRUE(out.body.empty());
   EXPECT_TRUE(out.tls_failure) << out.error;
   http::transport_error e(out.error, out.tls_failure);
-  EXPECT_EQ(http::classify(e, "writing").status, write_status::failed) << "retrying cannot fix a certificate";
+  EXPECT_EQ(http::judge_failure(e, "writing").what, http::verdict::kind::refused) << "retrying cannot fix a certificate";
 }
 
 TEST_F(HttpClientTls, RefusesACertificateForAnotherHost) {

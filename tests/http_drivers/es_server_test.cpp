@@ -52,7 +52,7 @@ struct sample {
   osprof::uuid a = make_id(0xa0a0a0a0a0a04000ULL, 0x8000000000000001ULL);
   osprof::uuid b = make_id(0xb0b0b0b0b0b04000ULL, 0x8000000000000002ULL);
   osprof::uuid c = make_id(0xc0c0c0c0c0c04000ULL, 0x8000000000000003ULL);
-  std::vector<osprof::detail::event_record> events;
+  std::vector<osprof::event_record> events;
   sample() {
     const std::int64_t t = 1764590400000000;  // 2025-12-01T12:00:00
     const auto wsgi = make_id(0x1, 0x1), rpc = make_id(0x1, 0x2), db = make_id(0x1, 0x3), drv = make_id(0x1, 0x4);
@@ -82,7 +82,7 @@ TEST(EsServer, WritesOsprofilersLayoutAndReadsItBack) {
   {
     driver_handle d(url);
     const auto r = d.write(s.events);
-    ASSERT_EQ(r.status, osprof::detail::write_status::ok) << r.error;
+    ASSERT_EQ(r.status, osprof::write_status::ok) << r.error;
     EXPECT_EQ(r.rejected, 0u);
     d.close();
   }
@@ -108,7 +108,7 @@ TEST(EsServer, WritesOsprofilersLayoutAndReadsItBack) {
   EXPECT_EQ(std::string_view(mapping["layout-events"]["mappings"]["properties"]["base_id"]["type"].get_string().value()),
             "keyword");
 
-  driver_handle reader(url, osprof::detail::driver_purpose::read);
+  driver_handle reader(url);
   std::vector<std::string> event_jsons;
   for (std::size_t i = 0; i < 8; ++i) event_jsons.push_back(s.events[i].json);
   EXPECT_EQ(as_set(reader.trace(s.a.to_string())), as_set(event_jsons)) << "the stored bytes, unchanged";
@@ -138,7 +138,7 @@ TEST(EsServer, CliShowAndListGiveWhatSqliteGives) {
   for (const std::string& cs : {url, sqlite}) {
     driver_handle d(cs);
     const auto r = d.write(s.events);
-    ASSERT_EQ(r.status, osprof::detail::write_status::ok) << cs << ": " << r.error;
+    ASSERT_EQ(r.status, osprof::write_status::ok) << cs << ": " << r.error;
     d.close();
   }
   for (const auto& id : {s.a, s.b, s.c}) {
@@ -165,7 +165,7 @@ TEST(EsServer, CliShowAndListGiveWhatSqliteGives) {
 TEST(EsServer, ReadsATraceBeyondTheResultWindow) {
   const std::string url = es_url("big", "scroll_size=4000");
   const auto base = make_id(0xbbbb, 0x1);
-  std::vector<osprof::detail::event_record> events;
+  std::vector<osprof::event_record> events;
   for (std::uint64_t i = 0; i < 10600; ++i) {
     events.push_back(make_event("p", false, base, make_id(9, i), base, 1764590400000000 + static_cast<std::int64_t>(i),
                                 R"({"host": "vm"})"));
@@ -175,9 +175,9 @@ TEST(EsServer, ReadsATraceBeyondTheResultWindow) {
   {
     driver_handle d(url);
     for (std::size_t from = 0; from < events.size(); from += 2000) {
-      const std::span<const osprof::detail::event_record> batch(events.data() + from, std::min<std::size_t>(2000, events.size() - from));
+      const std::span<const osprof::event_record> batch(events.data() + from, std::min<std::size_t>(2000, events.size() - from));
       const auto r = d.write(batch);
-      ASSERT_EQ(r.status, osprof::detail::write_status::ok) << r.error;
+      ASSERT_EQ(r.status, osprof::write_status::ok) << r.error;
     }
     d.close();
   }
@@ -186,7 +186,7 @@ TEST(EsServer, ReadsATraceBeyondTheResultWindow) {
   const auto window = http_call(es_port(), "POST", "/big-events/_search", R"({"from":9000,"size":2000})");
   EXPECT_EQ(window.status, 400u);
   EXPECT_NE(window.body.find("Result window is too large"), std::string::npos);
-  driver_handle reader(url, osprof::detail::driver_purpose::read);
+  driver_handle reader(url);
   const auto read = reader.trace(base.to_string());
   ASSERT_EQ(read.size(), events.size());
   std::set<std::string> unique(read.begin(), read.end());
@@ -205,10 +205,10 @@ TEST(EsServer, ResendingABatchReplacesInsteadOfDuplicating) {
   const std::string url = es_url("idempotent");
   sample s;
   driver_handle d(url);
-  ASSERT_EQ(d.write(s.events).status, osprof::detail::write_status::ok);
+  ASSERT_EQ(d.write(s.events).status, osprof::write_status::ok);
   // A different span of the same events: as if an answer had been lost and the batch resent.
-  std::vector<osprof::detail::event_record> again(s.events.begin(), s.events.end());
-  ASSERT_EQ(d.write(again).status, osprof::detail::write_status::ok);
+  std::vector<osprof::event_record> again(s.events.begin(), s.events.end());
+  ASSERT_EQ(d.write(again).status, osprof::write_status::ok);
   d.close();
   simdjson::dom::parser parser;
   auto stats = http_json(parser, es_port(), "GET", "/_osprof/stats");
@@ -223,14 +223,14 @@ TEST(EsServer, DynamicallyMappedIndicesNeedKeywordSubfields) {
   sample s;
   {
     driver_handle d(url);
-    ASSERT_EQ(d.write(s.events).status, osprof::detail::write_status::ok);
+    ASSERT_EQ(d.write(s.events).status, osprof::write_status::ok);
     d.close();
   }
   simdjson::dom::parser parser;
   auto mapping = http_json(parser, es_port(), "GET", "/dynamic-events");
   EXPECT_EQ(std::string_view(mapping["dynamic-events"]["mappings"]["properties"]["base_id"]["type"].get_string().value()),
             "text");
-  driver_handle plain(url, osprof::detail::driver_purpose::read);
+  driver_handle plain(url);
   EXPECT_TRUE(plain.trace(s.a.to_string()).empty()) << "a term query on a text field matches tokens, not the id";
   try {
     plain.list();
@@ -238,7 +238,7 @@ TEST(EsServer, DynamicallyMappedIndicesNeedKeywordSubfields) {
   } catch (const osprof::error& e) {
     EXPECT_NE(std::string(e.what()).find("keyword_subfields=true"), std::string::npos) << e.what();
   }
-  driver_handle keyword(url + "&keyword_subfields=true", osprof::detail::driver_purpose::read);
+  driver_handle keyword(url + "&keyword_subfields=true");
   EXPECT_EQ(keyword.trace(s.a.to_string()).size(), 8u);
   const auto list = keyword.list();
   ASSERT_EQ(list.size(), 3u);
@@ -264,7 +264,7 @@ TEST(EsServer, GzipAndTheEmitter) {
   EXPECT_EQ(st.written, 8u) << balance_text(st);
   const auto after = http_json(parser, es_port(), "GET", "/_osprof/stats");
   EXPECT_GT(after["gzip_requests"].get_int64().value(), gzip_before);
-  driver_handle reader(es_url("gzip"), osprof::detail::driver_purpose::read);
+  driver_handle reader(es_url("gzip"));
   EXPECT_EQ(reader.trace(base).size(), 8u);
 }
 
@@ -285,14 +285,14 @@ TEST(EsServer, RefusedWritesAreCountedWithTheServersReason) {
 }
 
 TEST(EsServer, MissingIndicesReadAsEmpty) {
-  driver_handle reader(es_url("never-written"), osprof::detail::driver_purpose::read);
+  driver_handle reader(es_url("never-written"));
   EXPECT_TRUE(reader.trace("aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee").empty());
   EXPECT_TRUE(reader.list().empty());
   EXPECT_TRUE(reader.errors().empty());
 }
 
 TEST(EsServer, UnreachableServerIsAClearReadError) {
-  driver_handle reader("elasticsearch://127.0.0.1:" + std::to_string(free_port()), osprof::detail::driver_purpose::read);
+  driver_handle reader("elasticsearch://127.0.0.1:" + std::to_string(free_port()));
   try {
     reader.list();
     ADD_FAILURE() << "no server: list must fail";

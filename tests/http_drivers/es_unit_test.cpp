@@ -14,7 +14,7 @@
 namespace {
 
 using namespace osprof::detail::elasticsearch;
-using osprof::detail::connection_string;
+using osprof::connection_string;
 using osprof_test::make_event;
 using osprof_test::make_id;
 
@@ -33,20 +33,20 @@ std::string error_of(const std::string& text) {
 
 TEST(EsOptions, DefaultsAreOsprofilers) {
   const auto o = parse("elasticsearch://es.example:9201");
-  EXPECT_EQ(o.http.host, "es.example");
-  EXPECT_EQ(o.http.port, 9201);
-  EXPECT_FALSE(o.http.tls);
-  EXPECT_EQ(o.http.timeout, std::chrono::milliseconds(7000));
+  EXPECT_EQ(o.endpoint.client.host, "es.example");
+  EXPECT_EQ(o.endpoint.client.port, 9201);
+  EXPECT_FALSE(o.endpoint.client.tls);
+  EXPECT_EQ(o.endpoint.client.timeout, std::chrono::milliseconds(7000));
   EXPECT_EQ(o.index, "osprofiler-notifications");
   EXPECT_EQ(o.error_index, "osprofiler-notifications-error");
   EXPECT_EQ(o.doc_type, "");
   EXPECT_EQ(o.scroll, "2m");
   EXPECT_EQ(o.scroll_size, 10000u);
   EXPECT_TRUE(o.create_index);
-  EXPECT_FALSE(o.gzip);
+  EXPECT_FALSE(o.endpoint.gzip);
   EXPECT_EQ(o.id_field(), "base_id");
-  EXPECT_EQ(parse("elasticsearch://h").http.port, 9200);
-  EXPECT_TRUE(parse("elasticsearch+https://u:secret@h").http.tls);
+  EXPECT_EQ(parse("elasticsearch://h").endpoint.client.port, 9200);
+  EXPECT_TRUE(parse("elasticsearch+https://u:secret@h").endpoint.client.tls);
 }
 
 TEST(EsOptions, EveryOption) {
@@ -63,8 +63,8 @@ TEST(EsOptions, EveryOption) {
   EXPECT_EQ(o.time_field(), "timestamp") << "dynamic mapping makes it a date, which sorts and aggregates";
   EXPECT_FALSE(o.create_index);
   EXPECT_EQ(o.refresh, "wait_for");
-  EXPECT_TRUE(o.gzip);
-  EXPECT_EQ(o.http.timeout, std::chrono::milliseconds(1500));
+  EXPECT_TRUE(o.endpoint.gzip);
+  EXPECT_EQ(o.endpoint.client.timeout, std::chrono::milliseconds(1500));
 }
 
 TEST(EsOptions, BadValuesAreClearErrors) {
@@ -82,7 +82,7 @@ TEST(EsOptions, BadValuesAreClearErrors) {
   EXPECT_EQ(secret.find("hunter2"), std::string::npos) << secret;
 }
 
-std::vector<osprof::detail::event_record> sample_batch() {
+std::vector<osprof::event_record> sample_batch() {
   const auto base = make_id(0xaaaaaaaabbbbccccULL, 0xddddeeeeeeeeeeeeULL);
   const auto point = make_id(0x1111, 0x2222);
   return {make_event("wsgi", false, base, point, base, 1764000000000001, "{\"host\": \"vm\"}"),

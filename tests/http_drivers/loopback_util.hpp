@@ -34,7 +34,9 @@
 #include <osprof/profiler.hpp>
 
 #include "common/time_format.hpp"
-#include "driver/registry.hpp"
+#include <osprof/driver.hpp>
+
+#include "support/backend.hpp"
 #include "drivers/http/client.hpp"
 
 extern char** environ;
@@ -168,10 +170,10 @@ class loopback_process {
 inline osprof::uuid make_id(std::uint64_t hi, std::uint64_t lo) { return osprof::uuid{hi, lo}; }
 
 /// An event as the worker's formatter makes it, with project/service as given.
-inline osprof::detail::event_record make_event(const std::string& point, bool stop, osprof::uuid base, osprof::uuid trace,
+inline osprof::event_record make_event(const std::string& point, bool stop, osprof::uuid base, osprof::uuid trace,
                                                osprof::uuid parent, std::int64_t time_us, std::string info,
                                                const std::string& project = "demo", const std::string& service = "api") {
-  osprof::detail::event_record e;
+  osprof::event_record e;
   e.name = point + (stop ? "-stop" : "-start");
   e.base_id = base;
   e.trace_id = trace;
@@ -188,58 +190,8 @@ inline osprof::detail::event_record make_event(const std::string& point, bool st
   return e;
 }
 
-/// A driver made through the registry, driven synchronously on its own io_context.
-struct driver_handle {
-  asio::io_context ioc;
-  std::unique_ptr<osprof::detail::driver> driver;
-
-  explicit driver_handle(const std::string& url, osprof::detail::driver_purpose purpose = osprof::detail::driver_purpose::write,
-                         const std::string& project = "demo", const std::string& service = "api") {
-    osprof::detail::driver_context ctx;
-    ctx.executor = ioc.get_executor();
-    ctx.purpose = purpose;
-    ctx.project = project;
-    ctx.service = service;
-    ctx.host = "vm";
-    ctx.timeout = std::chrono::seconds(10);
-    driver = osprof::detail::driver_registry::instance().create(url, ctx);
-  }
-  template <typename F>
-  auto run(F&& make) {
-    auto future = asio::co_spawn(ioc, make(), asio::use_future);
-    ioc.restart();
-    ioc.run();
-    return future.get();
-  }
-  osprof::detail::write_result write(std::span<const osprof::detail::event_record> batch) {
-    return run([&] { return driver->write(batch); });
-  }
-  /// Writes, retrying what the driver asks to retry (as the emitter would), at most `tries` times.
-  osprof::detail::write_result write_until_done(std::span<const osprof::detail::event_record> batch, int tries = 20) {
-    osprof::detail::write_result r;
-    for (int i = 0; i < tries; ++i) {
-      r = write(batch);
-      if (r.status != osprof::detail::write_status::retry) return r;
-      std::this_thread::sleep_for(20ms);
-    }
-    return r;
-  }
-  void close() {
-    run([&]() -> asio::awaitable<void> {
-      co_await driver->flush();
-      co_await driver->close();
-    });
-  }
-  std::vector<std::string> trace(const std::string& id) {
-    return run([&] { return driver->read_trace(id); });
-  }
-  std::vector<osprof::detail::trace_summary> list() {
-    return run([&] { return driver->list_traces(); });
-  }
-  std::vector<osprof::detail::trace_summary> errors() {
-    return run([&] { return driver->list_error_traces(); });
-  }
-};
+/// A backend made through the registry, driven synchronously on its own io_context.
+using driver_handle = osprof::test::backend;
 
 // ---- emitter
 

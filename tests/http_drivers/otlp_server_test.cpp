@@ -50,15 +50,15 @@ TEST_F(OtlpServer, HandMadeEventsArriveAsTheExpectedSpans) {
   const auto wsgi = make_id(0x1111111111111111ULL, 0x2222222222222222ULL);
   const auto db = make_id(0x3333333333333333ULL, 0x4444444444444444ULL);
   const std::int64_t t = 1764590400000000;
-  const std::vector<osprof::detail::event_record> batch{
+  const std::vector<osprof::event_record> batch{
       make_event("wsgi", false, base, wsgi, base, t, R"({"request": {"path": "/v2.1/servers", "method": "GET", "query": "a=1", "scheme": "http"}, "host": "vm"})"),
       make_event("db", false, base, db, wsgi, t + 100, R"({"db": {"statement": "UPDATE t SET x=1", "params": {"x": 1}}, "host": "vm"})"),
       make_event("db", true, base, db, wsgi, t + 1100, R"({"etype": "IntegrityError", "message": "dup", "host": "vm"})"),
       make_event("wsgi", true, base, wsgi, base, t + 5000, R"({"host": "vm"})")};
   {
-    driver_handle d(otlp_url(), osprof::detail::driver_purpose::write, "nova", "api");
+    driver_handle d(otlp_url(), "nova", "api");
     const auto r = d.write(batch);
-    ASSERT_EQ(r.status, osprof::detail::write_status::ok) << r.error;
+    ASSERT_EQ(r.status, osprof::write_status::ok) << r.error;
     EXPECT_EQ(r.rejected, 0u);
     d.close();
   }
@@ -138,16 +138,16 @@ TEST_F(OtlpServer, UnfinishedSpansAfterTheTimeoutAndAtClose) {
   const std::int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
                                std::chrono::system_clock::now().time_since_epoch()).count();
   driver_handle d(otlp_url("unfinished_timeout_ms=100"));
-  const std::vector<osprof::detail::event_record> first{
+  const std::vector<osprof::event_record> first{
       make_event("lost", false, base, make_id(1, 1), base, now, R"({"host": "vm"})"),
       make_event("kept", false, base, make_id(1, 2), base, now + 1, R"({"host": "vm"})")};
-  EXPECT_EQ(d.write(first).status, osprof::detail::write_status::ok);
+  EXPECT_EQ(d.write(first).status, osprof::write_status::ok);
   EXPECT_EQ(spans().size(), 0u) << "starts are held for their stops";
   std::this_thread::sleep_for(250ms);
-  const std::vector<osprof::detail::event_record> second{
+  const std::vector<osprof::event_record> second{
       make_event("quick", false, base, make_id(1, 3), base, now + 250000, R"({"host": "vm"})"),
       make_event("quick", true, base, make_id(1, 3), base, now + 250001, R"({"host": "vm"})")};
-  EXPECT_EQ(d.write(second).status, osprof::detail::write_status::ok);
+  EXPECT_EQ(d.write(second).status, osprof::write_status::ok);
   auto received = spans();
   ASSERT_EQ(received.size(), 3u) << "the pair, and both starts older than 100 ms";
   std::map<std::string, simdjson::dom::element> by_name;
@@ -156,9 +156,9 @@ TEST_F(OtlpServer, UnfinishedSpansAfterTheTimeoutAndAtClose) {
   EXPECT_TRUE(by_name["quick"]["attributes"]["osprof.unfinished"].error());
 
   // A start still held at close is exported then.
-  const std::vector<osprof::detail::event_record> third{
+  const std::vector<osprof::event_record> third{
       make_event("open", false, base, make_id(1, 4), base, now + 300000, R"({"host": "vm"})")};
-  EXPECT_EQ(d.write(third).status, osprof::detail::write_status::ok);
+  EXPECT_EQ(d.write(third).status, osprof::write_status::ok);
   EXPECT_EQ(spans().size(), 3u);
   d.close();
   received = spans();
@@ -202,8 +202,12 @@ TEST_F(OtlpServer, ShowAndListSayOtlpIsWriteOnly) {
   EXPECT_NE(WEXITSTATUS(status), 0);
   EXPECT_NE(out.find("write-only"), std::string::npos) << out;
   EXPECT_NE(out.find("Jaeger"), std::string::npos) << "the driver's own explanation reaches the CLI: " << out;
-  driver_handle reader(otlp_url(), osprof::detail::driver_purpose::read);
-  EXPECT_FALSE(reader.driver->can_read());
+  driver_handle reader(otlp_url());
+  const auto drivers = osprof::registered_drivers();
+  const auto otlp = std::find_if(drivers.begin(), drivers.end(), [](const auto& d) { return d.scheme == "otlp"; });
+  ASSERT_NE(otlp, drivers.end());
+  EXPECT_TRUE(otlp->can_write);
+  EXPECT_FALSE(otlp->can_read);
   try {
     reader.list();
     ADD_FAILURE() << "list must fail on a write-only backend";

@@ -11,6 +11,7 @@
 #include <osprof/error.hpp>
 
 #include "drivers/otlp/otlp_encoder.hpp"
+#include "common/text.hpp"
 #include "drivers/otlp/otlp_options.hpp"
 #include "drivers/otlp/otlp_spans.hpp"
 #include "loopback_util.hpp"
@@ -18,8 +19,8 @@
 namespace {
 
 using namespace osprof::detail::otlp;
-using osprof::detail::connection_string;
-using osprof::detail::event_record;
+using osprof::connection_string;
+using osprof::event_record;
 using osprof_test::make_event;
 using osprof_test::make_id;
 
@@ -312,26 +313,26 @@ void capture(std::string_view line) { log_lines.emplace_back(line); }
 
 TEST(OtlpOptions, ConnectionStringAsOsprofiler) {
   const auto o = parse("otlp://collector:4318");
-  EXPECT_EQ(o.http.host, "collector");
-  EXPECT_EQ(o.http.port, 4318);
-  EXPECT_FALSE(o.http.tls);
+  EXPECT_EQ(o.endpoint.client.host, "collector");
+  EXPECT_EQ(o.endpoint.client.port, 4318);
+  EXPECT_FALSE(o.endpoint.client.tls);
   EXPECT_EQ(o.target, "/v1/traces");
-  EXPECT_EQ(o.endpoint, "http://collector:4318/v1/traces");
-  EXPECT_EQ(parse("otlp://collector").http.port, 4318);
+  EXPECT_EQ(o.url, "http://collector:4318/v1/traces");
+  EXPECT_EQ(parse("otlp://collector").endpoint.client.port, 4318);
   EXPECT_EQ(parse("otlp://collector/otel/").target, "/otel/v1/traces");
-  EXPECT_TRUE(parse("otlp+https://collector").http.tls);
+  EXPECT_TRUE(parse("otlp+https://collector").endpoint.client.tls);
   EXPECT_EQ(o.unfinished_timeout, std::chrono::milliseconds(60000));
   EXPECT_EQ(o.max_pending, 100000u);
-  EXPECT_FALSE(o.gzip);
+  EXPECT_FALSE(o.endpoint.gzip);
   const auto opts = parse("otlp://c?unfinished_timeout_ms=250&max_pending=10&compression=gzip&timeout_ms=1234"
                           "&headers=x-token%3Da%2Cx-b%3Dc%2525d");
   EXPECT_EQ(opts.unfinished_timeout, std::chrono::milliseconds(250));
   EXPECT_EQ(opts.max_pending, 10u);
-  EXPECT_TRUE(opts.gzip);
-  EXPECT_EQ(opts.http.timeout, std::chrono::milliseconds(1234));
-  ASSERT_EQ(opts.http.headers.size(), 2u);
-  EXPECT_EQ(opts.http.headers[0], (std::pair<std::string, std::string>{"x-token", "a"}));
-  EXPECT_EQ(opts.http.headers[1], (std::pair<std::string, std::string>{"x-b", "c%d"}));
+  EXPECT_TRUE(opts.endpoint.gzip);
+  EXPECT_EQ(opts.endpoint.client.timeout, std::chrono::milliseconds(1234));
+  ASSERT_EQ(opts.endpoint.client.headers.size(), 2u);
+  EXPECT_EQ(opts.endpoint.client.headers[0], (std::pair<std::string, std::string>{"x-token", "a"}));
+  EXPECT_EQ(opts.endpoint.client.headers[1], (std::pair<std::string, std::string>{"x-b", "c%d"}));
 }
 
 TEST(OtlpOptions, BadOptionsAreErrors) {
@@ -344,30 +345,30 @@ TEST(OtlpOptions, BadOptionsAreErrors) {
 
 TEST(OtlpOptions, EndpointFromTheEnvironment) {
   fake_env env;
-  EXPECT_EQ(parse("otlp://", env).endpoint, "http://localhost:4318/v1/traces");
-  EXPECT_EQ(parse("otlp://", env).http.host, "localhost");
+  EXPECT_EQ(parse("otlp://", env).url, "http://localhost:4318/v1/traces");
+  EXPECT_EQ(parse("otlp://", env).endpoint.client.host, "localhost");
 
   env.vars["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://gen.example:4000/";
   auto o = parse("otlp://", env);
-  EXPECT_EQ(o.http.host, "gen.example");
-  EXPECT_EQ(o.http.port, 4000);
+  EXPECT_EQ(o.endpoint.client.host, "gen.example");
+  EXPECT_EQ(o.endpoint.client.port, 4000);
   EXPECT_EQ(o.target, "/v1/traces") << "appended to the generic endpoint, one slash";
   env.vars["OTEL_EXPORTER_OTLP_ENDPOINT"] = "https://gen.example/base";
   o = parse("otlp://", env);
-  EXPECT_TRUE(o.http.tls);
-  EXPECT_EQ(o.http.port, 443);
+  EXPECT_TRUE(o.endpoint.client.tls);
+  EXPECT_EQ(o.endpoint.client.port, 443);
   EXPECT_EQ(o.target, "/base/v1/traces");
 
   env.vars["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = "http://traces.example:5000/custom/path";
   o = parse("otlp://", env);
-  EXPECT_EQ(o.http.host, "traces.example");
-  EXPECT_EQ(o.http.port, 5000);
+  EXPECT_EQ(o.endpoint.client.host, "traces.example");
+  EXPECT_EQ(o.endpoint.client.port, 5000);
   EXPECT_EQ(o.target, "/custom/path") << "the per-signal endpoint is used as is";
-  EXPECT_EQ(o.endpoint, "http://traces.example:5000/custom/path");
+  EXPECT_EQ(o.url, "http://traces.example:5000/custom/path");
 
   // The connection string's host wins over the environment.
   o = parse("otlp://explicit:4318", env);
-  EXPECT_EQ(o.http.host, "explicit");
+  EXPECT_EQ(o.endpoint.client.host, "explicit");
   EXPECT_EQ(o.target, "/v1/traces");
 
   // An unusable URL is reported and ignored.
@@ -376,7 +377,7 @@ TEST(OtlpOptions, EndpointFromTheEnvironment) {
   env.vars["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = "ftp://x";
   o = parse("otlp://", env);
   osprof::set_log_handler(previous);
-  EXPECT_EQ(o.http.host, "gen.example") << "falls back to the generic endpoint";
+  EXPECT_EQ(o.endpoint.client.host, "gen.example") << "falls back to the generic endpoint";
   ASSERT_FALSE(log_lines.empty());
   EXPECT_NE(log_lines[0].find("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), std::string::npos) << log_lines[0];
 }
@@ -394,11 +395,11 @@ TEST(OtlpOptions, HeadersTimeoutCompressionFromTheEnvironment) {
   auto previous = osprof::set_log_handler(capture);
   auto o = parse("otlp://c", env);
   osprof::set_log_handler(previous);
-  ASSERT_EQ(o.http.headers.size(), 2u) << "the TRACES_ variable wins; 'broken' is skipped";
-  EXPECT_EQ(o.http.headers[0], (std::pair<std::string, std::string>{"api-key", "secret value"}));
-  EXPECT_EQ(o.http.headers[1], (std::pair<std::string, std::string>{"x-tenant", "a=b"}));
-  EXPECT_EQ(o.http.timeout, std::chrono::milliseconds(2500));
-  EXPECT_TRUE(o.gzip);
+  ASSERT_EQ(o.endpoint.client.headers.size(), 2u) << "the TRACES_ variable wins; 'broken' is skipped";
+  EXPECT_EQ(o.endpoint.client.headers[0], (std::pair<std::string, std::string>{"api-key", "secret value"}));
+  EXPECT_EQ(o.endpoint.client.headers[1], (std::pair<std::string, std::string>{"x-tenant", "a=b"}));
+  EXPECT_EQ(o.endpoint.client.timeout, std::chrono::milliseconds(2500));
+  EXPECT_TRUE(o.endpoint.gzip);
   bool broken = false, protocol = false;
   for (const auto& l : log_lines) {
     broken = broken || l.find("broken") != std::string::npos;
@@ -409,27 +410,27 @@ TEST(OtlpOptions, HeadersTimeoutCompressionFromTheEnvironment) {
 
   // The connection string wins; 0 means no limit; invalid values keep the default.
   o = parse("otlp://c?compression=none&timeout_ms=900&headers=api-key%3Dother", env);
-  EXPECT_FALSE(o.gzip);
-  EXPECT_EQ(o.http.timeout, std::chrono::milliseconds(900));
-  EXPECT_EQ(o.http.headers[0], (std::pair<std::string, std::string>{"x-tenant", "a=b"}));
-  EXPECT_EQ(o.http.headers[1], (std::pair<std::string, std::string>{"api-key", "other"}));
+  EXPECT_FALSE(o.endpoint.gzip);
+  EXPECT_EQ(o.endpoint.client.timeout, std::chrono::milliseconds(900));
+  EXPECT_EQ(o.endpoint.client.headers[0], (std::pair<std::string, std::string>{"x-tenant", "a=b"}));
+  EXPECT_EQ(o.endpoint.client.headers[1], (std::pair<std::string, std::string>{"api-key", "other"}));
   env.vars["OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"] = "0";
-  EXPECT_GE(parse("otlp://c", env).http.timeout, std::chrono::milliseconds(std::chrono::hours(24)));
+  EXPECT_GE(parse("otlp://c", env).endpoint.client.timeout, std::chrono::milliseconds(std::chrono::hours(24)));
   env.vars["OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"] = "-5";
   env.vars["OTEL_EXPORTER_OTLP_TRACES_COMPRESSION"] = "brotli";
   previous = osprof::set_log_handler(capture);
   o = parse("otlp://c", env);
   osprof::set_log_handler(previous);
-  EXPECT_EQ(o.http.timeout, std::chrono::milliseconds(10000));
-  EXPECT_FALSE(o.gzip) << "an invalid value is ignored";
+  EXPECT_EQ(o.endpoint.client.timeout, std::chrono::milliseconds(10000));
+  EXPECT_FALSE(o.endpoint.gzip) << "an invalid value is ignored";
   env.vars["OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE"] = "/etc/ssl/ca.pem";
-  EXPECT_EQ(parse("otlp://c", env).http.ca_file, "/etc/ssl/ca.pem");
+  EXPECT_EQ(parse("otlp://c", env).endpoint.client.ca_file, "/etc/ssl/ca.pem");
 }
 
 TEST(OtlpOptions, PercentDecoding) {
-  EXPECT_EQ(percent_decode("a%20b%2C%3d"), "a b,=");
-  EXPECT_FALSE(percent_decode("a%2").has_value());
-  EXPECT_FALSE(percent_decode("a%zz").has_value());
+  EXPECT_EQ(osprof::detail::percent_decode("a%20b%2C%3d"), "a b,=");
+  EXPECT_FALSE(osprof::detail::percent_decode("a%2").has_value());
+  EXPECT_FALSE(osprof::detail::percent_decode("a%zz").has_value());
 }
 
 }  // namespace

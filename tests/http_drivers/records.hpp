@@ -14,11 +14,11 @@
 
 #include "common/json_writer.hpp"
 #include "common/time_format.hpp"
-#include "driver/event_record.hpp"
+#include <osprof/driver.hpp>
 
 namespace osprof_test {
 
-using osprof::detail::event_record;
+using osprof::event_record;
 
 /// One event as the worker formats it: OSProfiler's key order and separators.
 inline event_record make_record(const std::string& name, osprof::uuid base, osprof::uuid trace, osprof::uuid parent,

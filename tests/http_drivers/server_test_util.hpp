@@ -31,7 +31,9 @@
 #include <osprof/error.hpp>
 #include <osprof/profiler.hpp>
 
-#include "driver/registry.hpp"
+#include <osprof/driver.hpp>
+
+#include "support/backend.hpp"
 #include "records.hpp"
 
 namespace osprof_test {
@@ -301,37 +303,7 @@ inline std::string emit_test_trace(int burst = 100) {
   return base;
 }
 
-/// A driver for reading (or writing), with synchronous calls.
-struct backend {
-  asio::io_context ioc;  // before the driver: its connections are closed on this context
-  std::unique_ptr<osprof::detail::driver> driver;
-  explicit backend(const std::string& url, osprof::detail::driver_purpose purpose = osprof::detail::driver_purpose::read) {
-    osprof::detail::driver_context ctx;
-    ctx.executor = ioc.get_executor();
-    ctx.purpose = purpose;
-    ctx.project = "demo";
-    ctx.service = "api";
-    ctx.host = "vm";
-    ctx.timeout = std::chrono::seconds(10);
-    driver = osprof::detail::driver_registry::instance().create(url, ctx);
-  }
-  std::vector<std::string> trace(const std::string& id) {
-    return run_sync([&] { return driver->read_trace(id); });
-  }
-  std::vector<osprof::detail::trace_summary> list() {
-    return run_sync([&] { return driver->list_traces(); });
-  }
-  std::vector<osprof::detail::trace_summary> errors() {
-    return run_sync([&] { return driver->list_error_traces(); });
-  }
-  /// Writes on the driver's own executor (the write side's contract).
-  osprof::detail::write_result write(std::span<const event_record> batch) {
-    auto future = asio::co_spawn(ioc, driver->write(batch), asio::use_future);
-    ioc.restart();
-    ioc.run();
-    return future.get();
-  }
-};
+using osprof::test::backend;
 
 /// Writes `events` (stored JSON read back from a backend) into a fresh SQLite file, OSProfiler's
 /// SQL layout through osprof's SQLite driver: the reference the reports are compared with.
@@ -341,12 +313,12 @@ inline std::string sqlite_copy(const std::vector<std::string>& events, const std
   std::filesystem::remove(path + "-wal");
   std::filesystem::remove(path + "-shm");
   const std::string url = "sqlite:///" + path;  // absolute path: sqlite:////...
-  backend sqlite(url, osprof::detail::driver_purpose::write);
+  backend sqlite(url);
   std::vector<event_record> records;
   for (const auto& e : events) records.push_back(record_from_json(e));
   const auto r = sqlite.write(records);
-  if (r.status != osprof::detail::write_status::ok) throw std::runtime_error("sqlite write failed: " + r.error);
-  run_sync([&] { return sqlite.driver->close(); });
+  if (r.status != osprof::write_status::ok) throw std::runtime_error("sqlite write failed: " + r.error);
+  sqlite.close();
   return url;
 }
 

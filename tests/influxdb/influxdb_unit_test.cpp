@@ -6,7 +6,7 @@
 
 #include <osprof/error.hpp>
 
-#include "driver/connection_string.hpp"
+#include <osprof/connection_string.hpp>
 #include "drivers/influxdb/influxdb_options.hpp"
 #include "drivers/influxdb/line_protocol.hpp"
 #include "../http_drivers/records.hpp"
@@ -14,7 +14,7 @@
 namespace {
 
 using namespace osprof::detail::influxdb;
-using osprof::detail::connection_string;
+using osprof::connection_string;
 using osprof_test::make_record;
 
 std::string tag(std::string_view v) {
@@ -91,7 +91,7 @@ TEST(InfluxEncoder, OnePointPerEventWithTagsAndFields) {
   const auto bodies = encode_batch(batch, s, times);
   ASSERT_EQ(bodies.size(), 1u);
   EXPECT_EQ(bodies[0].events, 2u);
-  const std::string& text = bodies[0].text;
+  const std::string& text = bodies[0].body;
   const std::string first = text.substr(0, text.find('\n'));
   const std::string second = text.substr(first.size() + 1, text.size() - first.size() - 2);
   const std::string base = id(1).to_string();
@@ -112,7 +112,7 @@ TEST(InfluxEncoder, OnePointPerEventWithTagsAndFields) {
   // No project: the tag is left out (line protocol has no empty tag values).
   s.project.clear();
   const auto plain = encode_batch(batch, s, times);
-  EXPECT_EQ(plain[0].text.find("project="), std::string::npos);
+  EXPECT_EQ(plain[0].body.find("project="), std::string::npos);
 }
 
 TEST(InfluxEncoder, SameMicrosecondSameNameGetsDistinctTimes) {
@@ -121,7 +121,7 @@ TEST(InfluxEncoder, SameMicrosecondSameNameGetsDistinctTimes) {
   timestamp_assigner times;
   const auto bodies = encode_batch(batch, {}, times);
   std::set<std::string> stamps;
-  std::string_view rest = bodies[0].text;
+  std::string_view rest = bodies[0].body;
   while (!rest.empty()) {
     const auto nl = rest.find('\n');
     const auto line = rest.substr(0, nl);
@@ -132,7 +132,7 @@ TEST(InfluxEncoder, SameMicrosecondSameNameGetsDistinctTimes) {
   // A retry of the same batch must not move the times: the driver encodes a batch once. A
   // second encoding (a new batch with the same events) does move them, to unused offsets.
   const auto again = encode_batch(batch, {}, times);
-  EXPECT_NE(again[0].text, bodies[0].text);
+  EXPECT_NE(again[0].body, bodies[0].body);
 }
 
 TEST(InfluxEncoder, SplitsIntoBoundedBodies) {
@@ -148,8 +148,8 @@ TEST(InfluxEncoder, SplitsIntoBoundedBodies) {
   EXPECT_GT(bodies.size(), 10u);
   std::size_t events = 0;
   for (const auto& b : bodies) {
-    EXPECT_LE(b.text.size(), 4096u);
-    EXPECT_EQ(static_cast<std::size_t>(std::count(b.text.begin(), b.text.end(), '\n')), b.events);
+    EXPECT_LE(b.body.size(), 4096u);
+    EXPECT_EQ(static_cast<std::size_t>(std::count(b.body.begin(), b.body.end(), '\n')), b.events);
     events += b.events;
   }
   EXPECT_EQ(events, 100u);
@@ -172,33 +172,33 @@ TEST(InfluxEncoder, PartialWriteCount) {
 
 TEST(InfluxOptions, DefaultsAndOptions) {
   auto o = influxdb_options::from(connection_string::parse("influxdb://127.0.0.1"), std::chrono::seconds(3));
-  EXPECT_EQ(o.http.host, "127.0.0.1");
-  EXPECT_EQ(o.http.port, 8086);
-  EXPECT_FALSE(o.http.tls);
-  EXPECT_EQ(o.http.timeout, std::chrono::seconds(3));
+  EXPECT_EQ(o.endpoint.client.host, "127.0.0.1");
+  EXPECT_EQ(o.endpoint.client.port, 8086);
+  EXPECT_FALSE(o.endpoint.client.tls);
+  EXPECT_EQ(o.endpoint.client.timeout, std::chrono::seconds(3));
   EXPECT_EQ(o.database, "osprofiler");
   EXPECT_EQ(o.measurement, "osprofiler_events");
   EXPECT_TRUE(o.retention_policy.empty());
   EXPECT_TRUE(o.create_database);
-  EXPECT_FALSE(o.gzip);
+  EXPECT_FALSE(o.endpoint.gzip);
 
   o = influxdb_options::from(
       connection_string::parse("influxdb+https://alice:s%40cret@influx.example:9999/traces?rp=week&measurement=spans&gzip=true"
                                "&create_database=false&max_body_bytes=65536&timeout_ms=250"),
       std::chrono::seconds(3));
-  EXPECT_TRUE(o.http.tls);
-  EXPECT_EQ(o.http.port, 9999);
-  EXPECT_TRUE(o.http.has_auth);
-  EXPECT_EQ(o.http.user, "alice");
-  EXPECT_EQ(o.http.password, "s@cret");
-  EXPECT_EQ(o.http.timeout, std::chrono::milliseconds(250));
+  EXPECT_TRUE(o.endpoint.client.tls);
+  EXPECT_EQ(o.endpoint.client.port, 9999);
+  EXPECT_TRUE(o.endpoint.client.has_auth);
+  EXPECT_EQ(o.endpoint.client.user, "alice");
+  EXPECT_EQ(o.endpoint.client.password, "s@cret");
+  EXPECT_EQ(o.endpoint.client.timeout, std::chrono::milliseconds(250));
   EXPECT_EQ(o.database, "traces");
   EXPECT_EQ(o.retention_policy, "week");
   EXPECT_EQ(o.measurement, "spans");
-  EXPECT_TRUE(o.gzip);
+  EXPECT_TRUE(o.endpoint.gzip);
   EXPECT_FALSE(o.create_database);
-  EXPECT_EQ(o.max_body_bytes, 65536u);
-  EXPECT_EQ(o.http.redacted.find("s%40cret"), std::string::npos);
+  EXPECT_EQ(o.endpoint.max_body_bytes, 65536u);
+  EXPECT_EQ(o.endpoint.client.redacted.find("s%40cret"), std::string::npos);
 }
 
 void expect_error(const std::string& url, const std::string& needle) {

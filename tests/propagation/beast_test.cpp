@@ -12,7 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http/string_body.hpp>
 
-#include "drivers/memory/memory_store.hpp"
+#include "support/memory_store.hpp"
 #include "trace_events.hpp"
 
 namespace {
@@ -48,7 +48,7 @@ osprof::beast::server_options server_opts(std::vector<std::string> keys) {
 class BeastTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    store_ = osprof::detail::memory_store::get(store_name());
+    store_ = osprof::test::memory_store::get(store_name());
     store_->clear();
     emitter_ = std::make_unique<osprof::emitter>(osprof::options{.connection_string = "memory://" + store_name(), .service = "svc"});
     osprof::clean();
@@ -63,7 +63,7 @@ class BeastTest : public ::testing::Test {
     return osprof::test::parse_events(store_->events_of(base.to_string()));
   }
 
-  std::shared_ptr<osprof::detail::memory_store> store_;
+  std::shared_ptr<osprof::test::memory_store> store_;
   std::unique_ptr<osprof::emitter> emitter_;
 };
 

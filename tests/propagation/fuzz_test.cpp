@@ -15,7 +15,7 @@
 
 #include <boost/beast/http/string_body.hpp>
 
-#include "drivers/memory/memory_store.hpp"
+#include "support/memory_store.hpp"
 #include "propagation/codec.hpp"
 #include "trace_events.hpp"
 
@@ -153,7 +153,7 @@ TEST(Fuzz, ServerNeverCrashesNeverTrustsForgeriesNeverLeaks) {
   const std::uint64_t iterations = env_number("OSPROF_FUZZ_ITERATIONS", 20000) / 2;
   std::printf("seed %llu, %llu requests\n", static_cast<unsigned long long>(seed),
               static_cast<unsigned long long>(iterations));
-  auto store = osprof::detail::memory_store::get("fuzz_server");
+  auto store = osprof::test::memory_store::get("fuzz_server");
   store->clear();
   osprof::emitter emitter{osprof::options{.connection_string = "memory://fuzz_server", .queue_capacity = 1 << 20}};
   osprof::clean();

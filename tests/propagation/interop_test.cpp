@@ -32,7 +32,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 
-#include "driver/registry.hpp"
+#include <osprof/driver.hpp>
+
+#include "support/backend.hpp"
 #include "propagation/codec.hpp"
 #include "trace_events.hpp"
 
@@ -537,14 +539,7 @@ class demo_service {
 };
 
 std::vector<osprof::test::event> read_trace(const std::string& cs, const std::string& base) {
-  asio::io_context ioc;
-  osprof::detail::driver_context context;
-  context.executor = ioc.get_executor();
-  context.purpose = osprof::detail::driver_purpose::read;
-  auto driver = osprof::detail::driver_registry::instance().create(cs, context);
-  auto result = asio::co_spawn(ioc, driver->read_trace(base), asio::use_future);
-  ioc.run();
-  return osprof::test::parse_events(result.get());
+  return osprof::test::parse_events(osprof::test::backend(cs).trace(base));
 }
 
 TEST_F(Interop, PythonClientContinuesIntoTheDemoService) {

@@ -22,7 +22,7 @@
 #include <boost/asio/use_future.hpp>
 #include <boost/beast/http/string_body.hpp>
 
-#include "drivers/memory/memory_store.hpp"
+#include "support/memory_store.hpp"
 #include "trace_events.hpp"
 
 namespace {
@@ -36,7 +36,7 @@ using response = http::response<http::string_body>;
 class TracedExecutorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    store_ = osprof::detail::memory_store::get(name());
+    store_ = osprof::test::memory_store::get(name());
     store_->clear();
     emitter_ = std::make_unique<osprof::emitter>(osprof::options{.connection_string = "memory://" + name()});
   }
@@ -47,7 +47,7 @@ class TracedExecutorTest : public ::testing::Test {
     return osprof::test::parse_events(store_->events_of(base.to_string()));
   }
 
-  std::shared_ptr<osprof::detail::memory_store> store_;
+  std::shared_ptr<osprof::test::memory_store> store_;
   std::unique_ptr<osprof::emitter> emitter_;
 };
 

@@ -8,10 +8,12 @@
 #include <stdexcept>
 #include <string>
 
+#include <osprof/drivers.hpp>
 #include <osprof/emitter.hpp>
 #include <osprof/profiler.hpp>
 
 int main(int argc, char** argv) {
+  osprof::register_builtin_drivers();
   if (argc < 2) {
     std::fprintf(stderr, "usage: %s <connection-string> [points]\n", argv[0]);
     return 2;

@@ -27,7 +27,9 @@
 #include <osprof/error.hpp>
 #include <osprof/profiler.hpp>
 
-#include "driver/registry.hpp"
+#include <osprof/driver.hpp>
+
+#include "support/backend.hpp"
 #include "drivers/redis/connection.hpp"
 #include "drivers/redis/redis_options.hpp"
 #include "drivers/redis/resp.hpp"
@@ -242,27 +244,8 @@ inline std::string emit_demo_trace() {
   return base;
 }
 
-/// A driver created for reading, with synchronous calls.
-struct reader {
-  std::unique_ptr<osprof::detail::driver> driver;
-  boost::asio::io_context ioc;
-  explicit reader(const std::string& url) {
-    osprof::detail::driver_context ctx;
-    ctx.executor = ioc.get_executor();
-    ctx.purpose = osprof::detail::driver_purpose::read;
-    ctx.timeout = std::chrono::seconds(10);
-    driver = osprof::detail::driver_registry::instance().create(url, ctx);
-  }
-  std::vector<std::string> trace(const std::string& id) {
-    return run_sync([&] { return driver->read_trace(id); });
-  }
-  std::vector<osprof::detail::trace_summary> list() {
-    return run_sync([&] { return driver->list_traces(); });
-  }
-  std::vector<osprof::detail::trace_summary> errors() {
-    return run_sync([&] { return driver->list_error_traces(); });
-  }
-};
+/// A backend for reading, with synchronous calls.
+using reader = osprof::test::backend;
 
 /// Every event stored in the Redis at `port` (all osprofiler_opt:* lists).
 inline std::vector<std::string> stored_events(std::uint16_t port, const std::string& password = {}) {

@@ -7,8 +7,8 @@
 #include <osprof/error.hpp>
 
 #include "common/time_format.hpp"
-#include "driver/connection_string.hpp"
-#include "driver/registry.hpp"
+#include <osprof/connection_string.hpp>
+#include <osprof/driver.hpp>
 #include "drivers/redis/batch.hpp"
 #include "drivers/redis/client.hpp"
 #include "drivers/redis/redis_options.hpp"
@@ -19,6 +19,7 @@ namespace {
 
 using namespace osprof::detail;
 using namespace osprof::detail::redis;
+using namespace osprof;
 
 // ---------------------------------------------------------------- RESP
 
@@ -225,7 +226,7 @@ TEST(RedisOptions, BadValuesNameTheOptionAndHideSecrets) {
 }
 
 TEST(RedisOptions, SchemesAreRegistered) {
-  auto names = driver_registry::instance().list();
+  auto names = osprof::registered_drivers();
   for (const char* scheme : {"redis", "rediss", "redissentinel", "rediscluster"}) {
     EXPECT_TRUE(std::any_of(names.begin(), names.end(), [&](const auto& e) { return e.scheme == scheme; })) << scheme;
   }
@@ -236,7 +237,7 @@ TEST(RedisOptions, UnreadableCertificateFilesFailAtCreation) {
   driver_context ctx;
   ctx.executor = ioc.get_executor();
   try {
-    (void)driver_registry::instance().create("rediss://127.0.0.1:1?ssl_ca_certs=/nonexistent/ca.pem", ctx);
+    (void)osprof::make_writer("rediss://127.0.0.1:1?ssl_ca_certs=/nonexistent/ca.pem", ctx);
     FAIL() << "expected an error";
   } catch (const osprof::error& e) {
     EXPECT_NE(std::string(e.what()).find("ssl_ca_certs '/nonexistent/ca.pem'"), std::string::npos) << e.what();

@@ -7,17 +7,13 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
-#include "report/report.hpp"
+#include <osprof/report.hpp>
 #include "report_test_util.hpp"
 #include "reference_events.hpp"
 
 namespace osprof::test {
 namespace {
 
-using detail::build_report;
-using detail::render_json;
-using detail::report;
-using detail::report_node;
 
 std::int64_t ref_us(const char* micro) {
   return *detail::parse_timestamp(std::string("2026-11-25T15:26:21.") + micro);
@@ -480,11 +476,11 @@ TEST(BuildReport, DeepChainWithoutRecursion) {
     const report r = build_report(base_id, events);
     EXPECT_EQ(count_nodes(r.children), static_cast<std::size_t>(depth));
     const std::string json = render_json(r, 0);
-    const report back = detail::parse_report_json(json);
+    const report back = parse_report_json(json);
     EXPECT_EQ(render_json(back, 0), json);
-    EXPECT_FALSE(detail::render_tree(r).empty());
-    EXPECT_FALSE(detail::render_dot(r).empty());
-    EXPECT_FALSE(detail::render_chrome(r).empty());
+    EXPECT_FALSE(render_tree(r).empty());
+    EXPECT_FALSE(render_dot(r).empty());
+    EXPECT_FALSE(render_chrome(r).empty());
   }
 }
 

@@ -4,14 +4,12 @@
 
 #include <gtest/gtest.h>
 
-#include "report/report.hpp"
+#include <osprof/report.hpp>
 #include "report_test_util.hpp"
 
 namespace osprof::test {
 namespace {
 
-using detail::build_report;
-using detail::report;
 
 // A good two-point trace plus one bad event at index 2; returns the report.
 report with_bad_event(const std::string& bad) {

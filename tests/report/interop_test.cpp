@@ -11,7 +11,7 @@
 
 #include <gtest/gtest.h>
 
-#include "report/report.hpp"
+#include <osprof/report.hpp>
 #include "report_test_util.hpp"
 #include "reference_events.hpp"
 

@@ -8,7 +8,7 @@
 
 #include <osprof/error.hpp>
 
-#include "report/report.hpp"
+#include <osprof/report.hpp>
 #include "report_test_util.hpp"
 #include "reference_events.hpp"
 

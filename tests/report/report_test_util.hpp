@@ -7,7 +7,8 @@
 #include <vector>
 
 #include "common/time_format.hpp"
-#include "report/report.hpp"
+#include <osprof/render.hpp>
+#include <osprof/report.hpp>
 
 namespace osprof::test {
 
@@ -25,7 +26,7 @@ inline std::string event(const std::string& name, const std::string& trace_id, c
 }
 
 /// The first node (preorder) whose trace_id is `id`, or null.
-inline const detail::report_node* find_node(const std::vector<detail::report_node>& nodes, const std::string& id) {
+inline const report_node* find_node(const std::vector<report_node>& nodes, const std::string& id) {
   for (const auto& n : nodes) {
     if (n.trace_id == id) return &n;
     if (const auto* found = find_node(n.children, id)) return found;
@@ -33,7 +34,7 @@ inline const detail::report_node* find_node(const std::vector<detail::report_nod
   return nullptr;
 }
 
-inline std::size_t count_nodes(const std::vector<detail::report_node>& nodes) {
+inline std::size_t count_nodes(const std::vector<report_node>& nodes) {
   std::size_t count = 0;
   for (const auto& n : nodes) count += 1 + count_nodes(n.children);
   return count;

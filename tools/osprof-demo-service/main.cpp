@@ -5,6 +5,7 @@
 // traces when stopped with SIGINT or SIGTERM.
 //
 // Only osprof's public API is used: <osprof/...> and <osprof_beast/...>.
+#include <osprof/drivers.hpp>
 #include <osprof/emitter.hpp>
 #include <osprof/profiler.hpp>
 #include <osprof/propagation.hpp>
@@ -406,6 +407,7 @@ int call(const config& cfg) {
 
 int main(int argc, char** argv) {
   const config cfg = parse_args(argc, argv);
+  osprof::register_builtin_drivers();
   if (cfg.downstream && !parse_url(*cfg.downstream)) fail_usage("--downstream needs an http://HOST[:PORT]/PATH URL");
   try {
     if (cfg.call) return call(cfg);

@@ -32,7 +32,7 @@
 #include "bench_histogram.hpp"
 #include "cli.hpp"
 #include "common/json_writer.hpp"
-#include "driver/connection_string.hpp"
+#include <osprof/connection_string.hpp>
 
 namespace osprof::cli {
 
@@ -317,7 +317,7 @@ void print_run(const run_result& r) {
   const auto& st = r.st;
   const auto q = [&](double quantile) { return r.ns(r.span_ticks.quantile(quantile)); };
   std::printf("osprof bench: %s for %.2f s, %d producer(s), rate %s, overflow %s%s\n",
-              detail::redact_connection_string(s.connection_string).c_str(), r.load_s, s.producers,
+              redact_connection_string(s.connection_string).c_str(), r.load_s, s.producers,
               s.rate > 0 ? (si(s.rate) + " events/s").c_str() : "unlimited", overflow_name(o.overflow),
               r.interrupted ? "  (interrupted: results so far)" : "");
   std::printf("  settings      queue capacity %zu (%.0f MiB), batch size %zu, flush interval %lld ms, block timeout %lld ms, "
@@ -374,7 +374,7 @@ std::string run_json(const run_result& r) {
   const auto& st = r.st;
   const auto q = [&](double quantile) { return r.ns(r.span_ticks.quantile(quantile)); };
   std::string j = "{\"connection_string\": ";
-  detail::append_json_string(j, detail::redact_connection_string(s.connection_string));
+  detail::append_json_string(j, redact_connection_string(s.connection_string));
   j += ", \"settings\": {";
   append_field(j, "producers", static_cast<std::uint64_t>(s.producers));
   append_field(j, "duration_s", s.duration_s);
@@ -573,7 +573,7 @@ int bench(const std::vector<std::string>& raw) {
     throw usage_error{"--svg needs --sweep"};
   }
   // Fail on a bad connection string before any load starts.
-  detail::connection_string::parse(base.connection_string);
+  connection_string::parse(base.connection_string);
 
   interrupt_handler on_ctrl_c;
   std::vector<run_result> results;
@@ -591,7 +591,7 @@ int bench(const std::vector<std::string>& raw) {
       if (interrupted()) break;
     }
     std::printf("sweep of %s on %s (%s):\n", sweep->setting.c_str(),
-                detail::redact_connection_string(base.connection_string).c_str(),
+                redact_connection_string(base.connection_string).c_str(),
                 base.rate > 0 ? ("rate " + si(base.rate) + " events/s").c_str() : "rate unlimited");
     std::printf("%16s %12s %12s %9s %9s %9s %9s %9s %10s %12s %12s\n", sweep->setting.c_str(), "written/s",
                 "offered/s", "p50 ns", "p99 ns", "p99.9 ns", "dropped", "batches", "avg batch", "write p99us",
@@ -610,7 +610,7 @@ int bench(const std::vector<std::string>& raw) {
       points.push_back({sweep->values[i], r.written_per_s(), p99});
     }
     const std::string svg_path = args.value("--svg").value_or("osprof-sweep.svg");
-    write_file(svg_path, sweep_chart_svg("osprof bench: " + detail::redact_connection_string(base.connection_string),
+    write_file(svg_path, sweep_chart_svg("osprof bench: " + redact_connection_string(base.connection_string),
                                          sweep->setting, points));
     std::printf("chart: %s\n", svg_path.c_str());
   }

@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "cli.hpp"
-#include "driver/connection_string.hpp"
+#include <osprof/connection_string.hpp>
 
 namespace osprof::cli {
 
@@ -85,7 +85,7 @@ int demo(const std::vector<std::string>& raw) {
     tracing.shutdown(10s);
     const auto s = tracing.get_stats();
     std::printf("traced %llu events into %s: %llu written, %llu dropped\n",
-                static_cast<unsigned long long>(s.emitted), detail::redact_connection_string(cs).c_str(),
+                static_cast<unsigned long long>(s.emitted), redact_connection_string(cs).c_str(),
                 static_cast<unsigned long long>(s.written), static_cast<unsigned long long>(s.dropped()));
     if (s.written != s.emitted) {
       std::fprintf(stderr, "osprof: the backend did not take every event%s%s\n", s.last_error.empty() ? "" : ": ",
@@ -94,11 +94,11 @@ int demo(const std::vector<std::string>& raw) {
     }
   }
 
-  std::printf("\n$ osprof trace list --connection-string %s\n", detail::redact_connection_string(cs).c_str());
+  std::printf("\n$ osprof trace list --connection-string %s\n", redact_connection_string(cs).c_str());
   std::fflush(stdout);
   if (const int rc = trace_list({"--connection-string", cs}); rc != 0) return rc;
   std::printf("\n$ osprof trace show %s --connection-string %s --tree\n", base_id.c_str(),
-              detail::redact_connection_string(cs).c_str());
+              redact_connection_string(cs).c_str());
   std::fflush(stdout);
   return trace_show({base_id, "--connection-string", cs, "--tree"});
 }

@@ -7,7 +7,8 @@
 #include <osprof/version.hpp>
 
 #include "cli.hpp"
-#include "driver/registry.hpp"
+#include <osprof/driver.hpp>
+#include <osprof/drivers.hpp>
 
 namespace {
 
@@ -47,7 +48,7 @@ namespace osprof::cli {
 int drivers(const std::vector<std::string>& raw) {
   const arguments args(raw, {});
   if (!args.positional().empty()) throw usage_error{"drivers takes no arguments"};
-  for (const auto& d : detail::driver_registry::instance().list()) {
+  for (const auto& d : registered_drivers()) {
     std::printf("%-16s %s\n", (d.scheme + "://").c_str(), d.summary.c_str());
   }
   return 0;
@@ -56,6 +57,7 @@ int drivers(const std::vector<std::string>& raw) {
 }  // namespace osprof::cli
 
 int main(int argc, char** argv) {
+  osprof::register_builtin_drivers();
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
     std::fputs(usage, args.empty() ? stderr : stdout);

@@ -6,19 +6,19 @@
 #include <iostream>
 #include <sstream>
 
+#include <osprof/connection_string.hpp>
 #include <osprof/error.hpp>
 #include <osprof/uuid.hpp>
 
-#include "backend_reader.hpp"
 #include "cli.hpp"
 #include "common/json_writer.hpp"
-#include "report/report.hpp"
+#include <osprof/render.hpp>
+#include <osprof/report.hpp>
 
 namespace osprof::cli {
 
 namespace {
 
-namespace asio = boost::asio;
 
 bool write_output(const std::string& text, const std::optional<std::string>& path) {
   if (!path) {
@@ -37,8 +37,20 @@ bool write_output(const std::string& text, const std::optional<std::string>& pat
   return true;
 }
 
-std::chrono::seconds timeout_of(const arguments& args) {
-  return std::chrono::seconds(args.integer("--timeout", 1, 86400).value_or(30));
+read_options read_options_of(const arguments& args) {
+  return read_options{std::chrono::seconds(args.integer("--timeout", 1, 86400).value_or(30))};
+}
+
+// A backend that did not answer in time: the message names the option that sets the time.
+template <class Read>
+auto with_timeout_hint(Read read) {
+  try {
+    return read();
+  } catch (const error& e) {
+    const std::string what = e.what();
+    if (what.starts_with("no answer from ")) throw error(what + " (see --timeout)");
+    throw;
+  }
 }
 
 }  // namespace
@@ -56,16 +68,14 @@ int trace_show(const std::vector<std::string>& raw) {
   const auto out_path = args.value("--out");
   const bool terminal = !out_path && isatty(STDOUT_FILENO) != 0;
 
-  detail::report r;
+  report r;
   if (uuid::parse(target)) {
     const std::string cs = connection_string(args);
-    const auto events = read_from_backend<std::vector<std::string>>(
-        cs, timeout_of(args), [&](detail::driver& d) { return d.read_trace(target); });
-    r = detail::build_report(target, events);
+    r = with_timeout_hint([&] { return read_report(cs, target, read_options_of(args)); });
     for (const auto& problem : r.problems) std::fprintf(stderr, "osprof: skipped a corrupt event: %s\n", problem.c_str());
     if (r.empty()) {
       std::fprintf(stderr, "osprof: trace %s not found in %s\n", target.c_str(),
-                   detail::redact_connection_string(cs).c_str());
+                   redact_connection_string(cs).c_str());
       return 1;
     }
   } else {
@@ -77,21 +87,21 @@ int trace_show(const std::vector<std::string>& raw) {
     }
     std::stringstream text;
     text << in.rdbuf();
-    r = detail::parse_report_json(text.str());
+    r = parse_report_json(text.str());
   }
 
   std::string text;
   if (args.flag("--json") || (formats == 0 && !terminal)) {
-    text = detail::render_json(r, 2);
+    text = render_json(r, 2);
   } else if (args.flag("--html")) {
-    text = detail::render_html(r);
+    text = render_html(r);
   } else if (args.flag("--dot")) {
-    text = detail::render_dot(r);
+    text = render_dot(r);
   } else if (args.flag("--chrome")) {
-    text = detail::render_chrome(r);
+    text = render_chrome(r);
   } else {
     const bool color = args.flag("--color") || (terminal && !args.flag("--no-color") && std::getenv("NO_COLOR") == nullptr);
-    text = detail::render_tree(r, color);
+    text = render_tree(r, color);
   }
   return write_output(text, out_path) ? 0 : 1;
 }
@@ -102,9 +112,7 @@ int trace_list(const std::vector<std::string>& raw) {
   if (!args.positional().empty()) throw usage_error{"trace list takes no positional arguments"};
   const std::string cs = connection_string(args);
   const bool errors_only = args.flag("--error-trace");
-  const auto rows = read_from_backend<std::vector<detail::trace_summary>>(cs, timeout_of(args), [&](detail::driver& d) {
-    return errors_only ? d.list_error_traces() : d.list_traces();
-  });
+  const auto rows = with_timeout_hint([&] { return list_traces(cs, errors_only, read_options_of(args)); });
   std::string out;
   if (args.flag("--json")) {
     out = "[";

@@ -1,6 +1,8 @@
 // OSProfiler's unified report: the tree of a trace's points built from its stored events,
-// with per-point stats, as `osprofiler trace show --json` prints it. Stored events are parsed
-// with simdjson; a corrupt event is reported (with the trace id) and skipped.
+// with per-point stats, as `osprofiler trace show --json` prints it, and the calls that read
+// it from any backend with a reader. Stored events are parsed with simdjson; a corrupt event
+// is reported (with the trace id) and skipped. The text, HTML, DOT and Chrome renderings are
+// in <osprof/render.hpp> (CMake target osprof::render).
 //
 // Two deliberate differences from Python OSProfiler (documented in the README):
 //  - a point's name is the event name minus its final "-start"/"-stop" (Python cuts at the
@@ -9,14 +11,23 @@
 //    milliseconds, so points within one millisecond came out in storage order).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
-namespace osprof::detail {
+namespace osprof {
+inline namespace v1 {
+
+/// One row of `trace list`.
+struct trace_summary {
+  std::string base_id;
+  std::string timestamp;  ///< the trace's first event, "%Y-%m-%dT%H:%M:%S.%f"
+};
 
 /// One trace point (a start/stop pair sharing a trace_id).
 struct report_node {
@@ -65,13 +76,21 @@ report parse_report_json(std::string_view json);
 /// OSProfiler's report JSON (`indent` spaces; 0 = one line): root info {name "total", started 0,
 /// finished, last_trace_started} in integer ms from the earliest event, children, stats.
 std::string render_json(const report& r, int indent = 2);
-/// An indented text tree: name, service, duration and start offset per point, errors marked.
-std::string render_tree(const report& r, bool color = false);
-/// Graphviz DOT, as OSProfiler's --dot (labels "service:name - N ms").
-std::string render_dot(const report& r);
-/// A self-contained HTML page (no CDN): a collapsible tree with duration bars and details.
-std::string render_html(const report& r);
-/// Chrome/Perfetto trace-event JSON (opens in ui.perfetto.dev and chrome://tracing).
-std::string render_chrome(const report& r);
 
-}  // namespace osprof::detail
+/// How long a read from a backend may take in all; past it the read throws osprof::error.
+struct read_options {
+  std::chrono::milliseconds timeout{30000};
+};
+
+/// Reads one trace through the reader registered for the connection string's scheme and
+/// builds its report (empty() when the trace is unknown). Throws osprof::error for a bad
+/// connection string, a backend without a reader, a failing or silent backend.
+report read_report(std::string_view connection_string, std::string_view base_id, const read_options& options = {});
+
+/// The traces in the backend, newest first; with `errors_only`, those that contain an error.
+/// Throws as read_report().
+std::vector<trace_summary> list_traces(std::string_view connection_string, bool errors_only = false,
+                                       const read_options& options = {});
+
+}  // namespace v1
+}  // namespace osprof

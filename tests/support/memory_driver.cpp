@@ -1,4 +1,4 @@
-// memory://<name>: see memory_store.hpp.
+// memory://<name>: see memory_store.hpp. Registered by the tests' main (test_main.cpp).
 #include <algorithm>
 #include <map>
 
@@ -6,11 +6,13 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "common/json_writer.hpp"
-#include "drivers/builtin.hpp"
-#include "drivers/memory/memory_store.hpp"
+#include <osprof/driver.hpp>
 
-namespace osprof::detail {
+#include "support/memory_store.hpp"
+
+namespace osprof::test {
+
+namespace asio = boost::asio;
 
 std::shared_ptr<memory_store> memory_store::get(std::string_view name) {
   static std::mutex mutex;
@@ -69,14 +71,13 @@ void memory_store::clear() {
 
 namespace {
 
-class memory_driver final : public driver {
+class memory_writer final : public writer {
  public:
-  memory_driver(std::shared_ptr<memory_store> store, asio::any_io_executor executor)
+  memory_writer(std::shared_ptr<memory_store> store, asio::any_io_executor executor)
       : store_(std::move(store)), executor_(std::move(executor)) {}
 
-  std::string_view scheme() const noexcept override { return "memory"; }
-
-  asio::awaitable<write_result> write(std::span<const event_record> batch) override {
+  asio::awaitable<write_result> write(const osprof::batch& b) override {
+    const std::span<const event_record> batch = b.events;
     store_->write_calls.fetch_add(1, std::memory_order_relaxed);
     if (const auto ms = store_->delay_ms.load(); ms > 0) {
       asio::steady_timer timer(executor_, std::chrono::milliseconds(ms));
@@ -107,6 +108,15 @@ class memory_driver final : public driver {
     if (rejected != 0) r.error = "memory://: simulated rejection of single events";
     co_return r;
   }
+
+ private:
+  std::shared_ptr<memory_store> store_;
+  asio::any_io_executor executor_;
+};
+
+class memory_reader final : public reader {
+ public:
+  explicit memory_reader(std::shared_ptr<memory_store> store) : store_(std::move(store)) {}
 
   asio::awaitable<std::vector<std::string>> read_trace(std::string_view base_id) override {
     co_return store_->events_of(base_id);
@@ -145,21 +155,27 @@ class memory_driver final : public driver {
   }
 
   std::shared_ptr<memory_store> store_;
-  asio::any_io_executor executor_;
 };
+
+// memory://name (host) or memory:///name (path): one store per name.
+std::shared_ptr<memory_store> store_of(const connection_string& cs) {
+  cs.check_params({});
+  return memory_store::get(cs.host.empty() ? std::string(cs.database()) : cs.host);
+}
 
 }  // namespace
 
-void register_memory_driver(driver_registry& registry) {
-  registry.add(
-      "memory",
-      [](const connection_string& cs, const driver_context& context) -> std::unique_ptr<driver> {
-        cs.check_params({});
-        // memory://name (host) or memory:///name (path): one store per name.
-        std::string name = cs.host.empty() ? std::string(cs.database()) : cs.host;
-        return std::make_unique<memory_driver>(memory_store::get(name), context.executor);
+void register_memory_driver() {
+  register_driver({
+      .scheme = "memory",
+      .summary = "memory://NAME keeps events in this process (tests)",
+      .make_writer = [](const connection_string& cs, const driver_context& context) -> std::unique_ptr<writer> {
+        return std::make_unique<memory_writer>(store_of(cs), context.executor);
       },
-      "memory://NAME keeps events in this process (tests, examples)");
+      .make_reader = [](const connection_string& cs, const driver_context&) -> std::unique_ptr<reader> {
+        return std::make_unique<memory_reader>(store_of(cs));
+      },
+  });
 }
 
-}  // namespace osprof::detail
+}  // namespace osprof::test

@@ -1,5 +1,5 @@
 // memory://<name> keeps events in this process, in a store shared by name: for tests and
-// examples that need a backend without a server. The store can be told to fail, reject or
+// examples that need a backend without a server (it is not part of the library). The store can be told to fail, reject or
 // slow down, which is how the emitter's retry and drop accounting is tested.
 #pragma once
 
@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-namespace osprof::detail {
+namespace osprof::test {
 
 class memory_store {
  public:
@@ -44,4 +44,7 @@ class memory_store {
   std::vector<std::pair<std::string, std::string>> errors_;
 };
 
-}  // namespace osprof::detail
+/// Registers memory:// (the tests' main does, before any test runs).
+void register_memory_driver();
+
+}  // namespace osprof::test

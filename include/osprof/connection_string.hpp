@@ -1,15 +1,20 @@
 // Connection strings: `<backend>://[[user[:password]]@][host][:port][/database][?options]`,
-// parsed once with Boost.URL into parts that each driver turns into its typed options.
+// parsed once with Boost.URL into parts that each driver turns into its typed options. A
+// driver's factory receives one (<osprof/driver.hpp>); messages show `redacted`, never the
+// password.
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-namespace osprof::detail {
+namespace osprof {
+inline namespace v1 {
 
 struct connection_string {
   std::string scheme;    ///< lowercase
@@ -34,12 +39,16 @@ struct connection_string {
 
   /// Throws osprof::error if a query parameter is not in `known` (the message lists them).
   void check_params(std::initializer_list<std::string_view> known) const;
-  /// Reads a parameter as a positive integer / milliseconds / boolean; throws on a bad value.
+  void check_params(std::span<const std::string_view> known) const;
+  /// Reads a parameter as a non-negative integer / a boolean; throws osprof::error on a bad value.
   std::optional<std::uint64_t> param_uint(std::string_view key) const;
   std::optional<bool> param_bool(std::string_view key) const;
+  /// Throws osprof::error "invalid connection string '<redacted>': <why>".
+  [[noreturn]] void fail(std::string_view why) const;
 };
 
 /// `text` with any password replaced by "***", for messages. Works on strings that do not parse.
 std::string redact_connection_string(std::string_view text);
 
-}  // namespace osprof::detail
+}  // namespace v1
+}  // namespace osprof

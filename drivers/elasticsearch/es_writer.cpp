@@ -1,0 +1,159 @@
+// The write side of elasticsearch:// on the HTTP write path. A batch is one _bulk body: every
+// event's document, and an error-index document per error stop. Elasticsearch answers per
+// item: items it refused with 429 (its write queue is full) are sent again on the batch's
+// retry, alone; items it refused otherwise are counted; stored items are never sent twice.
+#include "drivers/elasticsearch/es_driver.hpp"
+
+#include "common/log.hpp"
+#include "drivers/elasticsearch/es_protocol.hpp"
+#include "drivers/http/http_writer.hpp"
+
+namespace osprof::detail::elasticsearch {
+
+namespace {
+
+bool is_success(unsigned status) { return status >= 200 && status < 300; }
+
+http::request json_request(std::string method, std::string target, std::string body) {
+  http::request req;
+  req.method = std::move(method);
+  req.target = std::move(target);
+  req.body = std::move(body);
+  if (!req.body.empty()) req.content_type = "application/json";
+  return req;
+}
+
+class es_codec final : public http::codec {
+ public:
+  es_codec(es_options options, const driver_context& context)
+      : options_(std::move(options)), filter_error_trace_(context.filter_error_trace) {
+    bulk_target_ = "/_bulk";
+    if (!options_.refresh.empty()) bulk_target_ += "?refresh=" + options_.refresh;
+  }
+
+  std::vector<http::part> encode(const batch& b) override {
+    wrote_ = true;
+    actions_ = plan_actions(b.events, filter_error_trace_);
+    states_.assign(actions_.size(), action_state::pending);
+    rejected_events_ = 0;
+    rejection_.clear();
+    http::part p;
+    p.events = b.size();
+    p.body = encode_pending(b);
+    return {std::move(p)};
+  }
+
+  http::request request_for(const http::part&) override {
+    http::request req;
+    req.target = bulk_target_;
+    req.content_type = "application/x-ndjson";
+    return req;
+  }
+
+  // Creates both indices with osprof's mapping, once. Already there (created by an earlier
+  // run, by OSProfiler or by an administrator) is fine: the mapping is left alone. A verdict
+  // to retry (429, 503, ...) is returned: writing without the mapping would let dynamic
+  // mapping create the index with a text base_id.
+  asio::awaitable<std::optional<http::verdict>> prepare(http::client& c) override {
+    if (indices_ready_ || !options_.create_index) co_return std::nullopt;
+    for (const bool error_index : {false, true}) {
+      const std::string& index = error_index ? options_.error_index : options_.index;
+      auto resp = co_await c.send(json_request("PUT", "/" + index, index_mapping(options_, error_index)));
+      if (resp.ok() || (resp.status == 400 && error_is(resp.body, "resource_already_exists_exception"))) continue;
+      const auto v = http::judge_status(resp, "Elasticsearch PUT /" + index);
+      if (v.what == http::verdict::kind::retry) co_return v;
+      // Not allowed to create indices (e.g. 403): _bulk creates them, with dynamic mapping.
+      log_message(options_.redacted + ": cannot create index " + index + " (" + v.why +
+                  "); writing without osprof's mapping (reading may then need keyword_subfields=true)");
+    }
+    indices_ready_ = true;
+    co_return std::nullopt;
+  }
+
+  asio::awaitable<http::verdict> judge(http::client&, const batch& b, const http::response& resp, http::part& p) override {
+    if (!resp.ok()) co_return http::judge_status(resp, "Elasticsearch _bulk");
+    bulk_response parsed;
+    try {
+      parsed = parse_bulk_response(resp.body);
+    } catch (const std::exception& e) {
+      co_return http::verdict::give_up(e.what());
+    }
+    if (parsed.items.size() != sent_.size()) {
+      co_return http::verdict::give_up("_bulk answered " + std::to_string(parsed.items.size()) + " items for " +
+                                       std::to_string(sent_.size()) + " actions");
+    }
+    std::size_t retrying = 0;
+    std::string retry_reason;
+    for (std::size_t j = 0; j < parsed.items.size(); ++j) {
+      const std::size_t i = sent_[j];
+      const bulk_item& item = parsed.items[j];
+      const bool event_doc = !actions_[i].error_doc;
+      if (is_success(item.status)) {
+        states_[i] = action_state::done;
+        if (event_doc) ++p.stored;
+      } else if (item.status == 429) {
+        // Elasticsearch's write queue is full (es_rejected_execution_exception): try again.
+        ++retrying;
+        if (retry_reason.empty()) retry_reason = item.error;
+      } else {
+        states_[i] = action_state::done;
+        // An error document that fails leaves its event stored: only the error flag is missing.
+        if (event_doc) ++rejected_events_;
+        if (rejection_.empty()) {
+          rejection_ = (event_doc ? "" : "error document: ") + std::string("status ") + std::to_string(item.status) + " " + item.error;
+        }
+      }
+    }
+    if (retrying != 0) {
+      p.body = encode_pending(b);  // the retry sends only these
+      co_return http::verdict::retry("Elasticsearch refused " + std::to_string(retrying) + " of " +
+                                         std::to_string(parsed.items.size()) + " bulk items with 429 (" + retry_reason +
+                                         "); retrying those",
+                                     resp.retry_after.value_or(std::chrono::milliseconds{0}));
+    }
+    co_return http::verdict::stored_part(rejected_events_, "Elasticsearch rejected items: " + rejection_);
+  }
+
+  // Makes what was written searchable now rather than at the next refresh_interval.
+  asio::awaitable<void> before_close(http::client& c) override {
+    if (!wrote_) co_return;
+    co_await c.send(json_request("POST", "/" + options_.index + "," + options_.error_index + "/_refresh?ignore_unavailable=true", {}));
+  }
+
+ private:
+  enum class action_state : std::uint8_t { pending, done };
+
+  std::string encode_pending(const batch& b) {
+    sent_.clear();
+    std::vector<bulk_action> to_send;
+    for (std::size_t i = 0; i < actions_.size(); ++i) {
+      if (states_[i] != action_state::pending) continue;
+      sent_.push_back(i);
+      to_send.push_back(actions_[i]);
+    }
+    return encode_bulk(b.events, to_send, options_);
+  }
+
+  es_options options_;
+  bool filter_error_trace_;
+  std::string bulk_target_;
+  bool indices_ready_ = false;
+  bool wrote_ = false;
+  // The batch being written: its actions, which are done, and which the last body carried.
+  std::vector<bulk_action> actions_;
+  std::vector<action_state> states_;
+  std::vector<std::size_t> sent_;
+  std::size_t rejected_events_ = 0;
+  std::string rejection_;
+};
+
+}  // namespace
+
+std::unique_ptr<writer> make_writer(es_options options, const driver_context& context) {
+  auto endpoint = options.endpoint;
+  auto where = "Elasticsearch at " + options.redacted;
+  return std::make_unique<http::http_writer>(context.executor, std::move(endpoint), std::move(where),
+                                             std::make_unique<es_codec>(std::move(options), context));
+}
+
+}  // namespace osprof::detail::elasticsearch

@@ -1,0 +1,318 @@
+// The read side of redis://, rediss://, redissentinel:// and rediscluster://: a trace's events
+// (OSProfiler's list per trace, and the legacy one-key-per-event layout) and the trace lists,
+// read with SCAN, pipelined GETs and LRANGEs, following Cluster redirects.
+#include "drivers/redis/redis_reader.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include <simdjson.h>
+
+#include <osprof/error.hpp>
+
+#include "drivers/redis/batch.hpp"
+#include "drivers/redis/client.hpp"
+
+namespace osprof::detail::redis {
+
+namespace {
+
+constexpr int max_rounds = 8;              // redirect rounds per write before giving up (retry)
+constexpr std::int64_t scan_count = 1000;  // SCAN COUNT: keys looked at per call
+constexpr std::size_t get_chunk = 1000;    // GETs per pipelined request
+constexpr std::size_t head_chunk = 500;    // LRANGEs per pipelined request (list)
+constexpr std::int64_t oldest_events = 16; // events looked at for a trace's start (list)
+
+std::string glob_escape(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+// Fields of stored JSON (events and error flags) that list needs.
+class field_reader {
+ public:
+  struct fields {
+    std::string base_id;
+    std::string timestamp;
+  };
+  std::optional<fields> read(std::string_view json) {
+    simdjson::padded_string padded(json);
+    simdjson::ondemand::document doc;
+    if (parser_.iterate(padded).get(doc) != simdjson::SUCCESS) return std::nullopt;
+    fields f;
+    std::string_view v;
+    simdjson::ondemand::object obj;
+    if (doc.get_object().get(obj) != simdjson::SUCCESS) return std::nullopt;
+    for (auto field : obj) {
+      std::string_view key;
+      if (field.unescaped_key().get(key) != simdjson::SUCCESS) return std::nullopt;
+      if (key == "base_id" || key == "timestamp") {
+        if (field.value().get_string().get(v) != simdjson::SUCCESS) return std::nullopt;
+        (key == "base_id" ? f.base_id : f.timestamp) = v;
+      }
+    }
+    if (f.timestamp.empty()) return std::nullopt;
+    return f;
+  }
+
+ private:
+  simdjson::ondemand::parser parser_;
+};
+
+asio::awaitable<std::vector<std::string>> scan(connection& conn, std::string pattern) {
+  std::vector<std::string> keys;
+  std::string cursor = "0";
+  do {
+    std::string bytes;
+    command_writer(bytes).command("SCAN", cursor, "MATCH", pattern, "COUNT", scan_count);
+    auto replies = co_await conn.request(bytes, 1);
+    resp_value& r = replies.front();
+    if (r.is_error()) throw redis_failure(classify_error(r), conn.where().text() + ": SCAN failed: " + r.text);
+    if (!r.is_array() || r.elements.size() != 2 || !r.elements[1].is_array()) {
+      throw redis_failure(failure_kind::protocol, conn.where().text() + ": unexpected SCAN reply " + r.describe());
+    }
+    cursor = r.elements[0].text;
+    for (auto& k : r.elements[1].elements) keys.push_back(std::move(k.text));
+  } while (cursor != "0");
+  // SCAN may return a key more than once.
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  co_return keys;
+}
+
+asio::awaitable<resp_value> keyed_request(client& c, std::string key, std::string command) {
+  std::optional<endpoint> ask;
+  for (int attempt = 0; attempt < max_rounds; ++attempt) {
+    connection* conn = nullptr;
+    if (c.mode() != redis_mode::cluster) {
+      conn = co_await c.master();
+    } else if (ask) {
+      conn = c.node(*ask);
+    } else {
+      co_await c.ensure_slots();
+      conn = c.node_for_slot(key_slot(key));
+    }
+    std::string bytes;
+    if (ask) command_writer(bytes).command("ASKING");
+    bytes += command;
+    auto replies = co_await conn->request(bytes, ask ? 2 : 1);
+    resp_value r = std::move(replies.back());
+    ask.reset();
+    if (r.is_error() && c.mode() == redis_mode::cluster) {
+      if (auto redirect = parse_redirect(r)) {
+        endpoint target = redirect->second;
+        if (target.host.empty()) target.host = conn->where().host;
+        if (r.error_code() == "MOVED") {
+          c.moved(redirect->first, target);
+        } else {
+          ask = target;
+        }
+        continue;
+      }
+    }
+    co_return r;
+  }
+  throw redis_failure(failure_kind::connection, "cluster redirects for key '" + key + "' did not settle");
+}
+
+asio::awaitable<std::vector<std::optional<std::string>>> get_values(client& c, connection& conn,
+                                                                                   const std::vector<std::string>& keys) {
+  std::vector<std::optional<std::string>> values;
+  values.reserve(keys.size());
+  for (std::size_t from = 0; from < keys.size(); from += get_chunk) {
+    const std::size_t to = std::min(keys.size(), from + get_chunk);
+    std::string bytes;
+    command_writer w(bytes);
+    for (std::size_t i = from; i < to; ++i) w.command("GET", keys[i]);
+    auto replies = co_await conn.request(bytes, to - from);
+    for (std::size_t i = from; i < to; ++i) {
+      resp_value& r = replies[i - from];
+      if (r.is_error() && parse_redirect(r)) {
+        // The slot moved while listing: ask the node that has it now.
+        std::string get;
+        command_writer(get).command("GET", keys[i]);
+        r = co_await keyed_request(c, keys[i], get);
+      }
+      if (r.type == resp_value::kind::bulk) {
+        values.emplace_back(std::move(r.text));
+      } else if (r.is_error() && r.error_code() != "WRONGTYPE") {
+        throw redis_failure(classify_error(r), conn.where().text() + ": GET " + keys[i] + " failed: " + r.text);
+      } else {
+        values.emplace_back(std::nullopt);  // deleted meanwhile, or not a string
+      }
+    }
+  }
+  co_return values;
+}
+
+asio::awaitable<std::map<std::string, std::string>> first_event_times(client& c,
+                                                                                  const std::vector<std::string>& base_ids) {
+  // A trace's start is its earliest event. OSProfiler pushes every event as it happens, so
+  // the list's tail (the oldest element) is the start; osprof pushes per batch, so a callee's
+  // events can land before its caller's start: the earliest of the oldest few covers that.
+  std::map<std::string, std::string> out;
+  std::vector<std::pair<connection*, std::vector<std::size_t>>> routes;
+  for (std::size_t i = 0; i < base_ids.size(); ++i) {
+    connection* conn = nullptr;
+    if (c.mode() == redis_mode::cluster) {
+      co_await c.ensure_slots();
+      conn = c.node_for_slot(key_slot(std::string(list_prefix) + base_ids[i]));
+    } else {
+      conn = co_await c.master();
+    }
+    auto it = std::find_if(routes.begin(), routes.end(), [&](const auto& r) { return r.first == conn; });
+    if (it == routes.end()) it = routes.insert(routes.end(), {conn, {}});
+    it->second.push_back(i);
+  }
+  field_reader reader;
+  for (auto& [conn, members] : routes) {
+    for (std::size_t from = 0; from < members.size(); from += head_chunk) {
+      const std::size_t to = std::min(members.size(), from + head_chunk);
+      std::string bytes;
+      command_writer w(bytes);
+      for (std::size_t m = from; m < to; ++m) {
+        w.command("LRANGE", std::string(list_prefix) + base_ids[members[m]], -oldest_events, std::int64_t{-1});
+      }
+      auto replies = co_await conn->request(bytes, to - from);
+      for (std::size_t m = from; m < to; ++m) {
+        const std::string& id = base_ids[members[m]];
+        resp_value& r = replies[m - from];
+        if (r.is_error() && parse_redirect(r)) {
+          std::string key = std::string(list_prefix) + id;
+          std::string cmd;
+          command_writer(cmd).command("LRANGE", key, -oldest_events, std::int64_t{-1});
+          r = co_await keyed_request(c, key, cmd);
+        }
+        if (r.is_error()) {
+          if (r.error_code() == "WRONGTYPE") continue;
+          throw redis_failure(classify_error(r), conn->where().text() + ": LRANGE failed: " + r.text);
+        }
+        std::string earliest;
+        bool any = false;
+        for (const auto& e : r.elements) {
+          any = true;
+          if (auto f = reader.read(e.text); f && (earliest.empty() || f->timestamp < earliest)) earliest = f->timestamp;
+        }
+        // A trace whose oldest events are all unreadable is still listed, without a time.
+        if (any) out[id] = earliest;
+      }
+    }
+  }
+  co_return out;
+}
+
+asio::awaitable<std::vector<std::string>> read_trace_from(client& c, std::string base_id) {
+  std::vector<std::string> events;
+  // Legacy layout (OSProfiler before 2.8): one string key per event.
+  auto nodes = co_await c.read_nodes();
+  for (connection* node : nodes) {
+    auto keys = co_await scan(*node, std::string(legacy_prefix) + glob_escape(base_id) + "*");
+    auto values = co_await get_values(c, *node, keys);
+    for (auto& v : values) {
+      if (v) events.push_back(std::move(*v));
+    }
+  }
+  const std::string key = std::string(list_prefix) + base_id;
+  std::string cmd;
+  command_writer(cmd).command("LRANGE", key, std::int64_t{0}, std::int64_t{-1});
+  resp_value r = co_await keyed_request(c, key, cmd);
+  if (r.is_error()) {
+    throw redis_failure(classify_error(r), "LRANGE " + key + " failed: " + r.text);
+  }
+  events.reserve(events.size() + r.elements.size());
+  for (auto& e : r.elements) events.push_back(std::move(e.text));
+  co_return events;
+}
+
+asio::awaitable<std::vector<trace_summary>> list_from(client& c, bool errors_only) {
+  std::map<std::string, std::string> started;  // base_id -> earliest timestamp
+  auto nodes = co_await c.read_nodes();
+  field_reader reader;
+  if (errors_only) {
+    std::map<std::string, std::string> flagged;  // base_id -> the flag's timestamp
+    for (connection* node : nodes) {
+      auto keys = co_await scan(*node, std::string(error_prefix) + "*");
+      auto values = co_await get_values(c, *node, keys);
+      for (std::size_t i = 0; i < keys.size(); ++i) {
+        std::string id = keys[i].substr(error_prefix.size());
+        std::string ts;
+        if (values[i]) {
+          if (auto f = reader.read(*values[i])) {
+            if (!f->base_id.empty()) id = f->base_id;
+            ts = f->timestamp;
+          }
+        }
+        flagged[id] = ts;
+      }
+    }
+    std::vector<std::string> ids;
+    for (const auto& [id, ts] : flagged) ids.push_back(id);
+    auto times = co_await first_event_times(c, ids);
+    for (const auto& [id, ts] : flagged) {
+      auto it = times.find(id);
+      started[id] = it != times.end() && !it->second.empty() ? it->second : ts;
+    }
+  } else {
+    std::vector<std::string> ids;
+    for (connection* node : nodes) {
+      auto keys = co_await scan(*node, std::string(list_prefix) + "*");
+      for (auto& k : keys) ids.push_back(k.substr(list_prefix.size()));
+    }
+    started = co_await first_event_times(c, ids);
+    // Legacy layout: the earliest event per trace.
+    for (connection* node : nodes) {
+      auto keys = co_await scan(*node, std::string(legacy_prefix) + "*");
+      auto values = co_await get_values(c, *node, keys);
+      for (auto& v : values) {
+        if (!v) continue;
+        auto f = reader.read(*v);
+        if (!f || f->base_id.empty()) continue;
+        auto [it, inserted] = started.try_emplace(f->base_id, f->timestamp);
+        if (!inserted && (it->second.empty() || f->timestamp < it->second)) it->second = f->timestamp;
+      }
+    }
+  }
+  std::vector<trace_summary> rows;
+  rows.reserve(started.size());
+  for (auto& [id, ts] : started) rows.push_back({id, ts});
+  std::stable_sort(rows.begin(), rows.end(), [](const trace_summary& a, const trace_summary& b) { return a.timestamp > b.timestamp; });
+  co_return rows;
+}
+
+}  // namespace
+
+redis_reader::redis_reader(redis_options options) : options_(std::move(options)) {}
+
+redis_reader::~redis_reader() = default;
+
+template <typename T>
+asio::awaitable<T> redis_reader::guarded(asio::awaitable<T> op) const {
+  try {
+    co_return co_await std::move(op);
+  } catch (const redis_failure& f) {
+    throw error(options_.redacted + ": " + f.what());
+  } catch (const boost::system::system_error& e) {
+    throw error(options_.redacted + ": " + e.code().message());
+  }
+}
+
+asio::awaitable<std::vector<std::string>> redis_reader::read_trace(std::string_view base_id) {
+  client c(options_, co_await asio::this_coro::executor);
+  co_return co_await guarded(read_trace_from(c, std::string(base_id)));
+}
+
+asio::awaitable<std::vector<trace_summary>> redis_reader::list_traces() {
+  client c(options_, co_await asio::this_coro::executor);
+  co_return co_await guarded(list_from(c, false));
+}
+
+asio::awaitable<std::vector<trace_summary>> redis_reader::list_error_traces() {
+  client c(options_, co_await asio::this_coro::executor);
+  co_return co_await guarded(list_from(c, true));
+}
+
+}  // namespace osprof::detail::redis
