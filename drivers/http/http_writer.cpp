@@ -55,13 +55,13 @@ endpoint_options endpoint_options::parse(const connection_string& cs, std::uint1
 
 verdict judge_status(const response& r, std::string_view what) {
   if (r.ok()) return verdict::stored_part();
-  std::string why = std::string(what) + ": HTTP " + std::to_string(r.status);
+  const bool denied = r.status == 401 || r.status == 403;
+  std::string why = std::string(what) + (denied ? ": authentication failed (HTTP " : ": HTTP ") + std::to_string(r.status) +
+                    (denied ? ")" : "");
   if (!r.body.empty()) why += ": " + excerpt(r.body, 300);
   switch (r.status) {
     case 408: case 429: case 500: case 502: case 503: case 504:
       return verdict::retry(std::move(why), r.retry_after.value_or(std::chrono::milliseconds{0}));
-    case 401: case 403:
-      return verdict::give_up("authentication failed (" + why + ")");
     default:
       return verdict::give_up(std::move(why));
   }

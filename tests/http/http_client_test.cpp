@@ -22,6 +22,7 @@
 #include "common/text.hpp"
 #include "drivers/http/client.hpp"
 #include "drivers/http/http_writer.hpp"
+#include "scripted_server.hpp"
 
 namespace {
 
@@ -31,98 +32,12 @@ using tcp = asio::ip::tcp;
 using namespace osprof::detail;
 using namespace std::chrono_literals;
 
-using server_request = beast::http::request<beast::http::string_body>;
-using server_response = beast::http::response<beast::http::string_body>;
-
-// What the scripted server does with one request.
-enum class after_reply { keep_open, close_connection };
-struct scripted_reply {
-  server_response response;
-  after_reply then = after_reply::keep_open;
-  bool never_answer = false;
-};
-
-// A blocking HTTP/1.1 server on a loopback port, one connection at a time, answering each
-// request with the handler's reply.
-class scripted_server {
- public:
-  explicit scripted_server(std::function<scripted_reply(const server_request&)> handler)
-      : handler_(std::move(handler)), acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~scripted_server() {
-    stopping_ = true;
-    boost::system::error_code ec;
-    {
-      // shutdown() wakes a blocking read on Linux; close() from another thread does not.
-      std::lock_guard lock(mutex_);
-      if (current_) current_->shutdown(tcp::socket::shutdown_both, ec);
-    }
-    // Wake the blocking accept with a connection of our own.
-    tcp::socket waker(ioc_);
-    waker.connect(acceptor_.local_endpoint(), ec);
-    thread_.join();
-  }
-  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
-  int connections() const { return connections_; }
-  int requests() const { return requests_; }
-
- private:
-  void serve() {
-    while (!stopping_) {
-      tcp::socket socket(ioc_);
-      boost::system::error_code ec;
-      acceptor_.accept(socket, ec);
-      if (ec) return;
-      if (stopping_) return;
-      ++connections_;
-      {
-        std::lock_guard lock(mutex_);
-        current_ = &socket;
-      }
-      beast::flat_buffer buffer;
-      while (!stopping_) {
-        server_request req;
-        beast::http::read(socket, buffer, req, ec);
-        if (ec) break;
-        ++requests_;
-        auto reply = handler_(req);
-        if (reply.never_answer) {
-          while (!stopping_) std::this_thread::sleep_for(5ms);
-          break;
-        }
-        reply.response.version(11);
-        reply.response.prepare_payload();
-        beast::http::write(socket, reply.response, ec);
-        if (ec || reply.then == after_reply::close_connection) break;
-      }
-      {
-        std::lock_guard lock(mutex_);
-        current_ = nullptr;
-      }
-      socket.close(ec);
-    }
-  }
-
-  std::function<scripted_reply(const server_request&)> handler_;
-  asio::io_context ioc_;
-  tcp::acceptor acceptor_;
-  std::thread thread_;
-  std::atomic<bool> stopping_{false};
-  std::atomic<int> connections_{0};
-  std::atomic<int> requests_{0};
-  std::mutex mutex_;
-  tcp::socket* current_ = nullptr;  ///< the connection being served, guarded by mutex_
-};
-
-scripted_reply reply(unsigned status, std::string body, after_reply then = after_reply::keep_open) {
-  scripted_reply r;
-  r.response.result(status);
-  r.response.body() = std::move(body);
-  r.response.keep_alive(then == after_reply::keep_open);
-  r.then = then;
-  return r;
-}
+using osprof::test::after_reply;
+using osprof::test::scripted_reply;
+using osprof::test::server_response;
+using osprof::test::reply;
+using osprof::test::scripted_server;
+using osprof::test::server_request;
 
 http::client_options options_for(std::uint16_t port, std::chrono::milliseconds timeout = 2000ms) {
   http::client_options o;
@@ -300,7 +215,7 @@ TEST(HttpClient, ClassifiesStatusesByTheRetryRules) {
   const auto throttled = with(429, 3000ms);
   EXPECT_EQ(throttled.retry_after, 3000ms);
   EXPECT_EQ(with(400).why, "writing events: HTTP 400: server says no");
-  EXPECT_EQ(with(401).why, "authentication failed (writing events: HTTP 401: server says no)");
+  EXPECT_EQ(with(401).why, "writing events: authentication failed (HTTP 401): server says no");
 }
 
 TEST(HttpClient, ParsesRetryAfterSecondsAndDates) {
