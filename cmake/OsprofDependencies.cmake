@@ -5,12 +5,17 @@
 #   SQLite (libsqlite3-dev): the embedded default backend
 #   OpenSSL (libssl-dev): HMAC-SHA1 for signed trace headers, TLS for network backends
 #   zlib (zlib1g-dev): gzip of HTTP request bodies (InfluxDB, ClickHouse, Elasticsearch, OTLP)
+#   CLI11 (libcli11-dev): the command lines of the tools only, never a dependency of the library
 find_package(Threads REQUIRED)
 find_package(Boost 1.81 CONFIG REQUIRED COMPONENTS url)
 find_package(simdjson CONFIG REQUIRED)
 find_package(SQLite3 REQUIRED)
 find_package(OpenSSL REQUIRED)
 find_package(ZLIB REQUIRED)
+# The same condition as tools/ in the top-level CMakeLists.txt: the tests and benchmarks run the tools.
+if(OSPROF_BUILD_TOOLS OR OSPROF_BUILD_TESTS OR OSPROF_BUILD_BENCH)
+  find_package(CLI11 2.1 CONFIG REQUIRED)
+endif()
 
 # libconcurrentqueue-dev ships headers only (no CMake config, no pkg-config). Debian puts them
 # under <concurrentqueue/...>; upstream's install uses <concurrentqueue/moodycamel/...>.
