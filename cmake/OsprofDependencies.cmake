@@ -5,6 +5,7 @@
 #   OpenSSL (libssl-dev): HMAC-SHA1 for signed trace headers (core); TLS (network drivers)
 #   SQLite (libsqlite3-dev): the sqlite driver only
 #   zlib (zlib1g-dev): gzip of HTTP request bodies, only with an HTTP driver
+#   CLI11 (libcli11-dev): the command lines of the tools only, never a dependency of the library
 find_package(Threads REQUIRED)
 find_package(Boost 1.81 CONFIG REQUIRED COMPONENTS url)
 find_package(simdjson CONFIG REQUIRED)
@@ -14,6 +15,10 @@ if("sqlite" IN_LIST OSPROF_DRIVERS)
 endif()
 if(OSPROF_DRIVERS MATCHES "influxdb|clickhouse|elasticsearch|otlp")
   find_package(ZLIB REQUIRED)
+endif()
+# The same condition as tools/ in the top-level CMakeLists.txt: the tests and benchmarks run the tools.
+if(OSPROF_BUILD_TOOLS OR OSPROF_BUILD_TESTS OR OSPROF_BUILD_BENCH)
+  find_package(CLI11 2.1 CONFIG REQUIRED)
 endif()
 
 # libconcurrentqueue-dev ships headers only (no CMake config, no pkg-config). Debian puts them

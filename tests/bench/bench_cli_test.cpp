@@ -19,27 +19,18 @@
 
 #include <simdjson.h>
 
+#include "../cli/cli_test_support.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-struct result {
-  int code;
-  std::string out;  // stdout and stderr, interleaved
-};
+using result = osprof::test::command_result;
+using osprof::test::expect_usage_errors;
+using osprof::test::run_command;
 
-result run(const std::string& command_line) {
-  const std::string command = command_line + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-result osprof(const std::string& args) { return run(std::string(OSPROF_CLI_PATH) + " " + args); }
+result osprof(const std::string& args) { return run_command(std::string(OSPROF_CLI_PATH) + " " + args); }
 
 std::string read_file(const fs::path& p) {
   std::ifstream in(p);
@@ -180,7 +171,7 @@ for want in ('batch-size', 'throughput (events written/s)', 'p99 emit latency pe
 print('svg ok')
 )";
   std::ofstream(dir_ / "check_svg.py") << check;
-  const auto parsed = run("/usr/bin/python3 " + (dir_ / "check_svg.py").string() + " " + svg.string());
+  const auto parsed = run_command("/usr/bin/python3 " + (dir_ / "check_svg.py").string() + " " + svg.string());
   EXPECT_EQ(parsed.code, 0) << parsed.out;
   EXPECT_NE(parsed.out.find("svg ok"), std::string::npos) << parsed.out;
 }
@@ -231,25 +222,52 @@ TEST_F(BenchCli, CtrlCStopsTheLoadAndStillPrintsTheResults) {
   EXPECT_LT(doc["load_s"].get_double().value(), 30.0);
 }
 
+// The emitter's settings keep their environment defaults (as osprof::options reads them); an
+// option overrides them, and an option given twice takes its last value.
+TEST_F(BenchCli, SettingsComeFromTheEnvironmentUnlessGiven) {
+  const auto json = dir_ / "run.json";
+  const std::string cli = std::string("OSPROF_BATCH_SIZE=96 OSPROF_FLUSH_INTERVAL_MS=30 OSPROF_OVERFLOW=block ") +
+                          OSPROF_CLI_PATH + " bench --connection-string null:// --duration 0.1 --json " +
+                          json.string();
+  auto r = run_command(cli);
+  ASSERT_EQ(r.code, 0) << r.out;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  std::string text = read_file(json);
+  ASSERT_FALSE(parser.parse(text).get(doc)) << text;
+  EXPECT_EQ(doc["settings"]["batch_size"].get_uint64().value(), 96u);
+  EXPECT_EQ(doc["settings"]["flush_interval_ms"].get_uint64().value(), 30u);
+  EXPECT_EQ(std::string_view(doc["settings"]["overflow"].get_string().value()), "block");
+
+  r = run_command(cli + " --batch-size 8 --batch-size 64 --overflow drop");
+  ASSERT_EQ(r.code, 0) << r.out;
+  text = read_file(json);
+  ASSERT_FALSE(parser.parse(text).get(doc)) << text;
+  EXPECT_EQ(doc["settings"]["batch_size"].get_uint64().value(), 64u);
+  EXPECT_EQ(doc["settings"]["flush_interval_ms"].get_uint64().value(), 30u);
+  EXPECT_EQ(std::string_view(doc["settings"]["overflow"].get_string().value()), "drop");
+}
+
 TEST_F(BenchCli, UsageErrorsExit2AndNameTheProblem) {
-  const struct {
-    const char* args;
-    const char* message;
-  } cases[] = {
-      {"bench --overflow sometimes", "--overflow"},
-      {"bench --producers 0", "--producers"},
-      {"bench --duration soon", "--duration"},
-      {"bench --sweep colour=1,2", "cannot sweep 'colour'"},
-      {"bench --sweep batch-size=1,,2", "empty value"},
-      {"bench --sweep batch-size=64,abc", "--batch-size"},
-      {"bench --svg x.svg", "--svg needs --sweep"},
-      {"bench extra", "no positional"},
-  };
-  for (const auto& c : cases) {
-    const auto r = osprof(c.args);
-    EXPECT_EQ(r.code, 2) << c.args << "\n" << r.out;
-    EXPECT_NE(r.out.find(c.message), std::string::npos) << c.args << "\n" << r.out;
-  }
+  expect_usage_errors(OSPROF_CLI_PATH,
+                      {
+                          {"bench --overflow sometimes", "--overflow"},
+                          {"bench --producers 0", "--producers"},
+                          {"bench --duration soon", "--duration"},
+                          {"bench --sweep colour=1,2", "cannot sweep 'colour'"},
+                          {"bench --sweep batch-size=1,,2", "empty value"},
+                          {"bench --sweep batch-size=64,abc", "--batch-size"},
+                          {"bench --svg x.svg", "--svg needs --sweep"},
+                          {"bench extra", "no positional"},
+                          {"bench --bogus", "unknown option '--bogus'"},
+                          {"bench --batch-size 0", "--batch-size"},
+                          {"bench --queue-max-bytes 100", "--queue-max-bytes"},
+                          {"bench --rate -5", "--rate"},
+                          {"bench --flush-interval", "--flush-interval"},
+                          {"bench --sweep producers=2,300", "--producers"},
+                          {"bench --sweep batch-size", "SETTING=V1,V2"},
+                      },
+                      "osprof bench --help");
   const auto unknown = osprof("bench --connection-string nosuch:// --duration 0.1");
   EXPECT_EQ(unknown.code, 1) << unknown.out;
   EXPECT_NE(unknown.out.find("nosuch"), std::string::npos) << unknown.out;

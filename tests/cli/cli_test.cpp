@@ -1,35 +1,34 @@
 // The osprof command line end to end: the SQLite round trip through `trace list`/`trace show`,
-// every output format, saved reports, corrupt stored events, and the exit codes.
+// every output format, saved reports, corrupt stored events, the exit codes, --help on every
+// command; and osprof-demo-service's command line, serving and calling.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-#include <sys/wait.h>
+#include <signal.h>
+#include <unistd.h>
 
-#include <array>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <regex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <simdjson.h>
+
+#include "cli_test_support.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct result {
-  int code;
-  std::string out;  // stdout and stderr, interleaved
-};
+using result = osprof::test::command_result;
+using osprof::test::expect_usage_errors;
+using osprof::test::run_command;
 
-result run(const std::string& args) {
-  const std::string command = std::string(OSPROF_CLI_PATH) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+result run(const std::string& args) { return run_command(std::string(OSPROF_CLI_PATH) + " " + args); }
 
 class Cli : public ::testing::Test {
  protected:
@@ -157,12 +156,201 @@ TEST_F(Cli, BadInputGetsClearErrorsAndExitCodes) {
 TEST_F(Cli, ConnectionStringFromTheEnvironment) {
   const std::string id = demo();
   // OSPROFILER_CONNECTION_STRING (OSProfiler's variable) is honoured when no option is given.
-  FILE* pipe = popen(("OSPROFILER_CONNECTION_STRING=" + cs_ + " " + OSPROF_CLI_PATH + " trace show " + id + " --tree 2>&1").c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
-  EXPECT_EQ(WEXITSTATUS(pclose(pipe)), 0) << out;
-  EXPECT_NE(out.find("wsgi"), std::string::npos) << out;
+  auto r = run_command("OSPROFILER_CONNECTION_STRING=" + cs_ + " " + OSPROF_CLI_PATH + " trace show " + id + " --tree");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("wsgi"), std::string::npos) << r.out;
+  // OSPROF_CONNECTION_STRING comes first, the option before both.
+  const std::string wrong = "sqlite:///" + (dir_ / "missing.db").string();
+  r = run_command("OSPROF_CONNECTION_STRING=" + cs_ + " OSPROFILER_CONNECTION_STRING=" + wrong + " " +
+                  OSPROF_CLI_PATH + " trace list");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find(id), std::string::npos) << r.out;
+  r = run_command("OSPROF_CONNECTION_STRING=" + wrong + " OSPROFILER_CONNECTION_STRING=" + wrong + " " +
+                  OSPROF_CLI_PATH + " trace list --connection-string " + cs_);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find(id), std::string::npos) << r.out;
+  // An empty variable counts as unset; with neither, the default is ./osprof.db.
+  r = run_command("cd " + dir_.string() + " && OSPROF_CONNECTION_STRING= OSPROFILER_CONNECTION_STRING= " +
+                  OSPROF_CLI_PATH + " trace list");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("database file 'osprof.db' does not exist"), std::string::npos) << r.out;
 }
+
+// Whether `out` has a help line for `name` (an option, possibly after its short form, or a
+// command) with a description on the same line: "  --timeout S    seconds to wait ...".
+bool described(const std::string& out, const std::string& name) {
+  const std::regex line("(^|\n) +(-[a-z],)?" + name + "( [^ \n]+)? {2,}[^ \n]");
+  return std::regex_search(out, line);
+}
+
+struct command_help {
+  std::string command;
+  std::vector<std::string> entries;  // options and subcommands its help must describe
+};
+
+const command_help osprof_commands[] = {
+    {"", {"--help", "--version", "trace", "demo", "drivers", "bench"}},
+    {"trace", {"--help", "show", "list"}},
+    {"trace show",
+     {"--help", "--connection-string", "--json", "--tree", "--html", "--dot", "--chrome", "--out", "--color",
+      "--no-color", "--timeout"}},
+    {"trace list", {"--help", "--connection-string", "--error-trace", "--json", "--timeout"}},
+    {"demo", {"--help", "--connection-string", "--project", "--service"}},
+    {"drivers", {"--help"}},
+    {"bench",
+     {"--help", "--connection-string", "--producers", "--duration", "--rate", "--queue-capacity", "--queue-max-bytes",
+      "--batch-size", "--flush-interval", "--overflow", "--block-timeout", "--write-timeout", "--drain-timeout",
+      "--json", "--sweep", "--svg"}},
+};
+
+TEST(CliHelp, EveryCommandDescribesEachOfItsOptionsAndExitsZero) {
+  for (const auto& c : osprof_commands) {
+    const std::string usage = "Usage: osprof" + (c.command.empty() ? "" : " " + c.command);
+    for (const char* flag : {"--help", "-h"}) {
+      const auto r = run(c.command + " " + flag);
+      EXPECT_EQ(r.code, 0) << c.command << " " << flag << "\n" << r.out;
+      EXPECT_NE(r.out.find(usage), std::string::npos) << c.command << " " << flag << "\n" << r.out;
+      for (const auto& entry : c.entries) {
+        EXPECT_TRUE(described(r.out, entry)) << c.command << " " << flag << ": no line for " << entry << "\n" << r.out;
+      }
+    }
+  }
+  // `osprof help COMMAND` is `osprof COMMAND --help`.
+  const auto r = run("help trace show");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("Usage: osprof trace show"), std::string::npos) << r.out;
+  // Without a command: the help on stderr, and a usage error.
+  EXPECT_EQ(run("").code, 2);
+  EXPECT_NE(run("").out.find("Usage: osprof"), std::string::npos);
+  EXPECT_EQ(run("--version").out.rfind("osprof ", 0), 0u);
+}
+
+TEST(CliHelp, UnknownOptionsExit2NamingTheOptionWithAHint) {
+  for (const char* command : {"", "trace", "trace show 00000000-0000-0000-0000-000000000000", "trace list", "demo",
+                              "drivers", "bench"}) {
+    std::string path = command;
+    path = path.substr(0, path.find(" 0"));
+    const auto r = run(std::string(command) + " --bogus");
+    EXPECT_EQ(r.code, 2) << command << "\n" << r.out;
+    EXPECT_NE(r.out.find("unknown option '--bogus'"), std::string::npos) << command << "\n" << r.out;
+    const std::string hint = "Run 'osprof" + (path.empty() ? "" : " " + path) + " --help'";
+    EXPECT_NE(r.out.find(hint), std::string::npos) << command << "\n" << r.out;
+  }
+}
+
+TEST(CliHelp, BadValuesAndMissingArgumentsExit2WithTheReason) {
+  expect_usage_errors(OSPROF_CLI_PATH,
+                      {
+                          {"trace", "trace needs a command: show or list"},
+                          {"trace frobnicate", "unknown command 'frobnicate'"},
+                          {"frobnicate", "unknown command 'frobnicate'"},
+                          {"trace show", "trace-id|report.json is required"},
+                          {"trace show a b", "unexpected argument 'b'"},
+                          {"trace show a --json --tree", "--json excludes --tree"},
+                          {"trace show a --timeout 0", "--timeout: must be an integer from 1 to 86400, not '0'"},
+                          {"trace list --timeout soon", "--timeout: must be an integer from 1 to 86400, not 'soon'"},
+                          {"trace list --connection-string", "--connection-string"},
+                          {"trace list extra", "trace list takes no positional arguments"},
+                          {"drivers extra", "drivers takes no positional arguments"},
+                          {"demo --project", "--project"},
+                      },
+                      "--help' for its options");
+}
+
+TEST_F(Cli, AnOptionGivenTwiceTakesTheLastValue) {
+  const std::string id = demo();
+  const auto r = run("trace list --connection-string nosuch:// --connection-string " + cs_);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find(id), std::string::npos) << r.out;
+}
+
+#ifdef OSPROF_DEMO_SERVICE_PATH
+
+result service(const std::string& args) { return run_command(std::string(OSPROF_DEMO_SERVICE_PATH) + " " + args); }
+
+TEST(DemoServiceCli, HelpDescribesEveryOptionAndExitsZero) {
+  for (const char* flag : {"--help", "-h"}) {
+    const auto r = service(flag);
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("Usage: osprof-demo-service"), std::string::npos) << r.out;
+    for (const char* option : {"--help", "--listen", "--connection-string", "--hmac-keys", "--project", "--service",
+                               "--downstream", "--threads", "--call"}) {
+      EXPECT_TRUE(described(r.out, option)) << "no line for " << option << "\n" << r.out;
+    }
+    EXPECT_NE(r.out.find("GET /fail"), std::string::npos) << r.out;
+  }
+}
+
+TEST(DemoServiceCli, UsageErrorsExit2NamingTheOption) {
+  expect_usage_errors(OSPROF_DEMO_SERVICE_PATH,
+                      {
+                          {"--bogus", "--bogus"},
+                          {"extra", "extra"},
+                          {"--threads 0", "--threads"},
+                          {"--threads 257", "--threads"},
+                          {"--listen nonsense", "--listen"},
+                          {"--listen 127.0.0.1:99999", "--listen"},
+                          {"--hmac-keys ,", "--hmac-keys: needs at least one key"},
+                          {"--downstream ftp://example.org/", "--downstream"},
+                          {"--call", "--call"},
+                      },
+                      "osprof-demo-service --help");
+}
+
+TEST(DemoServiceCli, AFailedCallExits1) {
+  const auto r = service("--call http://127.0.0.1:1/ --connection-string null://");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("call failed"), std::string::npos) << r.out;
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// A service started with --listen/--connection-string/--project/--service, called with --call:
+// both sides' points land in the one trace, under the names the options gave.
+TEST_F(Cli, DemoServiceServesAndCallsAsItsOptionsSay) {
+  const fs::path log = dir_ / "service.log";
+  const fs::path pid_file = dir_ / "service.pid";
+  const auto started = run_command(std::string(OSPROF_DEMO_SERVICE_PATH) + " --listen 127.0.0.1:0 --connection-string " +
+                                   cs_ + " --project cli-test --service backend --threads 1 >" + log.string() +
+                                   " 2>&1 </dev/null & echo $! >" + pid_file.string());
+  ASSERT_EQ(started.code, 0) << started.out;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  const std::string listening = "listening on http://127.0.0.1:";
+  while (read_text(log).find(listening) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::string text = read_text(log);
+  const auto at = text.find(listening);
+  const pid_t pid = std::stoi(read_text(pid_file));
+  if (at == std::string::npos) {
+    kill(pid, SIGKILL);
+    FAIL() << "the service did not start\n" << text;
+  }
+  const int port = std::stoi(text.substr(at + listening.size()));
+
+  const auto call = service("--call http://127.0.0.1:" + std::to_string(port) + "/ --connection-string " + cs_ +
+                            " --project cli-test --service client");
+  kill(pid, SIGTERM);  // the service flushes its traces, then exits
+  ASSERT_EQ(call.code, 0) << call.out;
+  EXPECT_NE(call.out.find("HTTP 200"), std::string::npos) << call.out;
+  const auto id_at = call.out.find("Trace ID: ");
+  ASSERT_NE(id_at, std::string::npos) << call.out;
+  const std::string id = call.out.substr(id_at + 10, 36);
+
+  while (read_text(log).find("events written") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_NE(read_text(log).find("events written"), std::string::npos) << read_text(log);
+  const auto tree = run("trace show " + id + " --connection-string " + cs_ + " --tree --no-color");
+  EXPECT_EQ(tree.code, 0) << tree.out;
+  for (const char* point : {"client  client (cli-test)", "wsgi  backend (cli-test)", "db  backend (cli-test)"}) {
+    EXPECT_NE(tree.out.find(point), std::string::npos) << point << "\n" << tree.out;
+  }
+}
+
+#endif  // OSPROF_DEMO_SERVICE_PATH
 
 }  // namespace

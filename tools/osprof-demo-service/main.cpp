@@ -4,7 +4,8 @@
 // request, optionally calls a downstream service with the trace propagated, and flushes its
 // traces when stopped with SIGINT or SIGTERM.
 //
-// Only osprof's public API is used: <osprof/...> and <osprof_beast/...>.
+// Only osprof's public API is used: <osprof/...> and <osprof_beast/...>; the command line
+// is CLI11's (Debian's libcli11-dev).
 #include <osprof/drivers.hpp>
 #include <osprof/emitter.hpp>
 #include <osprof/profiler.hpp>
@@ -12,10 +13,11 @@
 #include <osprof_beast/beast.hpp>
 
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <iostream>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -39,6 +41,8 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/url/parse.hpp>
 
+#include <CLI/CLI.hpp>
+
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -46,97 +50,6 @@ using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 
 namespace {
-
-constexpr const char* usage = R"(usage: osprof-demo-service [options]
-
-Serves HTTP, continuing the traces callers send (X-Trace-Info/X-Trace-HMAC, as Python
-OSProfiler sends them), and writes its trace points to the connection string's backend.
-
-  --listen HOST:PORT        address to serve on (default 127.0.0.1:8080; port 0 picks a free one)
-  --connection-string CS    backend for traces (default: OSPROF_CONNECTION_STRING, then
-                            OSPROFILER_CONNECTION_STRING, then sqlite:///osprof.db)
-  --hmac-keys K1,K2         keys that verify incoming trace headers, tried in order
-                            (default: OSPROF_HMAC_KEYS, then SECRET_KEY)
-  --project NAME            `project` of every stored event (default: OSPROF_PROJECT)
-  --service NAME            `service` of every stored event (default: OSPROF_SERVICE, then the
-                            program name)
-  --downstream URL          an http:// service to call, with the trace, while handling GET /
-  --threads N               threads running the service (default 2)
-  --call URL                do not serve: start a trace signed with the first key, make one
-                            traced GET to URL, print the trace id and exit
-  -h, --help                this text
-
-Paths:
-  GET /       traced work: a `db` point with info, a short wait, then the downstream call; 200
-  GET /fail   the `db` point fails (the error is recorded on it); 500
-  other       404
-
-Propagation settings (OSPROF_PROPAGATORS, OSPROF_PROPAGATORS_ACCEPT, ...) come from the
-environment; see integrations/beast/README.md.
-)";
-
-struct config {
-  std::string listen = "127.0.0.1:8080";
-  std::optional<std::string> connection_string, project, service, downstream, call;
-  std::vector<std::string> hmac_keys = osprof::env::list("OSPROF_HMAC_KEYS", "SECRET_KEY");
-  unsigned threads = 2;
-};
-
-[[noreturn]] void fail_usage(const std::string& message) {
-  std::cerr << "osprof-demo-service: " << message << "\n(see --help)\n";
-  std::exit(2);
-}
-
-std::vector<std::string> split_keys(std::string_view text) {
-  std::vector<std::string> keys;
-  while (!text.empty()) {
-    const auto comma = text.find(',');
-    std::string_view key = text.substr(0, comma);
-    while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
-    while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
-    if (!key.empty()) keys.emplace_back(key);
-    if (comma == std::string_view::npos) break;
-    text.remove_prefix(comma + 1);
-  }
-  return keys;
-}
-
-config parse_args(int argc, char** argv) {
-  config c;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) fail_usage(arg + " needs a value");
-      return argv[++i];
-    };
-    if (arg == "-h" || arg == "--help") {
-      std::cout << usage;
-      std::exit(0);
-    } else if (arg == "--listen") {
-      c.listen = value();
-    } else if (arg == "--connection-string") {
-      c.connection_string = value();
-    } else if (arg == "--hmac-keys") {
-      c.hmac_keys = split_keys(value());
-      if (c.hmac_keys.empty()) fail_usage("--hmac-keys needs at least one key");
-    } else if (arg == "--project") {
-      c.project = value();
-    } else if (arg == "--service") {
-      c.service = value();
-    } else if (arg == "--downstream") {
-      c.downstream = value();
-    } else if (arg == "--call") {
-      c.call = value();
-    } else if (arg == "--threads") {
-      const std::string v = value();
-      c.threads = static_cast<unsigned>(std::strtoul(v.c_str(), nullptr, 10));
-      if (c.threads == 0 || c.threads > 256) fail_usage("--threads must be from 1 to 256");
-    } else {
-      fail_usage("unknown option " + arg);
-    }
-  }
-  return c;
-}
 
 // An http:// URL split for a client call.
 struct target_url {
@@ -155,6 +68,104 @@ std::optional<target_url> parse_url(const std::string& text) {
   if (u.target.empty()) u.target = "/";
   if (parsed->has_query()) u.target += "?" + std::string(parsed->encoded_query());
   return u;
+}
+
+struct config {
+  std::string listen = "127.0.0.1:8080";
+  std::optional<std::string> connection_string, project, service, downstream, call;
+  std::vector<std::string> hmac_keys = osprof::env::list("OSPROF_HMAC_KEYS", "SECRET_KEY");
+  unsigned threads = 2;
+};
+
+std::vector<std::string> split_keys(std::string_view text) {
+  std::vector<std::string> keys;
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    std::string_view key = text.substr(0, comma);
+    while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
+    while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
+    if (!key.empty()) keys.emplace_back(key);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return keys;
+}
+
+// HOST:PORT, [IPv6]:PORT or :PORT (every address); port 0 picks a free one.
+std::optional<tcp::endpoint> parse_listen(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos) return std::nullopt;
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
+  unsigned short port = 0;
+  const char* first = text.c_str() + colon + 1;
+  const char* last = text.c_str() + text.size();
+  const auto [end, error] = std::from_chars(first, last, port);
+  if (ec || first == last || error != std::errc{} || end != last) return std::nullopt;
+  return tcp::endpoint{address, port};
+}
+
+// A CLI11 check: an empty message accepts the value.
+CLI::Validator accepts(const char* what, const std::function<bool(const std::string&)>& ok) {
+  return CLI::Validator([what, ok](std::string& v) { return ok(v) ? std::string() : std::string(what) + ", not '" + v + "'"; },
+                        "");
+}
+
+constexpr const char* footer = R"(Paths:
+  GET /       traced work: a `db` point with info, a short wait, then the downstream call; 200
+  GET /fail   the `db` point fails (the error is recorded on it); 500
+  other       404
+
+Propagation settings (OSPROF_PROPAGATORS, OSPROF_PROPAGATORS_ACCEPT, ...) come from the
+environment; see integrations/beast/README.md.
+Exit codes: 0 success, 1 failure (a call that failed, traces not delivered), 2 usage error.)";
+
+// The command line; --help exits 0, a usage error exits 2 with the reason.
+config parse_args(int argc, char** argv) {
+  config c;
+  CLI::App app(
+      "Serves HTTP, continuing the traces callers send (X-Trace-Info/X-Trace-HMAC, as Python OSProfiler sends "
+      "them), and writes its trace points to the connection string's backend.",
+      "osprof-demo-service");
+  app.footer(footer);
+  app.get_formatter()->column_width(30);
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  const auto optional = [&app](const char* name, std::optional<std::string>& into, const char* value_name,
+                               const char* description) {
+    return app.add_option_function<std::string>(name, [&into](const std::string& v) { into = v; }, description)
+        ->option_text(value_name);
+  };
+  const auto http_url = accepts("needs an http://HOST[:PORT]/PATH URL", [](const std::string& v) { return parse_url(v).has_value(); });
+
+  app.add_option("--listen", c.listen, "address to serve on (default 127.0.0.1:8080; port 0 picks a free one)")
+      ->option_text("HOST:PORT")
+      ->check(accepts("needs HOST:PORT with an IP address", [](const std::string& v) { return parse_listen(v).has_value(); }));
+  optional("--connection-string", c.connection_string, "CS",
+           "backend for traces (default $OSPROF_CONNECTION_STRING, $OSPROFILER_CONNECTION_STRING, sqlite:///osprof.db)");
+  app.add_option_function<std::string>(
+         "--hmac-keys", [&c](const std::string& v) { c.hmac_keys = split_keys(v); },
+         "keys that verify incoming trace headers, tried in order (default $OSPROF_HMAC_KEYS, else SECRET_KEY)")
+      ->option_text("K1,K2")
+      ->check(accepts("needs at least one key", [](const std::string& v) { return !split_keys(v).empty(); }));
+  optional("--project", c.project, "NAME", "`project` of every stored event (default $OSPROF_PROJECT)");
+  optional("--service", c.service, "NAME", "`service` of every stored event (default $OSPROF_SERVICE, else the program name)");
+  optional("--downstream", c.downstream, "URL", "an http:// service to call, with the trace, while handling GET /")->check(http_url);
+  app.add_option("--threads", c.threads, "threads running the service (default 2)")
+      ->option_text("N")
+      ->check(CLI::Range(1u, 256u));
+  optional("--call", c.call, "URL",
+           "do not serve: start a trace signed with the first key, make one traced GET to URL, print the trace id")
+      ->check(http_url);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) std::exit(app.exit(e));
+    std::fprintf(stderr, "osprof-demo-service: %s\nRun 'osprof-demo-service --help' for the options.\n", e.what());
+    std::exit(2);
+  }
+  return c;
 }
 
 // One traced GET: resolve, connect, write, read, all inside the client point (as OSProfiler's
@@ -340,19 +351,6 @@ asio::awaitable<void> listen(asio::io_context& ioc, tcp::acceptor& acceptor, con
   }
 }
 
-tcp::endpoint parse_listen(const std::string& text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos) fail_usage("--listen needs HOST:PORT");
-  std::string host = text.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  boost::system::error_code ec;
-  const auto address = asio::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
-  if (ec) fail_usage("--listen: not an IP address: " + host);
-  const unsigned long port = std::strtoul(text.c_str() + colon + 1, nullptr, 10);
-  if (port > 65535) fail_usage("--listen: bad port");
-  return {address, static_cast<unsigned short>(port)};
-}
-
 void print_stats(const osprof::emitter& tracing) {
   const osprof::stats s = tracing.get_stats();
   std::fprintf(stderr, "osprof-demo-service: %llu events written, %llu dropped, %llu rejected trace headers%s%s\n",
@@ -372,8 +370,7 @@ osprof::options emitter_options(const config& cfg) {
 
 // --call: what `openstack --os-profile KEY ...` does: a new trace, one traced request.
 int call(const config& cfg) {
-  const auto url = parse_url(*cfg.call);
-  if (!url) fail_usage("--call needs an http://HOST[:PORT]/PATH URL");
+  const auto url = parse_url(*cfg.call);  // checked while parsing
   osprof::emitter tracing{emitter_options(cfg)};
   asio::io_context ioc;
   osprof::init(cfg.hmac_keys.front());
@@ -408,7 +405,6 @@ int call(const config& cfg) {
 int main(int argc, char** argv) {
   const config cfg = parse_args(argc, argv);
   osprof::register_builtin_drivers();
-  if (cfg.downstream && !parse_url(*cfg.downstream)) fail_usage("--downstream needs an http://HOST[:PORT]/PATH URL");
   try {
     if (cfg.call) return call(cfg);
 
@@ -419,7 +415,7 @@ int main(int argc, char** argv) {
 
     asio::io_context ioc(static_cast<int>(cfg.threads));
     tcp::acceptor acceptor(ioc);
-    const tcp::endpoint where = parse_listen(cfg.listen);
+    const tcp::endpoint where = *parse_listen(cfg.listen);  // checked while parsing
     acceptor.open(where.protocol());
     acceptor.set_option(asio::socket_base::reuse_address(true));
     acceptor.bind(where);

@@ -3,22 +3,28 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
+#include <string_view>
+#include <utility>
+
+#include "bench_format.hpp"
 
 namespace osprof::cli {
 
 namespace {
 
-std::string escape_xml(const std::string& text) {
+// For SVG text and attribute values: XML's special characters as entities, and the control
+// characters XML 1.0 does not allow left out.
+std::string escape_xml(std::string_view text) {
+  static constexpr std::pair<char, std::string_view> entities[] = {
+      {'&', "&amp;"}, {'<', "&lt;"}, {'>', "&gt;"}, {'"', "&quot;"}};
   std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default:
-        // Control characters are not allowed in XML 1.0 text.
-        if (static_cast<unsigned char>(c) >= 0x20 || c == '\t' || c == '\n') out += c;
+  for (const char c : text) {
+    const auto* e = std::find_if(std::begin(entities), std::end(entities), [c](const auto& p) { return p.first == c; });
+    if (e != std::end(entities)) {
+      out += e->second;
+    } else if (static_cast<unsigned char>(c) >= 0x20 || c == '\t' || c == '\n') {
+      out += c;
     }
   }
   return out;
@@ -32,15 +38,6 @@ double nice_ceiling(double v) {
     if (step * magnitude >= v) return step * magnitude;
   }
   return 10.0 * magnitude;
-}
-
-std::string compact(double v) {
-  char buf[32];
-  if (v >= 1e9) std::snprintf(buf, sizeof buf, "%.3gG", v / 1e9);
-  else if (v >= 1e6) std::snprintf(buf, sizeof buf, "%.3gM", v / 1e6);
-  else if (v >= 1e3) std::snprintf(buf, sizeof buf, "%.3gk", v / 1e3);
-  else std::snprintf(buf, sizeof buf, "%.3g", v);
-  return buf;
 }
 
 std::string fmt(const char* format, double a, double b = 0, double c = 0, double d = 0) {
@@ -89,9 +86,9 @@ std::string sweep_chart_svg(const std::string& title, const std::string& setting
     const double y = top + plot_h * (1.0 - frac);
     svg += fmt("<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#dddddd\"/>\n", left, y, left + plot_w, y);
     svg += fmt("<text x=\"%g\" y=\"%g\" text-anchor=\"end\" fill=\"", left - 8, y + 4) + throughput_colour + "\">" +
-           compact(y_left_max * frac) + "</text>\n";
+           si(y_left_max * frac) + "</text>\n";
     svg += fmt("<text x=\"%g\" y=\"%g\" text-anchor=\"start\" fill=\"", left + plot_w + 8, y + 4) + latency_colour +
-           "\">" + compact(y_right_max * frac) + "</text>\n";
+           "\">" + si(y_right_max * frac) + "</text>\n";
   }
   svg += fmt("<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"none\" stroke=\"#333333\"/>\n", left, top,
              plot_w, plot_h);
@@ -123,7 +120,7 @@ std::string sweep_chart_svg(const std::string& title, const std::string& setting
       line += fmt("%.1f,%.1f ", x, y);
       markers += throughput ? fmt("<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"", x, y)
                             : fmt("<rect x=\"%.1f\" y=\"%.1f\" width=\"8\" height=\"8\" fill=\"", x - 4, y - 4);
-      markers += std::string(colour) + "\"><title>" + escape_xml(points[i].setting_value) + ": " + compact(v) +
+      markers += std::string(colour) + "\"><title>" + escape_xml(points[i].setting_value) + ": " + si(v) +
                  (throughput ? " events/s" : " ns") + "</title></" + (throughput ? "circle" : "rect") + ">\n";
     }
     if (!line.empty() && line.back() == ' ') line.pop_back();

@@ -1,79 +1,91 @@
 #include "cli.hpp"
 
 #include <charconv>
-#include <cstdlib>
+#include <cstdio>
+#include <fstream>
+
+#include <osprof/error.hpp>
+#include <osprof/options.hpp>
 
 namespace osprof::cli {
 
-arguments::arguments(const std::vector<std::string>& args, const std::vector<option_spec>& specs) {
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg == "--") {
-      positional_.insert(positional_.end(), args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
-      break;
-    }
-    if (arg.size() < 2 || arg[0] != '-') {
-      positional_.push_back(arg);
-      continue;
-    }
-    std::string name = arg;
-    std::optional<std::string> inline_value;
-    if (const auto eq = arg.find('='); eq != std::string::npos) {
-      name = arg.substr(0, eq);
-      inline_value = arg.substr(eq + 1);
-    }
-    const option_spec* spec = nullptr;
-    for (const auto& s : specs) {
-      if (s.name == name) spec = &s;
-    }
-    if (spec == nullptr) throw usage_error{"unknown option '" + name + "'"};
-    if (!spec->takes_value) {
-      if (inline_value) throw usage_error{"option '" + name + "' takes no value"};
-      values_.emplace(name, "");
-      continue;
-    }
-    if (!inline_value) {
-      if (i + 1 >= args.size()) throw usage_error{"option '" + name + "' needs a value"};
-      inline_value = args[++i];
-    }
-    values_.emplace(name, *inline_value);
-  }
+namespace {
+
+template <class T>
+bool parse_whole(const std::string& text, T& value) {
+  const auto r = std::from_chars(text.data(), text.data() + text.size(), value);
+  return !text.empty() && r.ec == std::errc{} && r.ptr == text.data() + text.size();
 }
 
-std::optional<std::string> arguments::value(std::string_view name) const {
-  auto [first, last] = values_.equal_range(name);
-  if (first == last) return std::nullopt;
-  return std::prev(last)->second;
+std::string number_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
 }
 
-bool arguments::flag(std::string_view name) const { return values_.find(name) != values_.end(); }
+}  // namespace
 
-std::vector<std::string> arguments::values(std::string_view name) const {
-  std::vector<std::string> out;
-  auto [first, last] = values_.equal_range(name);
-  for (auto it = first; it != last; ++it) out.push_back(it->second);
-  return out;
+help_formatter::help_formatter() { column_width(32); }
+
+std::string help_formatter::make_option_opts(const CLI::Option* opt) const {
+  if (opt->get_positional()) return "";
+  if (!opt->get_option_text().empty()) return " " + opt->get_option_text();
+  return opt->get_type_size() == 0 ? "" : " " + opt->get_type_name();
 }
 
-std::optional<long long> arguments::integer(std::string_view name, long long min, long long max) const {
-  const auto text = value(name);
-  if (!text) return std::nullopt;
-  long long v = 0;
-  const auto r = std::from_chars(text->data(), text->data() + text->size(), v);
-  if (text->empty() || r.ec != std::errc{} || r.ptr != text->data() + text->size() || v < min || v > max) {
-    throw usage_error{"option '" + std::string(name) + "' must be an integer from " + std::to_string(min) + " to " +
-                      std::to_string(max) + ", not '" + *text + "'"};
-  }
-  return v;
+std::string help_formatter::make_usage(const CLI::App* app, std::string name) const {
+  return CLI::Formatter::make_usage(app, std::move(name)) + "\n";
 }
 
-std::string connection_string(const arguments& args) {
-  if (auto v = args.value("--connection-string")) return *v;
-  for (const char* name : {"OSPROF_CONNECTION_STRING", "OSPROFILER_CONNECTION_STRING"}) {
-    const char* v = std::getenv(name);
-    if (v != nullptr && *v != '\0') return v;
-  }
-  return "sqlite:///osprof.db";
+std::string help_formatter::make_positionals(const CLI::App* app) const {
+  std::string text = CLI::Formatter::make_positionals(app);
+  return text.empty() ? text : text + "\n";
+}
+
+std::string help_formatter::make_group(std::string group, bool is_positional,
+                                       std::vector<const CLI::Option*> opts) const {
+  std::string text = CLI::Formatter::make_group(std::move(group), is_positional, std::move(opts));
+  return text.starts_with('\n') ? text.substr(1) : text;
+}
+
+CLI::Validator integer_in(long long min, long long max) {
+  return CLI::Validator(
+      [min, max](std::string& text) -> std::string {
+        long long v = 0;
+        if (parse_whole(text, v) && v >= min && v <= max) return "";
+        return "must be an integer from " + std::to_string(min) + " to " + std::to_string(max) + ", not '" + text + "'";
+      },
+      "");
+}
+
+CLI::Validator number_in(double min, double max) {
+  return CLI::Validator(
+      [min, max](std::string& text) -> std::string {
+        double v = 0;
+        if (parse_whole(text, v) && v >= min && v <= max) return "";
+        return "must be a number from " + number_text(min) + " to " + number_text(max) + ", not '" + text + "'";
+      },
+      "");
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) throw error("cannot write '" + path + "'");
+}
+
+void add_connection_string_option(CLI::App& command, std::optional<std::string>& value) {
+  command
+      .add_option_function<std::string>(
+          "--connection-string", [&value](const std::string& v) { value = v; },
+          "backend, e.g. redis://127.0.0.1:6379 (default: $OSPROF_CONNECTION_STRING, "
+          "$OSPROFILER_CONNECTION_STRING, sqlite:///osprof.db)")
+      ->option_text("CS");
+}
+
+std::string connection_string(const std::optional<std::string>& option) {
+  return option ? *option : env::connection_string();
 }
 
 }  // namespace osprof::cli

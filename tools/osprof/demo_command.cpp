@@ -6,6 +6,8 @@
 #include <osprof/profiler.hpp>
 
 #include <cstdio>
+#include <memory>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -64,17 +66,19 @@ void handle_request() {
   }
 }
 
-}  // namespace
+struct demo_settings {
+  std::optional<std::string> connection_string;
+  std::string project = "osprof-demo";
+  std::string service = "api";
+};
 
-int demo(const std::vector<std::string>& raw) {
-  const arguments args(raw, {{"--connection-string", true}, {"--project", true}, {"--service", true}});
-  if (!args.positional().empty()) throw usage_error{"demo takes no positional arguments"};
-  const std::string cs = connection_string(args);
+int demo(const demo_settings& settings) {
+  const std::string cs = connection_string(settings.connection_string);
 
   osprof::options o;
   o.connection_string = cs;
-  o.project = args.value("--project").value_or("osprof-demo");
-  o.service = args.value("--service").value_or("api");
+  o.project = settings.project;
+  o.service = settings.service;
   std::string base_id;
   {
     osprof::emitter tracing(o);
@@ -96,11 +100,25 @@ int demo(const std::vector<std::string>& raw) {
 
   std::printf("\n$ osprof trace list --connection-string %s\n", redact_connection_string(cs).c_str());
   std::fflush(stdout);
-  if (const int rc = trace_list({"--connection-string", cs}); rc != 0) return rc;
+  if (const int rc = trace_list({.connection_string = cs}); rc != 0) return rc;
   std::printf("\n$ osprof trace show %s --connection-string %s --tree\n", base_id.c_str(),
               redact_connection_string(cs).c_str());
   std::fflush(stdout);
-  return trace_show({base_id, "--connection-string", cs, "--tree"});
+  return trace_show({.target = base_id, .connection_string = cs, .tree = true});
+}
+
+}  // namespace
+
+void add_demo_command(CLI::App& app, command_action& action) {
+  auto settings = std::make_shared<demo_settings>();
+  CLI::App* command =
+      app.add_subcommand("demo", "Trace a small instrumented request into the backend, then list and show it");
+  add_connection_string_option(*command, settings->connection_string);
+  command->add_option("--project", settings->project, "`project` of the stored events (default osprof-demo)")
+      ->option_text("P");
+  command->add_option("--service", settings->service, "`service` of the stored events (default api)")
+      ->option_text("S");
+  command->callback([settings, &action] { action = [settings] { return demo(*settings); }; });
 }
 
 }  // namespace osprof::cli

@@ -1,5 +1,7 @@
 // osprof: read traces back from any backend, run the demo, list drivers, benchmark a backend.
+#include <algorithm>
 #include <cstdio>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -10,80 +12,127 @@
 #include <osprof/driver.hpp>
 #include <osprof/drivers.hpp>
 
-namespace {
-
-constexpr const char* usage = R"(usage: osprof <command> [options]
-
-commands:
-  trace show <trace-id | report.json> [--connection-string CS]
-             [--json | --tree | --html | --dot | --chrome] [--out FILE] [--timeout S]
-      Show one trace as OSProfiler's report: an indented tree (default on a terminal),
-      OSProfiler's JSON (default otherwise), a self-contained HTML page, Graphviz DOT, or
-      Chrome/Perfetto trace events.
-  trace list [--connection-string CS] [--error-trace] [--json] [--timeout S]
-      One row per trace, newest first; --error-trace lists traces that contain an error.
-  demo [--connection-string CS] [--project P] [--service S]
-      Trace a small instrumented request into the backend, then list and show it.
-  drivers
-      The backends osprof knows and their connection strings.
-  bench [--connection-string CS] [--producers N] [--duration S] [--rate EVENTS_PER_S]
-        [--queue-capacity N] [--queue-max-bytes N] [--batch-size N] [--flush-interval MS] [--overflow drop|block]
-        [--block-timeout MS] [--write-timeout MS] [--drain-timeout S] [--json FILE]
-        [--sweep SETTING=V1,V2,... [--svg FILE]]
-      Drive synthetic spans through the emitter into the backend; report emit latency,
-      throughput, drops by reason, write latency per batch and peak memory. --sweep repeats
-      the run for each value of batch-size, queue-capacity, flush-interval or producers and
-      draws throughput and p99 emit latency against it (default osprof-sweep.svg).
-      Ctrl-C stops the load and prints the results so far (exit 130).
-
-The connection string defaults to $OSPROF_CONNECTION_STRING, then
-$OSPROFILER_CONNECTION_STRING, then sqlite:///osprof.db (a file in this directory).
-Exit codes: 0 success, 1 failure (not found, backend error), 2 usage error.
-)";
-
-}  // namespace
-
 namespace osprof::cli {
 
-int drivers(const std::vector<std::string>& raw) {
-  const arguments args(raw, {});
-  if (!args.positional().empty()) throw usage_error{"drivers takes no arguments"};
-  for (const auto& d : registered_drivers()) {
-    std::printf("%-16s %s\n", (d.scheme + "://").c_str(), d.summary.c_str());
-  }
-  return 0;
+void add_drivers_command(CLI::App& app, command_action& action) {
+  CLI::App* command = app.add_subcommand("drivers", "The backends osprof knows and their connection strings");
+  command->callback([&action] {
+    action = [] {
+      for (const auto& d : registered_drivers()) {
+        std::printf("%-16s %s\n", (d.scheme + "://").c_str(), d.summary.c_str());
+      }
+      return 0;
+    };
+  });
 }
 
 }  // namespace osprof::cli
 
+namespace {
+
+constexpr const char* footer = R"(The connection string defaults to $OSPROF_CONNECTION_STRING, then
+$OSPROFILER_CONNECTION_STRING, then sqlite:///osprof.db (a file in this directory).
+Exit codes: 0 success, 1 failure (not found, backend error), 2 usage error.
+`osprof COMMAND --help` shows a command's options.)";
+
+// The commands the parser went into, outermost first: osprof, trace, show.
+std::vector<const CLI::App*> chosen_commands(const CLI::App& app) {
+  std::vector<const CLI::App*> chain{&app};
+  while (!chain.back()->get_subcommands().empty()) chain.push_back(chain.back()->get_subcommands().front());
+  return chain;
+}
+
+// "trace show" (with_program: "osprof trace show").
+std::string command_path(const CLI::App& command, bool with_program) {
+  std::string path = command.get_name();
+  for (const CLI::App* up = command.get_parent(); up != nullptr; up = up->get_parent()) {
+    if (up->get_parent() == nullptr && !with_program) break;
+    path = up->get_name() + " " + path;
+  }
+  return path;
+}
+
+// A word the parser could not place, said the way a user would look for it: an unknown
+// option or command by name. Empty when every word was placed.
+std::string misplaced_word(const CLI::App& command) {
+  const std::vector<std::string> extra = command.remaining();
+  if (extra.empty()) return "";
+  for (const std::string& word : extra) {
+    if (word.size() > 1 && word[0] == '-') return "unknown option '" + word.substr(0, word.find('=')) + "'";
+  }
+  if (!command.get_subcommands({}).empty()) return "unknown command '" + extra.front() + "'";
+  if (command.get_options([](const CLI::Option* o) { return o->get_positional(); }).empty()) {
+    return command_path(command, false) + " takes no positional arguments, not '" + extra.front() + "'";
+  }
+  return "unexpected argument '" + extra.front() + "'";
+}
+
+// "trace needs a command: show or list" for a command that has subcommands, since the
+// deepest command chosen can only have them if none of them was chosen.
+std::string missing_command(const CLI::App& command) {
+  const auto subcommands = command.get_subcommands({});
+  if (subcommands.empty()) return "";
+  std::string names;
+  for (std::size_t i = 0; i < subcommands.size(); ++i) {
+    names += (i == 0 ? "" : i + 1 == subcommands.size() ? " or " : ", ") + subcommands[i]->get_name();
+  }
+  return command.get_name() + " needs a command: " + names;
+}
+
+// Reports a usage error with a hint to the chosen command's --help; exit code 2.
+int usage_failure(const CLI::App& app, const std::string& message) {
+  const auto chain = chosen_commands(app);
+  std::string why;
+  for (const CLI::App* command : chain) {
+    if (why = misplaced_word(*command); !why.empty()) break;
+  }
+  if (why.empty()) why = missing_command(*chain.back());
+  if (why.empty()) why = message;
+  std::fprintf(stderr, "osprof: %s\nRun '%s --help' for its options.\n", why.c_str(),
+               command_path(*chain.back(), true).c_str());
+  return 2;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   osprof::register_builtin_drivers();
+  CLI::App app("Read traces back from any backend, run a demo, list the drivers, benchmark a backend.", "osprof");
+  app.formatter(std::make_shared<osprof::cli::help_formatter>());
+  // An option given twice takes its last value, so a script can append an override.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.set_version_flag("-v,--version", std::string("osprof ") + OSPROF_VERSION_STRING);
+  app.require_subcommand(1);
+
+  osprof::cli::command_action action;
+  osprof::cli::add_trace_commands(app, action);
+  osprof::cli::add_demo_command(app, action);
+  osprof::cli::add_drivers_command(app, action);
+  osprof::cli::add_bench_command(app, action);
+  app.footer(footer);  // after the commands: it is about the whole program, so they do not copy it
+
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-    std::fputs(usage, args.empty() ? stderr : stdout);
-    return args.empty() ? 2 : 0;
+  if (args.empty()) {
+    std::cerr << app.help();
+    return 2;
   }
-  if (args[0] == "--version" || args[0] == "-v") {
-    std::printf("osprof %s\n", OSPROF_VERSION_STRING);
-    return 0;
+  // `osprof help [COMMAND...]` is `osprof [COMMAND...] --help`.
+  if (args.front() == "help") {
+    args.erase(args.begin());
+    args.emplace_back("--help");
   }
   try {
-    const std::string command = args[0];
-    if (command == "trace") {
-      if (args.size() < 2) throw osprof::cli::usage_error{"trace needs a subcommand: show or list"};
-      const std::vector<std::string> rest(args.begin() + 2, args.end());
-      if (args[1] == "show") return osprof::cli::trace_show(rest);
-      if (args[1] == "list") return osprof::cli::trace_list(rest);
-      throw osprof::cli::usage_error{"unknown trace subcommand '" + args[1] + "' (show or list)"};
-    }
-    const std::vector<std::string> rest(args.begin() + 1, args.end());
-    if (command == "demo") return osprof::cli::demo(rest);
-    if (command == "drivers") return osprof::cli::drivers(rest);
-    if (command == "bench") return osprof::cli::bench(rest);
-    throw osprof::cli::usage_error{"unknown command '" + command + "'"};
+    std::reverse(args.begin(), args.end());  // CLI11 takes a vector last word first
+    app.parse(args);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+    return usage_failure(app, e.what());
+  }
+
+  try {
+    return action();
   } catch (const osprof::cli::usage_error& e) {
-    std::fprintf(stderr, "osprof: %s\n\n%s", e.message.c_str(), usage);
-    return 2;
+    return usage_failure(app, e.message);
   } catch (const osprof::error& e) {
     std::fprintf(stderr, "osprof: %s\n", e.what());
     return 1;

@@ -4,41 +4,33 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 #include <osprof/connection_string.hpp>
 #include <osprof/error.hpp>
+#include <osprof/render.hpp>
+#include <osprof/report.hpp>
 #include <osprof/uuid.hpp>
 
 #include "cli.hpp"
 #include "common/json_writer.hpp"
-#include <osprof/render.hpp>
-#include <osprof/report.hpp>
 
 namespace osprof::cli {
 
 namespace {
 
 
+// stdout, or the file given with --out; text always ends with a newline.
 bool write_output(const std::string& text, const std::optional<std::string>& path) {
-  if (!path) {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    if (!text.empty() && text.back() != '\n') std::fputc('\n', stdout);
-    return std::fflush(stdout) == 0;
+  const bool newline = text.empty() || text.back() != '\n';
+  if (path) {
+    write_file(*path, newline ? text + '\n' : text);
+    return true;
   }
-  std::ofstream out(*path, std::ios::binary);
-  out << text;
-  if (text.empty() || text.back() != '\n') out << '\n';
-  out.close();
-  if (!out) {
-    std::fprintf(stderr, "osprof: cannot write '%s'\n", path->c_str());
-    return false;
-  }
-  return true;
-}
-
-read_options read_options_of(const arguments& args) {
-  return read_options{std::chrono::seconds(args.integer("--timeout", 1, 86400).value_or(30))};
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  if (newline) std::fputc('\n', stdout);
+  return std::fflush(stdout) == 0;
 }
 
 // A backend that did not answer in time: the message names the option that sets the time.
@@ -55,23 +47,15 @@ auto with_timeout_hint(Read read) {
 
 }  // namespace
 
-int trace_show(const std::vector<std::string>& raw) {
-  const arguments args(raw, {{"--connection-string", true}, {"--json", false}, {"--tree", false}, {"--html", false},
-                             {"--dot", false}, {"--chrome", false}, {"--out", true}, {"--color", false},
-                             {"--no-color", false}, {"--timeout", true}});
-  if (args.positional().size() != 1) throw usage_error{"trace show needs exactly one trace id or report file"};
-  const std::string& target = args.positional()[0];
-
-  int formats = 0;
-  for (const char* f : {"--json", "--tree", "--html", "--dot", "--chrome"}) formats += args.flag(f) ? 1 : 0;
-  if (formats > 1) throw usage_error{"choose one of --json, --tree, --html, --dot, --chrome"};
-  const auto out_path = args.value("--out");
-  const bool terminal = !out_path && isatty(STDOUT_FILENO) != 0;
+int trace_show(const trace_show_settings& s) {
+  const std::string& target = s.target;
+  const bool terminal = !s.out && isatty(STDOUT_FILENO) != 0;
+  const bool any_format = s.json || s.tree || s.html || s.dot || s.chrome;
 
   report r;
   if (uuid::parse(target)) {
-    const std::string cs = connection_string(args);
-    r = with_timeout_hint([&] { return read_report(cs, target, read_options_of(args)); });
+    const std::string cs = connection_string(s.connection_string);
+    r = with_timeout_hint([&] { return read_report(cs, target, read_options{std::chrono::seconds(s.timeout_s)}); });
     for (const auto& problem : r.problems) std::fprintf(stderr, "osprof: skipped a corrupt event: %s\n", problem.c_str());
     if (r.empty()) {
       std::fprintf(stderr, "osprof: trace %s not found in %s\n", target.c_str(),
@@ -91,30 +75,28 @@ int trace_show(const std::vector<std::string>& raw) {
   }
 
   std::string text;
-  if (args.flag("--json") || (formats == 0 && !terminal)) {
+  if (s.json || (!any_format && !terminal)) {
     text = render_json(r, 2);
-  } else if (args.flag("--html")) {
+  } else if (s.html) {
     text = render_html(r);
-  } else if (args.flag("--dot")) {
+  } else if (s.dot) {
     text = render_dot(r);
-  } else if (args.flag("--chrome")) {
+  } else if (s.chrome) {
     text = render_chrome(r);
   } else {
-    const bool color = args.flag("--color") || (terminal && !args.flag("--no-color") && std::getenv("NO_COLOR") == nullptr);
+    const bool color = s.color || (terminal && !s.no_color && std::getenv("NO_COLOR") == nullptr);
     text = render_tree(r, color);
   }
-  return write_output(text, out_path) ? 0 : 1;
+  return write_output(text, s.out) ? 0 : 1;
 }
 
-int trace_list(const std::vector<std::string>& raw) {
-  const arguments args(raw, {{"--connection-string", true}, {"--error-trace", false}, {"--json", false},
-                             {"--timeout", true}});
-  if (!args.positional().empty()) throw usage_error{"trace list takes no positional arguments"};
-  const std::string cs = connection_string(args);
-  const bool errors_only = args.flag("--error-trace");
-  const auto rows = with_timeout_hint([&] { return list_traces(cs, errors_only, read_options_of(args)); });
+int trace_list(const trace_list_settings& s) {
+  const std::string cs = connection_string(s.connection_string);
+  const bool errors_only = s.error_trace;
+  const auto rows = with_timeout_hint(
+      [&] { return list_traces(cs, errors_only, read_options{std::chrono::seconds(s.timeout_s)}); });
   std::string out;
-  if (args.flag("--json")) {
+  if (s.json) {
     out = "[";
     for (std::size_t i = 0; i < rows.size(); ++i) {
       out += i == 0 ? "\n  " : ",\n  ";
@@ -138,6 +120,57 @@ int trace_list(const std::vector<std::string>& raw) {
     out += std::to_string(rows.size()) + (errors_only ? " trace(s) with errors" : " trace(s)");
   }
   return write_output(out, std::nullopt) ? 0 : 1;
+}
+
+namespace {
+
+void add_timeout_option(CLI::App& command, int& seconds) {
+  command.add_option("--timeout", seconds, "seconds to wait for the backend's answer (default 30)")
+      ->check(integer_in(1, 86400))
+      ->option_text("S");
+}
+
+}  // namespace
+
+void add_trace_commands(CLI::App& app, command_action& action) {
+  CLI::App* trace = app.add_subcommand("trace", "Read traces back from a backend, as OSProfiler's `osprofiler trace` does");
+  trace->require_subcommand(1);
+
+  auto show = std::make_shared<trace_show_settings>();
+  CLI::App* show_command = trace->add_subcommand(
+      "show", "Show one trace as OSProfiler's report: an indented tree, OSProfiler's JSON, an HTML page, "
+              "Graphviz DOT or Chrome/Perfetto trace events");
+  show_command->add_option("trace-id|report.json", show->target, "a trace id, or a report file saved with --json")
+      ->required();
+  add_connection_string_option(*show_command, show->connection_string);
+  CLI::Option* formats[] = {
+      show_command->add_flag("--json", show->json, "OSProfiler's JSON report (the default when stdout is not a terminal)"),
+      show_command->add_flag("--tree", show->tree, "an indented tree with durations (the default on a terminal)"),
+      show_command->add_flag("--html", show->html, "a self-contained HTML page"),
+      show_command->add_flag("--dot", show->dot, "a Graphviz DOT graph"),
+      show_command->add_flag("--chrome", show->chrome, "Chrome/Perfetto trace events"),
+  };
+  for (CLI::Option* a : formats) {
+    for (CLI::Option* b : formats) {
+      if (a != b) a->excludes(b);
+    }
+  }
+  show_command
+      ->add_option_function<std::string>(
+          "--out", [show](const std::string& path) { show->out = path; }, "write to FILE instead of stdout")
+      ->option_text("FILE");
+  show_command->add_flag("--color", show->color, "colour the tree even when stdout is not a terminal");
+  show_command->add_flag("--no-color", show->no_color, "never colour the tree (as $NO_COLOR does)");
+  add_timeout_option(*show_command, show->timeout_s);
+  show_command->callback([show, &action] { action = [show] { return trace_show(*show); }; });
+
+  auto list = std::make_shared<trace_list_settings>();
+  CLI::App* list_command = trace->add_subcommand("list", "One row per trace, newest first");
+  add_connection_string_option(*list_command, list->connection_string);
+  list_command->add_flag("--error-trace", list->error_trace, "only the traces that contain an error");
+  list_command->add_flag("--json", list->json, "a JSON array of {base_id, timestamp} instead of the table");
+  add_timeout_option(*list_command, list->timeout_s);
+  list_command->callback([list, &action] { action = [list] { return trace_list(*list); }; });
 }
 
 }  // namespace osprof::cli
