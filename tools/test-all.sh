@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Everything CI runs (.ci/run calls this): installs what is missing, builds, and runs the
 # whole suite through CTest (the server tests start their own servers on loopback ports),
-# then the unit tests under AddressSanitizer + UndefinedBehaviorSanitizer and the
-# concurrency tests under ThreadSanitizer, each in its own build folder.
+# then a build with only the embedded drivers (OSPROF_DRIVERS="null;sqlite") and its tests,
+# the unit tests under AddressSanitizer + UndefinedBehaviorSanitizer and the concurrency
+# tests under ThreadSanitizer, each in its own build folder.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 jobs="$(nproc)"
@@ -14,6 +15,12 @@ step "build (RelWithDebInfo) and run every test"
 cmake -S "$root" -B "$root/build/test" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOSPROF_BUILD_BENCH=ON >/dev/null
 cmake --build "$root/build/test" -j"$jobs"
 ctest --test-dir "$root/build/test" --output-on-failure -j"$jobs"
+
+step "OSPROF_DRIVERS=\"null;sqlite\": a build with the embedded drivers only, and its tests"
+cmake -S "$root" -B "$root/build/minimal" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOSPROF_DRIVERS="null;sqlite" \
+  -DOSPROF_BUILD_BENCH=OFF -DOSPROF_INSTALL=OFF >/dev/null
+cmake --build "$root/build/minimal" -j"$jobs"
+ctest --test-dir "$root/build/minimal" --output-on-failure -j"$jobs"
 
 step "AddressSanitizer + UndefinedBehaviorSanitizer: unit and concurrency tests"
 cmake -S "$root" -B "$root/build/asan" -DCMAKE_BUILD_TYPE=Debug -DOSPROF_SANITIZE="address;undefined" \

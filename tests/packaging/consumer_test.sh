@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs this build of osprof into a scratch prefix, then builds and runs a consumer
-# project against it with find_package(), with pkg-config, and through add_subdirectory().
+# project against it with find_package() (all components, then the sqlite component only),
+# with pkg-config, and through add_subdirectory(). The consumer registers a backend of its own
+# (myqueue://) and reads a trace back from it through the report API.
 set -euo pipefail
 source_dir="$1"
 build_dir="$2"
@@ -17,11 +19,19 @@ cmake --build "$work/by-package" -j2 >/dev/null
 test "$(sqlite3 "$work/package.db" 'select count(*) from data')" = 2
 "$work/by-package/beast_consumer"
 
+echo "-- find_package(osprof CONFIG COMPONENTS sqlite)"
+cmake -S "$source_dir/tests/cmake_consumer" -B "$work/by-component" -DCMAKE_PREFIX_PATH="$work/prefix" \
+  -DOSPROF_COMPONENTS=sqlite -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$work/by-component" -j2 >/dev/null
+"$work/by-component/consumer" "$work/component.db"
+test "$(sqlite3 "$work/component.db" 'select count(*) from data')" = 2
+
 echo "-- pkg-config"
 export PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig:$work/prefix/lib/x86_64-linux-gnu/pkgconfig"
-pkg-config --exists osprof
-g++ -O1 "$source_dir/tests/cmake_consumer/main.cpp" -o "$work/by-pkgconfig" \
-  $(pkg-config --cflags osprof) $(pkg-config --libs --static osprof)
+pkg-config --exists osprof osprof-drivers
+g++ -O1 -DOSPROF_CONSUMER_ALL_DRIVERS "$source_dir/tests/cmake_consumer/main.cpp" \
+  "$source_dir/tests/cmake_consumer/myqueue_driver.cpp" -o "$work/by-pkgconfig" \
+  $(pkg-config --cflags osprof-drivers) $(pkg-config --libs --static osprof-drivers)
 "$work/by-pkgconfig" "$work/pkgconfig.db"
 
 echo "-- add_subdirectory(osprof)"

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# A build's osprof lists exactly the drivers OSPROF_DRIVERS selected, and links TLS and zlib
+# only when a driver needs them: libssl for redis and the HTTP drivers, libz for the HTTP ones.
+#   drivers_and_libraries_test.sh <osprof binary> "<driver;driver;...>"
+set -euo pipefail
+cli="$1"
+IFS=';' read -r -a wanted <<<"$2"
+
+listed=$("$cli" drivers | awk '{print $1}' | sed 's|://$||; s|+https$||; s|^rediss$|redis|; s|^redissentinel$|redis|; s|^rediscluster$|redis|' | sort -u)
+expected=$(printf '%s\n' "${wanted[@]}" | sort -u)
+if [[ "$listed" != "$expected" ]]; then
+  echo "osprof drivers lists:"$'\n'"$listed"$'\n'"but the build has:"$'\n'"$expected" >&2
+  exit 1
+fi
+
+needs_tls=no
+needs_zlib=no
+for d in "${wanted[@]}"; do
+  case "$d" in
+    redis) needs_tls=yes ;;
+    influxdb | clickhouse | elasticsearch | otlp) needs_tls=yes needs_zlib=yes ;;
+  esac
+done
+libs=$(ldd "$cli")
+has() { grep -q "$1" <<<"$libs" && echo yes || echo no; }
+if [[ "$(has 'libssl\.so')" != "$needs_tls" ]]; then
+  echo "libssl linked: $(has 'libssl\.so'), expected: $needs_tls"$'\n'"$libs" >&2
+  exit 1
+fi
+if [[ "$(has 'libz\.so')" != "$needs_zlib" ]]; then
+  echo "libz linked: $(has 'libz\.so'), expected: $needs_zlib"$'\n'"$libs" >&2
+  exit 1
+fi
+echo "drivers: $(echo $listed); libssl: $needs_tls; libz: $needs_zlib"
