@@ -22,11 +22,8 @@ bool plain_name(std::string_view s) {
 std::string clickhouse_options::qualified_table() const { return quote_identifier(database) + "." + quote_identifier(table); }
 
 clickhouse_options clickhouse_options::from(const connection_string& cs, std::chrono::milliseconds default_timeout) {
-  if (cs.scheme != "clickhouse" && cs.scheme != "clickhouse+https") {
-    cs.fail("the ClickHouse driver does not handle the scheme '" + cs.scheme + "'");
-  }
   clickhouse_options o;
-  o.endpoint = http::endpoint_options::parse(cs, default_port, std::size_t{64} << 20, default_timeout, {"table", "create_table"});
+  o.endpoint = http::endpoint_options::parse(cs, backend, default_timeout, {"table", "create_table"});
   if (const std::string_view db = cs.database(); !db.empty()) {
     if (!plain_name(db)) cs.fail("the database name '" + std::string(db) + "' must be letters, digits and '_'");
     o.database = db;
@@ -40,7 +37,5 @@ clickhouse_options clickhouse_options::from(const connection_string& cs, std::ch
 }
 
 std::string quote_identifier(std::string_view name) { return backslash_quoted(name, '`'); }
-
-std::string quote_string(std::string_view text) { return backslash_quoted(text, '\''); }
 
 }  // namespace osprof::detail::clickhouse

@@ -13,9 +13,12 @@
 
 namespace osprof::detail::clickhouse {
 
-inline constexpr std::uint16_t default_port = 8123;
-
 struct clickhouse_options {
+  static constexpr http::backend backend{
+      "clickhouse", "ClickHouse", 8123, 64u << 20,
+      "ClickHouse: clickhouse://[user:password@]host[:8123][/database][?table=] (JSONEachRow inserts into MergeTree)",
+      "ClickHouse over TLS, certificates verified: clickhouse+https://[user:password@]host[:8123][/database]"};
+
   http::endpoint_options endpoint;            ///< host, port (8123), TLS, Basic auth, timeout, gzip, max body (64 MiB)
   std::string database = "default";           ///< the path: clickhouse://host:port/<database>
   std::string table = "osprofiler_events";    ///< ?table=: e.g. a Distributed table in a cluster
@@ -24,14 +27,12 @@ struct clickhouse_options {
   /// `database`.`table`, quoted.
   std::string qualified_table() const;
   /// "ClickHouse at <connection string without its password>", for messages.
-  std::string where() const { return "ClickHouse at " + endpoint.client.redacted; }
+  std::string where() const { return endpoint.where(backend); }
 
   static clickhouse_options from(const connection_string& cs, std::chrono::milliseconds default_timeout);
 };
 
 /// A ClickHouse identifier in backquotes.
 std::string quote_identifier(std::string_view name);
-/// A ClickHouse string literal in single quotes.
-std::string quote_string(std::string_view text);
 
 }  // namespace osprof::detail::clickhouse

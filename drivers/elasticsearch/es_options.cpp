@@ -22,13 +22,9 @@ void check_index_name(const connection_string& cs, std::string_view option, cons
 }  // namespace
 
 es_options es_options::from(const connection_string& cs, std::chrono::milliseconds default_timeout) {
-  if (cs.scheme != "elasticsearch" && cs.scheme != "elasticsearch+https") {
-    cs.fail("the scheme must be elasticsearch:// or elasticsearch+https://");
-  }
   es_options o;
   o.redacted = cs.redacted;
-  // 100 MB: Elasticsearch's default http.max_content_length.
-  o.endpoint = http::endpoint_options::parse(cs, default_port, std::size_t{100} << 20, default_timeout,
+  o.endpoint = http::endpoint_options::parse(cs, backend, default_timeout,
                                              {"index", "error_index", "doc_type", "scroll", "scroll_size", "list_size",
                                               "keyword_subfields", "create_index", "refresh"});
   if (!cs.database().empty()) cs.fail("elasticsearch:// takes no path; name the index with ?index=");

@@ -12,9 +12,13 @@
 
 namespace osprof::detail::elasticsearch {
 
-inline constexpr std::uint16_t default_port = 9200;
-
 struct es_options {
+  /// 100 MB: Elasticsearch's default http.max_content_length.
+  static constexpr http::backend backend{
+      "elasticsearch", "Elasticsearch", 9200, 100u << 20,
+      "elasticsearch://host[:port][?index=...] Elasticsearch 7/8 or OpenSearch, OSProfiler's layout, _bulk writes",
+      "elasticsearch+https://[user:password@]host[:port] Elasticsearch over TLS, certificates verified"};
+
   http::endpoint_options endpoint;  ///< host, port (9200), TLS, Basic auth, timeout, gzip, max body (100 MB)
   /// ?index=: the events (OSProfiler's index_name default).
   std::string index = "osprofiler-notifications";
@@ -39,6 +43,9 @@ struct es_options {
   /// events become searchable at the index's refresh_interval, 1 s by default).
   std::string refresh;
   std::string redacted;  ///< the connection string without its password
+
+  /// "Elasticsearch at <connection string without its password>", for messages.
+  std::string where() const { return endpoint.where(backend); }
 
   static es_options from(const connection_string& cs, std::chrono::milliseconds default_timeout);
 

@@ -314,6 +314,15 @@ std::string error_summary(std::string_view body) {
   return quoted;
 }
 
+http::request json_request(std::string method, std::string target, std::string body) {
+  http::request req;
+  req.method = std::move(method);
+  req.target = std::move(target);
+  req.body = std::move(body);
+  if (!req.body.empty()) req.content_type = "application/json";
+  return req;
+}
+
 bool error_is(std::string_view body, std::string_view type) {
   return error_summary(body).starts_with(std::string(type) + ":") || error_summary(body) == type;
 }

@@ -12,6 +12,7 @@
 #include <osprof/driver.hpp>
 #include <osprof/driver.hpp>
 #include "drivers/elasticsearch/es_options.hpp"
+#include "drivers/http/client.hpp"
 
 namespace osprof::detail::elasticsearch {
 
@@ -69,6 +70,9 @@ std::vector<trace_summary> parse_list_response(std::string_view body);
 /// The distinct base_ids of the error index.
 std::string error_ids_query(const es_options& options);
 std::vector<std::string> parse_bucket_keys(std::string_view body);
+
+/// A request with a JSON body (none when `body` is empty).
+http::request json_request(std::string method, std::string target, std::string body);
 
 /// "type: reason" from an Elasticsearch error body, else the start of the body.
 std::string error_summary(std::string_view body);

@@ -15,16 +15,29 @@
 
 namespace osprof::detail::http {
 
+/// What an HTTP backend is called and where its server listens unless told otherwise.
+struct backend {
+  std::string_view name;          ///< the schemes: name:// and name+https:// (TLS)
+  std::string_view title;         ///< for messages: "<title> at <connection string>"
+  std::uint16_t default_port = 80;
+  std::size_t default_max_body = 8u << 20;  ///< bytes of one request body
+  std::string_view summary;       ///< of name://, for `osprof drivers`
+  std::string_view tls_summary;   ///< of name+https://
+};
+
 struct endpoint_options {
   client_options client;  ///< host, port, `+https`/?tls=, ?tls_verify=, ?ca_file=, ?timeout_ms=, user info
   bool gzip = false;      ///< ?gzip=true (or ?compression=gzip): compress request bodies
   std::size_t max_body_bytes = 8u << 20;  ///< ?max_body_bytes=: split a batch into bodies of at most this
 
-  /// Parses the common options (`default_port`, `default_max_body` and `default_timeout` when
-  /// absent) and checks that every other query parameter is one of `own`. Throws
-  /// osprof::error naming a bad or unknown option.
-  static endpoint_options parse(const connection_string& cs, std::uint16_t default_port, std::size_t default_max_body,
-                                std::chrono::milliseconds default_timeout, std::initializer_list<std::string_view> own);
+  /// Parses the common options of a connection string for `b` (its defaults, and
+  /// `default_timeout`, when absent) and checks that every other query parameter is one of
+  /// `own`. Throws osprof::error naming a bad or unknown option, or a scheme not `b`'s.
+  static endpoint_options parse(const connection_string& cs, const backend& b, std::chrono::milliseconds default_timeout,
+                                std::initializer_list<std::string_view> own);
+
+  /// "<title> at <connection string without its password>", for messages.
+  std::string where(const backend& b) const { return std::string(b.title) + " at " + client.redacted; }
 };
 
 }  // namespace osprof::detail::http

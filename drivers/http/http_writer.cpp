@@ -11,22 +11,24 @@ namespace osprof::detail::http {
 
 // ---------------------------------------------------------------- the common options
 
-endpoint_options endpoint_options::parse(const connection_string& cs, std::uint16_t default_port,
-                                         std::size_t default_max_body, std::chrono::milliseconds default_timeout,
-                                         std::initializer_list<std::string_view> own) {
+endpoint_options endpoint_options::parse(const connection_string& cs, const backend& b,
+                                         std::chrono::milliseconds default_timeout, std::initializer_list<std::string_view> own) {
+  if (cs.scheme != b.name && cs.scheme != std::string(b.name) + "+https") {
+    cs.fail("the " + std::string(b.title) + " driver does not handle the scheme '" + cs.scheme + "'");
+  }
   std::vector<std::string_view> known(own);
   for (const std::string_view common : {"tls", "tls_verify", "ca_file", "timeout_ms", "gzip", "compression", "max_body_bytes"}) {
     known.push_back(common);
   }
   cs.check_params(known);
-  if (cs.host.empty()) cs.fail("no host (" + cs.scheme + "://host:" + std::to_string(default_port) + ")");
+  if (cs.host.empty()) cs.fail("no host (" + cs.scheme + "://host:" + std::to_string(b.default_port) + ")");
 
   endpoint_options o;
   client_options& c = o.client;
   c.redacted = cs.redacted;
   c.tls = cs.scheme.ends_with("+https") || cs.param_bool("tls").value_or(false);
   c.host = cs.host;
-  c.port = cs.port_or(default_port);
+  c.port = cs.port_or(b.default_port);
   c.user = cs.user;
   c.password = cs.password;
   c.has_auth = !cs.user.empty() || cs.has_password;
@@ -43,7 +45,7 @@ endpoint_options endpoint_options::parse(const connection_string& cs, std::uint1
     if (*v != "gzip" && *v != "none") cs.fail("option 'compression' must be gzip or none, not '" + std::string(*v) + "'");
     o.gzip = *v == "gzip";
   }
-  o.max_body_bytes = default_max_body;
+  o.max_body_bytes = b.default_max_body;
   if (auto v = cs.param_uint("max_body_bytes")) {
     if (*v < 4096) cs.fail("option 'max_body_bytes' must be at least 4096");
     o.max_body_bytes = static_cast<std::size_t>(*v);
@@ -154,7 +156,9 @@ asio::awaitable<write_result> http_writer::send_parts(const batch& b) {
 }
 
 asio::awaitable<verdict> http_writer::exchange(const batch& b, part& p) {
-  request req = codec_->request_for(p);
+  request req;
+  req.target = codec_->target();
+  req.content_type = codec_->content_type();
   req.body = p.body;
   req.gzip = options_.gzip;
   const response res = co_await client_.send(std::move(req));

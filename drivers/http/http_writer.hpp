@@ -68,12 +68,16 @@ verdict judge_failure(const transport_error& e, std::string_view what);
 /// What a backend supplies to the writer. Called on the writer's executor, one call at a time.
 class codec {
  public:
+  /// Every part is POSTed to `target` (path and query, encoded) as `content_type`.
+  codec(std::string target, std::string content_type)
+      : target_(std::move(target)), content_type_(std::move(content_type)) {}
   virtual ~codec() = default;
+
+  const std::string& target() const noexcept { return target_; }
+  const std::string& content_type() const noexcept { return content_type_; }
 
   /// The parts of a batch, called once per batch::id. `b.events` stays valid during the write.
   virtual std::vector<part> encode(const batch& b) = 0;
-  /// The request for a part (method, target, content type, headers); the writer adds the body.
-  virtual request request_for(const part& p) = 0;
   /// Judges the answer to `p`. May send requests of its own on `c` (create a missing table), or
   /// change `p` (Elasticsearch keeps only the items to resend).
   virtual asio::awaitable<verdict> judge(client& c, const batch& b, const response& r, part& p) = 0;
@@ -86,6 +90,10 @@ class codec {
   virtual std::vector<part> drain();
   /// At close, after the last part and before the connection closes (Elasticsearch's refresh).
   virtual asio::awaitable<void> before_close(client& c);
+
+ private:
+  std::string target_;
+  std::string content_type_;
 };
 
 class http_writer final : public writer {
@@ -124,5 +132,61 @@ class http_writer final : public writer {
   std::size_t pending_revoked_ = 0;  ///< from an abandoned batch, reported with the next result
   std::optional<inflight_batch> inflight_;
 };
+
+/// The writer of an HTTP backend: `Options` has `endpoint` and `backend`, `Codec` is made from
+/// the options and the driver context.
+template <class Codec, class Options>
+std::unique_ptr<writer> make_writer(Options options, const driver_context& context) {
+  endpoint_options endpoint = options.endpoint;
+  std::string where = options.where();
+  return std::make_unique<http_writer>(context.executor, std::move(endpoint), std::move(where),
+                                       std::make_unique<Codec>(std::move(options), context));
+}
+
+/// The read side of an HTTP backend as two functions of its options (a new connection each).
+template <class Options>
+struct read_functions {
+  asio::awaitable<std::vector<std::string>> (*trace)(const Options&, std::string_view base_id) = nullptr;
+  asio::awaitable<std::vector<trace_summary>> (*list)(const Options&, bool errors_only) = nullptr;
+};
+
+template <class Options>
+class function_reader final : public reader {
+ public:
+  function_reader(Options options, read_functions<Options> read) : options_(std::move(options)), read_(read) {}
+
+  asio::awaitable<std::vector<std::string>> read_trace(std::string_view base_id) override {
+    co_return co_await read_.trace(options_, base_id);
+  }
+  asio::awaitable<std::vector<trace_summary>> list_traces() override { co_return co_await read_.list(options_, false); }
+  asio::awaitable<std::vector<trace_summary>> list_error_traces() override { co_return co_await read_.list(options_, true); }
+
+ private:
+  Options options_;
+  read_functions<Options> read_;
+};
+
+/// Registers an HTTP backend (`Options::backend` names it): its options are parsed by
+/// `Options::from(connection_string, timeout)`, its writer is `Codec` on the HTTP write path.
+/// Without read functions, `why_no_reader` tells a user who asks to read where to look instead.
+template <class Options, class Codec>
+void register_backend(read_functions<Options> read, const std::string& why_no_reader = {}) {
+  const backend& names = Options::backend;
+  for (const bool tls : {false, true}) {
+    driver_registration r;
+    r.scheme = std::string(names.name) + (tls ? "+https" : "");
+    r.summary = tls ? names.tls_summary : names.summary;
+    r.make_writer = [](const connection_string& cs, const driver_context& context) {
+      return make_writer<Codec>(Options::from(cs, context.timeout), context);
+    };
+    if (read.trace != nullptr) {
+      r.make_reader = [read](const connection_string& cs, const driver_context& context) -> std::unique_ptr<reader> {
+        return std::make_unique<function_reader<Options>>(Options::from(cs, context.timeout), read);
+      };
+    }
+    r.why_no_reader = why_no_reader;
+    register_driver(std::move(r));
+  }
+}
 
 }  // namespace osprof::detail::http

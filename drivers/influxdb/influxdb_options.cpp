@@ -19,12 +19,8 @@ bool plain_name(std::string_view s) {
 }  // namespace
 
 influxdb_options influxdb_options::from(const connection_string& cs, std::chrono::milliseconds default_timeout) {
-  if (cs.scheme != "influxdb" && cs.scheme != "influxdb+https") {
-    cs.fail("the InfluxDB driver does not handle the scheme '" + cs.scheme + "'");
-  }
   influxdb_options o;
-  o.endpoint = http::endpoint_options::parse(cs, default_port, std::size_t{8} << 20, default_timeout,
-                                             {"rp", "measurement", "create_database"});
+  o.endpoint = http::endpoint_options::parse(cs, backend, default_timeout, {"rp", "measurement", "create_database"});
   const std::string_view db = cs.database();
   if (db.find('/') != std::string_view::npos) cs.fail("the database name '" + std::string(db) + "' contains '/'");
   if (!db.empty()) o.database = db;
@@ -41,7 +37,5 @@ influxdb_options influxdb_options::from(const connection_string& cs, std::chrono
 }
 
 std::string quote_identifier(std::string_view name) { return backslash_quoted(name, '"'); }
-
-std::string quote_string(std::string_view text) { return backslash_quoted(text, '\''); }
 
 }  // namespace osprof::detail::influxdb

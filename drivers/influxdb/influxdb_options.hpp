@@ -14,9 +14,12 @@
 
 namespace osprof::detail::influxdb {
 
-inline constexpr std::uint16_t default_port = 8086;
-
 struct influxdb_options {
+  static constexpr http::backend backend{
+      "influxdb", "InfluxDB", 8086, 8u << 20,
+      "InfluxDB 1.x: influxdb://[user:password@]host[:8086][/database] (line protocol at ns precision, InfluxQL reads)",
+      "InfluxDB 1.x over TLS, certificates verified: influxdb+https://[user:password@]host[:8086][/database]"};
+
   http::endpoint_options endpoint;         ///< host, port (8086), TLS, Basic auth, timeout, gzip, max body (8 MiB)
   std::string database = "osprofiler";     ///< the path: influxdb://host:port/<database>
   std::string retention_policy;            ///< ?rp=: write to and read from this policy (default: the database's)
@@ -24,14 +27,12 @@ struct influxdb_options {
   bool create_database = true;             ///< ?create_database=false: never send CREATE DATABASE
 
   /// "InfluxDB at <connection string without its password>", for messages.
-  std::string where() const { return "InfluxDB at " + endpoint.client.redacted; }
+  std::string where() const { return endpoint.where(backend); }
 
   static influxdb_options from(const connection_string& cs, std::chrono::milliseconds default_timeout);
 };
 
 /// An InfluxQL identifier in double quotes ("db"."rp"."m").
 std::string quote_identifier(std::string_view name);
-/// An InfluxQL string literal in single quotes.
-std::string quote_string(std::string_view text);
 
 }  // namespace osprof::detail::influxdb

@@ -2,21 +2,21 @@
 // stop comes (otlp_spans.hpp), so an export can carry events of earlier batches; the HTTP
 // write path charges what a collector refuses to them (write_result::revoked), and at close
 // every held start is exported as an unfinished span, once.
-#include "drivers/otlp/otlp_driver.hpp"
-
 #include <algorithm>
 #include <chrono>
 
 #include <osprof/drivers/otlp.hpp>
 
-#include "common/env_parse.hpp"
 #include "drivers/http/http_writer.hpp"
+#include "drivers/otlp/otlp_options.hpp"
 #include "drivers/otlp/otlp_encoder.hpp"
 #include "drivers/otlp/otlp_spans.hpp"
 
 namespace osprof::detail::otlp {
 
 namespace {
+
+namespace asio = boost::asio;
 
 std::int64_t now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -25,20 +25,14 @@ std::int64_t now_us() {
 class otlp_codec final : public http::codec {
  public:
   otlp_codec(otlp_options options, const driver_context& context)
-      : options_(std::move(options)),
+      : http::codec(options.target, "application/json"),
+        options_(std::move(options)),
         joiner_(join_options{options_.unfinished_timeout, options_.max_pending}),
         encoder_(resource_info{context.service, context.project, context.host}) {}
 
   std::vector<http::part> encode(const batch& b) override { return export_of(joiner_.join(b.events, now_us())); }
 
   std::vector<http::part> drain() override { return export_of(joiner_.drain()); }
-
-  http::request request_for(const http::part&) override {
-    http::request req;
-    req.target = options_.target;
-    req.content_type = "application/json";
-    return req;
-  }
 
   // A partial success is final (the protocol forbids retrying it). The answer does not say
   // which spans were refused: each is charged two events (its start and stop), at most all.
@@ -73,35 +67,12 @@ class otlp_codec final : public http::codec {
 
 }  // namespace
 
-std::unique_ptr<writer> make_writer(otlp_options options, const driver_context& context) {
-  auto endpoint = options.endpoint;
-  auto where = "OTLP collector at " + options.url;
-  return std::make_unique<http::http_writer>(context.executor, std::move(endpoint), std::move(where),
-                                             std::make_unique<otlp_codec>(std::move(options), context));
-}
-
 }  // namespace osprof::detail::otlp
 
-namespace osprof::drivers {
-
-void register_otlp() {
+void osprof::drivers::register_otlp() {
   using namespace osprof::detail::otlp;
-  for (const char* scheme : {"otlp", "otlp+https"}) {
-    register_driver({
-        .scheme = scheme,
-        .summary = std::string_view(scheme) == "otlp"
-                       ? "otlp://host[:port] OTLP/HTTP JSON to a collector's /v1/traces (Jaeger, Tempo); write-only; "
-                         "OTEL_EXPORTER_OTLP_* honoured"
-                       : "otlp+https://host[:port] OTLP/HTTP JSON over TLS, certificates verified; write-only",
-        .make_writer = [](const connection_string& cs, const driver_context& context) {
-          return make_writer(otlp_options::from(cs, context.timeout, osprof::detail::env_value), context);
-        },
-        .why_no_reader =
-            "OTLP is write-only: a collector does not give traces back, so osprof cannot show or list them from it; "
-            "look at them in the tracing UI behind the collector (Jaeger, Grafana Tempo), or send the events to a "
-            "backend osprof can read (sqlite://, redis://, elasticsearch://)",
-    });
-  }
+  detail::http::register_backend<otlp_options, otlp_codec>(
+      {}, "OTLP is write-only: a collector does not give traces back, so osprof cannot show or list them from it; look at "
+          "them in the tracing UI behind the collector (Jaeger, Grafana Tempo), or send the events to a backend osprof can "
+          "read (sqlite://, redis://, elasticsearch://)");
 }
-
-}  // namespace osprof::drivers

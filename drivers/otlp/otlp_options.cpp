@@ -105,9 +105,12 @@ std::vector<std::pair<std::string, std::string>> parse_headers(std::string_view 
   return out;
 }
 
+otlp_options otlp_options::from(const connection_string& cs, std::chrono::milliseconds default_timeout) {
+  return from(cs, default_timeout, env_value);
+}
+
 otlp_options otlp_options::from(const connection_string& cs, std::chrono::milliseconds default_timeout,
                                 const env_reader& env) {
-  if (cs.scheme != "otlp" && cs.scheme != "otlp+https") cs.fail("the scheme must be otlp:// or otlp+https://");
   otlp_options o;
   o.redacted = cs.redacted;
 
@@ -149,7 +152,7 @@ otlp_options otlp_options::from(const connection_string& cs, std::chrono::millis
       }
     }
     if (!ep) {
-      ep = endpoint_url{cs.scheme == "otlp+https", "localhost", default_port, "/v1/traces"};
+      ep = endpoint_url{cs.scheme == "otlp+https", "localhost", backend.default_port, "/v1/traces"};
       o.url = std::string(ep->tls ? "https" : "http") + "://localhost:4318/v1/traces";
     }
     where.host = ep->host;
@@ -160,8 +163,7 @@ otlp_options otlp_options::from(const connection_string& cs, std::chrono::millis
     // As OSProfiler: http://host:port<path>/v1/traces.
     o.target = join_path(cs.path, "/v1/traces");
   }
-  // No body limit of OTLP's own: a batch is one export request.
-  o.endpoint = http::endpoint_options::parse(where, default_port, std::size_t{64} << 20, timeout,
+  o.endpoint = http::endpoint_options::parse(where, backend, timeout,
                                              {"headers", "unfinished_timeout_ms", "max_pending"});
   http::client_options& client = o.endpoint.client;
   client.redacted = cs.redacted;

@@ -18,12 +18,16 @@
 
 namespace osprof::detail::otlp {
 
-inline constexpr std::uint16_t default_port = 4318;
-
 /// Reads an environment variable (nullptr when unset or empty); replaceable for tests.
 using env_reader = std::function<const char*(const char*)>;
 
 struct otlp_options {
+  /// No body limit of OTLP's own: a batch is one export request.
+  static constexpr http::backend backend{
+      "otlp", "OTLP collector", 4318, 64u << 20,
+      "otlp://host[:port] OTLP/HTTP JSON to a collector's /v1/traces (Jaeger, Tempo); write-only; OTEL_EXPORTER_OTLP_* honoured",
+      "otlp+https://host[:port] OTLP/HTTP JSON over TLS, certificates verified; write-only"};
+
   http::endpoint_options endpoint;     ///< host, port (4318), TLS, headers, timeout, gzip
   std::string target = "/v1/traces";   ///< the request path
   /// ?unfinished_timeout_ms=: a start whose stop has not come after this long is exported
@@ -38,6 +42,11 @@ struct otlp_options {
   /// `default_timeout` applies when neither ?timeout_ms= nor OTEL_EXPORTER_OTLP_*TIMEOUT is set.
   static otlp_options from(const connection_string& cs, std::chrono::milliseconds default_timeout,
                            const env_reader& env);
+  /// The same, from this process's environment.
+  static otlp_options from(const connection_string& cs, std::chrono::milliseconds default_timeout);
+
+  /// "OTLP collector at <url>", for messages.
+  std::string where() const { return "OTLP collector at " + url; }
 };
 
 /// Parses OTEL_EXPORTER_OTLP_HEADERS' format: comma-separated key=value pairs, each part

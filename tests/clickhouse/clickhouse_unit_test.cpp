@@ -8,6 +8,7 @@
 #include <osprof/error.hpp>
 
 #include <osprof/connection_string.hpp>
+#include "common/text.hpp"
 #include "drivers/clickhouse/clickhouse_options.hpp"
 #include "drivers/clickhouse/json_each_row.hpp"
 #include "../http_drivers/records.hpp"
@@ -158,7 +159,7 @@ TEST(ClickHouseOptions, ClearErrors) {
 }
 
 TEST(ClickHouseSql, Quoting) {
-  EXPECT_EQ(quote_string("o'clock\\"), "'o\\'clock\\\\'");
+  EXPECT_EQ(osprof::detail::backslash_quoted("o'clock\\", '\''), "'o\\'clock\\\\'");
   EXPECT_EQ(quote_identifier("a`b"), "`a\\`b`");
 }
 

@@ -245,7 +245,8 @@ TEST(HttpClient, UrlEncodesQueryValues) {
 TEST(HttpClient, OptionsComeFromTheConnectionString) {
   auto cs = osprof::connection_string::parse(
       "elasticsearch+https://bob:pw@search.example:9443?tls_verify=false&timeout_ms=250&gzip=true&max_body_bytes=8192");
-  const auto endpoint = http::endpoint_options::parse(cs, 9200, 1u << 20, 10000ms, {});
+  constexpr http::backend search{"elasticsearch", "Search", 9200, 1u << 20, "", ""};
+  const auto endpoint = http::endpoint_options::parse(cs, search, 10000ms, {});
   EXPECT_TRUE(endpoint.gzip);
   EXPECT_EQ(endpoint.max_body_bytes, 8192u);
   const auto& o = endpoint.client;
@@ -259,7 +260,8 @@ TEST(HttpClient, OptionsComeFromTheConnectionString) {
   EXPECT_EQ(o.timeout, 250ms);
   EXPECT_EQ(o.redacted.find("pw"), std::string::npos);
   const auto plain_endpoint =
-      http::endpoint_options::parse(osprof::connection_string::parse("influxdb://localhost/db?compression=none"), 8086, 1u << 20, 10000ms, {});
+      http::endpoint_options::parse(osprof::connection_string::parse("influxdb://localhost/db?compression=none"),
+                                    {"influxdb", "InfluxDB", 8086, 1u << 20, "", ""}, 10000ms, {});
   EXPECT_FALSE(plain_endpoint.gzip);
   EXPECT_EQ(plain_endpoint.max_body_bytes, 1u << 20);
   const auto& plain = plain_endpoint.client;

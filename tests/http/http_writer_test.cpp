@@ -61,17 +61,13 @@ struct scripted_codec final : http::codec {
   int encodes = 0;
   int prepares = 0;
 
+  scripted_codec() : http::codec("/w", "text/plain") {}
+
   std::vector<http::part> encode(const osprof::batch&) override {
     ++encodes;
     return make(parts);
   }
   std::vector<http::part> drain() override { return make(std::exchange(drained, {})); }
-  http::request request_for(const http::part&) override {
-    http::request req;
-    req.target = "/w";
-    req.content_type = "text/plain";
-    return req;
-  }
   asio::awaitable<std::optional<http::verdict>> prepare(http::client&) override {
     ++prepares;
     co_return std::nullopt;

@@ -7,6 +7,7 @@
 #include <osprof/error.hpp>
 
 #include <osprof/connection_string.hpp>
+#include "common/text.hpp"
 #include "drivers/influxdb/influxdb_options.hpp"
 #include "drivers/influxdb/line_protocol.hpp"
 #include "../http_drivers/records.hpp"
@@ -224,7 +225,7 @@ TEST(InfluxOptions, ClearErrors) {
 TEST(InfluxQl, Quoting) {
   EXPECT_EQ(quote_identifier("my db"), "\"my db\"");
   EXPECT_EQ(quote_identifier("a\"b\\c"), "\"a\\\"b\\\\c\"");
-  EXPECT_EQ(quote_string("o'clock\\"), "'o\\'clock\\\\'");
+  EXPECT_EQ(osprof::detail::backslash_quoted("o'clock\\", '\''), "'o\\'clock\\\\'");
 }
 
 }  // namespace
