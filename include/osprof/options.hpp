@@ -15,8 +15,8 @@ inline namespace v1 {
 
 /// What a trace point does when the queue is at its capacity.
 enum class overflow_policy : std::uint8_t {
-  drop_newest,  ///< drop the new event and count it (never blocks the caller; the default)
-  block,        ///< wait up to `options::block_timeout` for room, then drop and count
+  drop,   ///< drop the new event and count it (never blocks the caller; the default)
+  block,  ///< wait up to `options::block_timeout` for room, then drop and count
 };
 
 /// Which clock stamps events on the caller's thread.
@@ -71,7 +71,7 @@ struct options {
   std::chrono::microseconds poll_interval =
       env::microseconds("OSPROF_POLL_INTERVAL_US", std::chrono::microseconds{1000});
   /// OSPROF_OVERFLOW = `drop` (default) or `block`.
-  overflow_policy overflow = env::overflow("OSPROF_OVERFLOW", overflow_policy::drop_newest);
+  overflow_policy overflow = env::overflow("OSPROF_OVERFLOW", overflow_policy::drop);
   /// With `overflow_policy::block`, the longest a trace point waits. OSPROF_BLOCK_TIMEOUT_MS; default 10.
   std::chrono::milliseconds block_timeout =
       env::milliseconds("OSPROF_BLOCK_TIMEOUT_MS", std::chrono::milliseconds{10});

@@ -134,7 +134,7 @@ overflow_policy overflow(const char* name, overflow_policy fallback) {
   const char* v = get(name);
   if (v == nullptr) return fallback;
   const std::string value = lower_trim(v);
-  if (value == "drop" || value == "drop_newest") return overflow_policy::drop_newest;
+  if (value == "drop") return overflow_policy::drop;
   if (value == "block") return overflow_policy::block;
   invalid(name, v, "drop or block");
   return fallback;
