@@ -52,9 +52,6 @@ struct options {
   std::string service = env::service_name();
   /// Added to every event's info as `host`. OSPROF_HOST; default: gethostname().
   std::string host = env::host_name();
-  /// Keys that sign and verify trace headers, tried in order. OSPROF_HMAC_KEYS
-  /// (comma-separated); default `SECRET_KEY`, OSProfiler's default.
-  std::vector<std::string> hmac_keys = env::list("OSPROF_HMAC_KEYS", "SECRET_KEY");
 
   /// Most events held at once (queued plus being written). OSPROF_QUEUE_CAPACITY; default 65536.
   std::size_t queue_capacity = env::size("OSPROF_QUEUE_CAPACITY", 65536);
