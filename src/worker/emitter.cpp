@@ -52,6 +52,16 @@ namespace {
 
 std::atomic<bool> emitter_running{false};
 
+// What the emitter does with invalid options, decided here only: it refuses to start, with
+// one osprof::error that names every problem (from code and from the environment).
+options checked(options o) {
+  const std::vector<option_problem> problems = o.validate();
+  if (problems.empty()) return o;
+  std::string text = "invalid osprof::options:";
+  for (const option_problem& p : problems) text += "\n  " + p.message();
+  throw error(text);
+}
+
 // Write latency, as counts per power-of-two bucket of microseconds.
 struct latency_histogram {
   static constexpr int buckets = 40;
@@ -176,12 +186,10 @@ class emitter_impl {
 };
 
 emitter_impl::emitter_impl(options o)
-    : opts(std::move(o)),
+    : opts(checked(std::move(o))),
       queue_(event_queue::instance(opts.queue_capacity)),
       formatter_(opts.project, opts.service, opts.host),
       consumer_(queue_.queue()) {
-  if (opts.batch_size == 0) throw error("options.batch_size must be at least 1");
-  if (opts.queue_capacity == 0) throw error("options.queue_capacity must be at least 1");
   if (!opts.enabled) {
     baseline_ = queue_.read_totals();  // stats count from here, as for a running emitter
     return;
