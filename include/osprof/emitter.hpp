@@ -26,9 +26,11 @@ inline namespace v1 {
 
 class emitter {
  public:
-  /// Starts the workers. Throws osprof::error for a malformed connection string, an unknown
-  /// scheme, a bad driver option, or when another emitter is already running. An unreachable
-  /// backend is not an error here: writes are retried and counted.
+  /// Starts the workers. Throws osprof::error for invalid options (one message naming every
+  /// problem options::validate() finds, including bad values in the environment), a malformed
+  /// connection string, an unknown scheme, a bad driver option, or when another emitter is
+  /// already running. An unreachable backend is not an error here: writes are retried and
+  /// counted.
   explicit emitter(options opts = options{});
   /// shutdown(options::shutdown_timeout).
   ~emitter();

@@ -1,7 +1,9 @@
 // Settings of the emitter: where events go and how the queue and the workers behave.
 // A plain struct: each default is read from an environment variable when the struct is
-// constructed (empty = unset; an invalid value is reported through the log and ignored),
-// and code may override any field, e.g. `osprof::options{.batch_size = 1024}`.
+// constructed (empty = unset), and code may override any field, e.g.
+// `osprof::options{.batch_size = 1024}`. An invalid value in the environment leaves the
+// field at its default and is recorded in `environment_problems`; `validate()` returns those
+// and the fields' own invalid values, and the emitter refuses options that have any.
 #pragma once
 
 #include <chrono>
@@ -15,8 +17,8 @@ inline namespace v1 {
 
 /// What a trace point does when the queue is at its capacity.
 enum class overflow_policy : std::uint8_t {
-  drop_newest,  ///< drop the new event and count it (never blocks the caller; the default)
-  block,        ///< wait up to `options::block_timeout` for room, then drop and count
+  drop,   ///< drop the new event and count it (never blocks the caller; the default)
+  block,  ///< wait up to `options::block_timeout` for room, then drop and count
 };
 
 /// Which clock stamps events on the caller's thread.
@@ -26,22 +28,50 @@ enum class clock_source : std::uint8_t {
   realtime,   ///< clock_gettime(CLOCK_REALTIME) (~25 ns)
 };
 
+/// One invalid setting, in terms a user can act on.
+struct option_problem {
+  std::string field;     ///< the `options` field, e.g. `batch_size`
+  std::string variable;  ///< the environment variable the value came from; empty when set in code
+  std::string value;     ///< the rejected value, as given
+  std::string allowed;   ///< what is accepted
+  /// One line: `OSPROF_BATCH_SIZE="x" (options.batch_size): expected an integer from 1 to
+  /// 4294967295`, or for a value set in code `options.batch_size = 0: expected ...`.
+  std::string message() const;
+};
+
 namespace env {
+// General readers, also used by propagation and the integrations: an invalid value is
+// reported through the log and `fallback` is used.
 std::string connection_string();
 std::string string(const char* name, const char* fallback = "");
 std::vector<std::string> list(const char* name, const char* fallback);
-std::size_t size(const char* name, std::size_t fallback, std::size_t min = 1);
-std::chrono::milliseconds milliseconds(const char* name, std::chrono::milliseconds fallback);
-std::chrono::microseconds microseconds(const char* name, std::chrono::microseconds fallback);
 bool boolean(const char* name, bool fallback);
-overflow_policy overflow(const char* name, overflow_policy fallback);
-clock_source clock(const char* name, clock_source fallback);
 std::string service_name();
 std::string host_name();
+
+// The readers behind `options`' defaults. `name` is one of the variables in the README's
+// table and the accepted range is its field's; an invalid value is appended to `problems` and
+// `fallback` is used.
+std::size_t size(const char* name, std::size_t fallback, std::vector<option_problem>& problems);
+std::chrono::milliseconds milliseconds(const char* name, std::chrono::milliseconds fallback,
+                                       std::vector<option_problem>& problems);
+std::chrono::microseconds microseconds(const char* name, std::chrono::microseconds fallback,
+                                       std::vector<option_problem>& problems);
+bool boolean(const char* name, bool fallback, std::vector<option_problem>& problems);
+overflow_policy overflow(const char* name, overflow_policy fallback, std::vector<option_problem>& problems);
+clock_source clock(const char* name, clock_source fallback, std::vector<option_problem>& problems);
+/// OSPROF_ENABLED (default true), and false when OTEL_SDK_DISABLED is true; both are read,
+/// so that an invalid value in either is recorded.
+bool enabled(std::vector<option_problem>& problems);
 }  // namespace env
 
 /// Emitter settings. Every field's environment variable is listed in the README.
 struct options {
+  /// The invalid values found in the environment while this struct was constructed (the
+  /// fields they were meant for kept their defaults). Declared first: the defaults below
+  /// record into it as they are read. A field set in code does not read its variable.
+  std::vector<option_problem> environment_problems{};
+
   /// Backend, as `<scheme>://[[user[:password]]@][host][:port][/database][?options]`.
   /// OSPROF_CONNECTION_STRING, then OSPROFILER_CONNECTION_STRING; default `sqlite:///osprof.db`.
   std::string connection_string = env::connection_string();
@@ -52,55 +82,59 @@ struct options {
   std::string service = env::service_name();
   /// Added to every event's info as `host`. OSPROF_HOST; default: gethostname().
   std::string host = env::host_name();
-  /// Keys that sign and verify trace headers, tried in order. OSPROF_HMAC_KEYS
-  /// (comma-separated); default `SECRET_KEY`, OSProfiler's default.
-  std::vector<std::string> hmac_keys = env::list("OSPROF_HMAC_KEYS", "SECRET_KEY");
 
   /// Most events held at once (queued plus being written). OSPROF_QUEUE_CAPACITY; default 65536.
-  std::size_t queue_capacity = env::size("OSPROF_QUEUE_CAPACITY", 65536);
+  std::size_t queue_capacity = env::size("OSPROF_QUEUE_CAPACITY", 65536, environment_problems);
   /// Most bytes held at once: fixed-size events plus out-of-line payloads.
   /// OSPROF_QUEUE_MAX_BYTES; default 64 MiB.
-  std::size_t queue_max_bytes = env::size("OSPROF_QUEUE_MAX_BYTES", std::size_t{64} << 20, 4096);
+  std::size_t queue_max_bytes = env::size("OSPROF_QUEUE_MAX_BYTES", std::size_t{64} << 20, environment_problems);
   /// Events per backend write. OSPROF_BATCH_SIZE; default 512.
-  std::size_t batch_size = env::size("OSPROF_BATCH_SIZE", 512);
+  std::size_t batch_size = env::size("OSPROF_BATCH_SIZE", 512, environment_problems);
   /// Longest time an event waits in a partial batch. OSPROF_FLUSH_INTERVAL_MS; default 200.
   std::chrono::milliseconds flush_interval =
-      env::milliseconds("OSPROF_FLUSH_INTERVAL_MS", std::chrono::milliseconds{200});
+      env::milliseconds("OSPROF_FLUSH_INTERVAL_MS", std::chrono::milliseconds{200}, environment_problems);
   /// How often an idle worker looks for new events. Shorter means fresher batches but more
   /// wake-ups; the worker never spins. OSPROF_POLL_INTERVAL_US; default 1000.
   std::chrono::microseconds poll_interval =
-      env::microseconds("OSPROF_POLL_INTERVAL_US", std::chrono::microseconds{1000});
+      env::microseconds("OSPROF_POLL_INTERVAL_US", std::chrono::microseconds{1000}, environment_problems);
   /// OSPROF_OVERFLOW = `drop` (default) or `block`.
-  overflow_policy overflow = env::overflow("OSPROF_OVERFLOW", overflow_policy::drop_newest);
+  overflow_policy overflow = env::overflow("OSPROF_OVERFLOW", overflow_policy::drop, environment_problems);
   /// With `overflow_policy::block`, the longest a trace point waits. OSPROF_BLOCK_TIMEOUT_MS; default 10.
   std::chrono::milliseconds block_timeout =
-      env::milliseconds("OSPROF_BLOCK_TIMEOUT_MS", std::chrono::milliseconds{10});
+      env::milliseconds("OSPROF_BLOCK_TIMEOUT_MS", std::chrono::milliseconds{10}, environment_problems);
   /// Longest one backend write may take before it is cancelled and retried.
   /// OSPROF_WRITE_TIMEOUT_MS; default 10000.
   std::chrono::milliseconds write_timeout =
-      env::milliseconds("OSPROF_WRITE_TIMEOUT_MS", std::chrono::milliseconds{10000});
+      env::milliseconds("OSPROF_WRITE_TIMEOUT_MS", std::chrono::milliseconds{10000}, environment_problems);
   /// First retry delay after a failed write; doubles (with jitter) up to `retry_backoff_max`.
   /// OSPROF_RETRY_BACKOFF_MS; default 100.
   std::chrono::milliseconds retry_backoff =
-      env::milliseconds("OSPROF_RETRY_BACKOFF_MS", std::chrono::milliseconds{100});
+      env::milliseconds("OSPROF_RETRY_BACKOFF_MS", std::chrono::milliseconds{100}, environment_problems);
   /// OSPROF_RETRY_BACKOFF_MAX_MS; default 5000.
   std::chrono::milliseconds retry_backoff_max =
-      env::milliseconds("OSPROF_RETRY_BACKOFF_MAX_MS", std::chrono::milliseconds{5000});
+      env::milliseconds("OSPROF_RETRY_BACKOFF_MAX_MS", std::chrono::milliseconds{5000}, environment_problems);
   /// How long the emitter's destructor waits to deliver what is held. OSPROF_SHUTDOWN_TIMEOUT_MS;
   /// default 5000.
   std::chrono::milliseconds shutdown_timeout =
-      env::milliseconds("OSPROF_SHUTDOWN_TIMEOUT_MS", std::chrono::milliseconds{5000});
+      env::milliseconds("OSPROF_SHUTDOWN_TIMEOUT_MS", std::chrono::milliseconds{5000}, environment_problems);
   /// Largest encoded name + info of one event; larger info is replaced by a truncation marker.
   /// OSPROF_MAX_EVENT_BYTES; default 65536.
-  std::size_t max_event_bytes = env::size("OSPROF_MAX_EVENT_BYTES", 65536, 256);
+  std::size_t max_event_bytes = env::size("OSPROF_MAX_EVENT_BYTES", 65536, environment_problems);
   /// Mark traces that contain an error so `trace list --error-trace` finds them.
   /// OSPROF_FILTER_ERROR_TRACE; default true.
-  bool filter_error_trace = env::boolean("OSPROF_FILTER_ERROR_TRACE", true);
+  bool filter_error_trace = env::boolean("OSPROF_FILTER_ERROR_TRACE", true, environment_problems);
   /// OSPROF_CLOCK = `auto` (default), `tsc` or `realtime`.
-  clock_source clock = env::clock("OSPROF_CLOCK", clock_source::automatic);
+  clock_source clock = env::clock("OSPROF_CLOCK", clock_source::automatic, environment_problems);
   /// false turns every trace point into a no-op (nothing is queued or written).
   /// OSPROF_ENABLED; default true. OTEL_SDK_DISABLED=true also disables.
-  bool enabled = env::boolean("OSPROF_ENABLED", true) && !env::boolean("OTEL_SDK_DISABLED", false);
+  bool enabled = env::enabled(environment_problems);
+
+  /// Every problem: `environment_problems`, then each field whose value is out of its range
+  /// (the ranges are the README's; e.g. `batch_size` at least 1, `write_timeout` at least
+  /// 1 ms, `retry_backoff_max` at least `retry_backoff`). Empty means valid. The connection
+  /// string is checked when the emitter opens the backend, since only the backend's driver
+  /// knows its options.
+  std::vector<option_problem> validate() const;
 };
 
 }  // namespace v1

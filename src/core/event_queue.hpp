@@ -51,7 +51,7 @@ struct producer {
 
 /// Settings the producers read, published before the state turns to running.
 struct producer_config {
-  overflow_policy overflow = overflow_policy::drop_newest;
+  overflow_policy overflow = overflow_policy::drop;
   std::chrono::nanoseconds block_timeout{0};
   std::size_t max_event_bytes = 65536;
   bool tsc = false;

@@ -1,4 +1,5 @@
-// The emitter under concurrent producers: exact counts, drop accounting, retries, shutdown.
+// The emitter under concurrent producers: exact counts, drop accounting, retries, shutdown;
+// and its options: validation, the environment's values, what the emitter does with problems.
 #include <osprof/emitter.hpp>
 #include <osprof/error.hpp>
 #include <osprof/profiler.hpp>
@@ -9,12 +10,14 @@
 #include <thread>
 #include <vector>
 
+#include "support/env_guard.hpp"
 #include "tests/emitter/test_support.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 using osprof::test::memory_store;
+using osprof_test::env_guard;
 
 osprof::options memory_options(const std::string& store) {
   osprof::options o;
@@ -176,6 +179,7 @@ TEST(Emitter, ShutdownDeadlineBoundsADeadBackend) {
   store->fault_mode = memory_store::fault::retryable;
   auto o = memory_options(name);
   o.retry_backoff = 50ms;
+  o.retry_backoff_max = 100ms;
   osprof::emitter em(o);
   run_producers(1, 200);
   const auto started = std::chrono::steady_clock::now();
@@ -262,6 +266,193 @@ TEST(Emitter, DisabledEmitterRecordsNothing) {
   EXPECT_TRUE(em.flush(1s));
   EXPECT_EQ(em.get_stats().emitted, 0u);
   EXPECT_EQ(store->size(), 0u);
+}
+
+// ---------------------------------------------------------------------------------------
+// Options
+
+// Every variable behind an options field, unset so that a test sees only what it sets.
+void clear_option_variables(env_guard& env) {
+  for (const char* name :
+       {"OSPROF_QUEUE_CAPACITY", "OSPROF_QUEUE_MAX_BYTES", "OSPROF_BATCH_SIZE", "OSPROF_FLUSH_INTERVAL_MS",
+        "OSPROF_POLL_INTERVAL_US", "OSPROF_OVERFLOW", "OSPROF_BLOCK_TIMEOUT_MS", "OSPROF_WRITE_TIMEOUT_MS",
+        "OSPROF_RETRY_BACKOFF_MS", "OSPROF_RETRY_BACKOFF_MAX_MS", "OSPROF_SHUTDOWN_TIMEOUT_MS",
+        "OSPROF_MAX_EVENT_BYTES", "OSPROF_FILTER_ERROR_TRACE", "OSPROF_CLOCK", "OSPROF_ENABLED", "OTEL_SDK_DISABLED"}) {
+    env.set(name, nullptr);
+  }
+}
+
+std::vector<std::string> fields_of(const std::vector<osprof::option_problem>& problems) {
+  std::vector<std::string> fields;
+  for (const auto& p : problems) fields.push_back(p.field);
+  return fields;
+}
+
+TEST(Options, DefaultsAreValid) {
+  env_guard env;
+  clear_option_variables(env);
+  const osprof::options o;
+  EXPECT_TRUE(o.environment_problems.empty());
+  EXPECT_TRUE(o.validate().empty());
+  EXPECT_EQ(o.overflow, osprof::overflow_policy::drop);
+}
+
+TEST(Options, InvalidEnvironmentValuesAreRecordedAndTheDefaultsKept) {
+  env_guard env;
+  clear_option_variables(env);
+  env.set("OSPROF_BATCH_SIZE", "lots");
+  env.set("OSPROF_OVERFLOW", "drop_newest");  // the enumerator's old name is not a value
+  env.set("OSPROF_ENABLED", "maybe");
+  env.set("OTEL_SDK_DISABLED", "perhaps");    // read too, though OSPROF_ENABLED came first
+  env.set("OSPROF_CLOCK", "");                // empty means unset: not a problem
+  env.set("OSPROF_WRITE_TIMEOUT_MS", " 250 ");
+  const osprof::options o;
+  EXPECT_EQ(o.batch_size, 512u);
+  EXPECT_EQ(o.overflow, osprof::overflow_policy::drop);
+  EXPECT_TRUE(o.enabled);
+  EXPECT_EQ(o.clock, osprof::clock_source::automatic);
+  EXPECT_EQ(o.write_timeout, 250ms);
+
+  ASSERT_EQ(fields_of(o.environment_problems),
+            (std::vector<std::string>{"batch_size", "overflow", "enabled", "enabled"}));
+  const osprof::option_problem& batch = o.environment_problems[0];
+  EXPECT_EQ(batch.variable, "OSPROF_BATCH_SIZE");
+  EXPECT_EQ(batch.value, "lots");
+  EXPECT_EQ(batch.allowed, "an integer from 1 to 4294967295");
+  EXPECT_EQ(batch.message(), R"(OSPROF_BATCH_SIZE="lots" (options.batch_size): expected an integer from 1 to 4294967295)");
+  EXPECT_EQ(o.environment_problems[1].message(),
+            R"(OSPROF_OVERFLOW="drop_newest" (options.overflow): expected drop or block)");
+  EXPECT_EQ(o.environment_problems[2].variable, "OSPROF_ENABLED");
+  EXPECT_EQ(o.environment_problems[3].variable, "OTEL_SDK_DISABLED");
+  EXPECT_EQ(fields_of(o.validate()), fields_of(o.environment_problems));
+}
+
+TEST(Options, AFieldSetInCodeDoesNotReadItsVariable) {
+  env_guard env;
+  clear_option_variables(env);
+  env.set("OSPROF_BATCH_SIZE", "lots");
+  const osprof::options o{.batch_size = 64};
+  EXPECT_TRUE(o.environment_problems.empty());
+  EXPECT_TRUE(o.validate().empty());
+}
+
+// Each numeric variable's bounds, inclusive, and the first value outside each.
+TEST(Options, EnvironmentValuesOutsideTheFieldsRangeAreProblems) {
+  struct bounds {
+    const char* variable;
+    const char* field;
+    const char* below;
+    const char* min;
+    const char* max;
+    const char* above;
+  };
+  const bounds table[] = {
+      {"OSPROF_QUEUE_CAPACITY", "queue_capacity", "0", "1", "4294967295", "4294967296"},
+      {"OSPROF_QUEUE_MAX_BYTES", "queue_max_bytes", "4095", "4096", "1099511627776", "1099511627777"},
+      {"OSPROF_BATCH_SIZE", "batch_size", "0", "1", "4294967295", "4294967296"},
+      {"OSPROF_FLUSH_INTERVAL_MS", "flush_interval", "-1", "0", "2147483647", "2147483648"},
+      {"OSPROF_POLL_INTERVAL_US", "poll_interval", "0", "1", "2147483647", "2147483648"},
+      {"OSPROF_BLOCK_TIMEOUT_MS", "block_timeout", "-1", "0", "2147483647", "2147483648"},
+      {"OSPROF_WRITE_TIMEOUT_MS", "write_timeout", "0", "1", "2147483647", "2147483648"},
+      {"OSPROF_RETRY_BACKOFF_MS", "retry_backoff", "0", "1", "2147483647", "2147483648"},
+      {"OSPROF_RETRY_BACKOFF_MAX_MS", "retry_backoff_max", "0", "1", "2147483647", "2147483648"},
+      {"OSPROF_SHUTDOWN_TIMEOUT_MS", "shutdown_timeout", "-1", "0", "2147483647", "2147483648"},
+      {"OSPROF_MAX_EVENT_BYTES", "max_event_bytes", "255", "256", "4294967295", "4294967296"},
+  };
+  for (const bounds& b : table) {
+    SCOPED_TRACE(b.variable);
+    env_guard env;
+    clear_option_variables(env);
+    for (const char* good : {b.min, b.max}) {
+      env.set(b.variable, good);
+      EXPECT_TRUE(osprof::options{}.environment_problems.empty()) << good;
+    }
+    for (const char* bad : {b.below, b.above, "12abc"}) {
+      env.set(b.variable, bad);
+      const osprof::options o;
+      ASSERT_EQ(o.environment_problems.size(), 1u) << bad;
+      EXPECT_EQ(o.environment_problems[0].field, b.field);
+      EXPECT_EQ(o.environment_problems[0].variable, b.variable);
+      EXPECT_EQ(o.environment_problems[0].value, bad);
+    }
+  }
+}
+
+TEST(Options, ValuesSetInCodeAreCheckedAgainstTheSameRanges) {
+  env_guard env;
+  clear_option_variables(env);
+  osprof::options o;
+  o.batch_size = 0;
+  o.queue_max_bytes = 100;
+  o.poll_interval = 0us;
+  o.overflow = static_cast<osprof::overflow_policy>(7);
+  o.write_timeout = -5ms;
+  o.retry_backoff = 200ms;
+  o.retry_backoff_max = 100ms;
+  o.shutdown_timeout = std::chrono::hours(24 * 30);
+  o.clock = static_cast<osprof::clock_source>(9);
+  const auto problems = o.validate();
+  ASSERT_EQ(fields_of(problems),
+            (std::vector<std::string>{"queue_max_bytes", "batch_size", "poll_interval", "overflow", "write_timeout",
+                                      "retry_backoff_max", "shutdown_timeout", "clock"}));
+  for (const auto& p : problems) EXPECT_EQ(p.variable, "") << p.field;
+  EXPECT_EQ(problems[1].message(), "options.batch_size = 0: expected an integer from 1 to 4294967295");
+  EXPECT_EQ(problems[2].message(), "options.poll_interval = 0 us: expected a whole number of microseconds from 1 to 2147483647");
+  EXPECT_EQ(problems[3].message(), "options.overflow = 7: expected drop or block");
+  EXPECT_EQ(problems[4].message(), "options.write_timeout = -5 ms: expected a whole number of milliseconds from 1 to 2147483647");
+  EXPECT_EQ(problems[5].message(), "options.retry_backoff_max = 100 ms: expected at least retry_backoff (200 ms)");
+  EXPECT_EQ(problems[6].value, "2592000000 ms");
+}
+
+TEST(Options, EachFieldsSmallestValueIsValid) {
+  env_guard env;
+  clear_option_variables(env);
+  const osprof::options o{.queue_capacity = 1,
+                          .queue_max_bytes = 4096,
+                          .batch_size = 1,
+                          .flush_interval = 0ms,
+                          .poll_interval = 1us,
+                          .block_timeout = 0ms,
+                          .write_timeout = 1ms,
+                          .retry_backoff = 1ms,
+                          .retry_backoff_max = 1ms,
+                          .shutdown_timeout = 0ms,
+                          .max_event_bytes = 256};
+  EXPECT_TRUE(o.validate().empty());
+}
+
+// The emitter refuses invalid options: one osprof::error naming every problem, wherever it
+// came from, before it opens the backend; no emitter is left running.
+TEST(Emitter, InvalidOptionsAreRefusedWithEveryProblem) {
+  const auto name = osprof_test::unique_store("invalid");
+  auto store = memory_store::get(name);
+  env_guard env;
+  clear_option_variables(env);
+  env.set("OSPROF_CLOCK", "sundial");
+  auto o = memory_options(name);
+  o.batch_size = 0;
+  o.write_timeout = 0ms;
+  try {
+    osprof::emitter em(o);
+    FAIL() << "started";
+  } catch (const osprof::error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("invalid osprof::options"), std::string::npos) << what;
+    EXPECT_NE(what.find(R"(OSPROF_CLOCK="sundial" (options.clock): expected auto, tsc or realtime)"), std::string::npos) << what;
+    EXPECT_NE(what.find("options.batch_size = 0: expected an integer from 1"), std::string::npos) << what;
+    EXPECT_NE(what.find("options.write_timeout = 0 ms: expected"), std::string::npos) << what;
+  }
+  o.enabled = false;  // a disabled emitter checks its options too
+  EXPECT_THROW(osprof::emitter{o}, osprof::error);
+
+  env.set("OSPROF_CLOCK", nullptr);
+  osprof::emitter ok(memory_options(name));
+  osprof::init("SECRET_KEY");
+  osprof::start("after");
+  osprof::stop();
+  osprof::clean();
+  ASSERT_TRUE(ok.flush(10s));
+  EXPECT_EQ(store->size(), 2u);
 }
 
 }  // namespace

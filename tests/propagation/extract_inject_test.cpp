@@ -4,9 +4,8 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-
 #include "core/event_queue.hpp"
+#include "support/env_guard.hpp"
 
 namespace {
 
@@ -349,25 +348,7 @@ TEST(Rpc, ImportFromAContext) {
   EXPECT_FALSE(osprof::parse_rpc_context(R"({"trace_info": null})"));
 }
 
-// Sets environment variables for one test and restores them.
-class env_guard {
- public:
-  void set(const char* name, const char* value) {
-    const char* old = std::getenv(name);
-    saved_.emplace_back(name, old != nullptr ? std::optional<std::string>(old) : std::nullopt);
-    if (value != nullptr) setenv(name, value, 1);
-    else unsetenv(name);
-  }
-  ~env_guard() {
-    for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) {
-      if (it->second) setenv(it->first.c_str(), it->second->c_str(), 1);
-      else unsetenv(it->first.c_str());
-    }
-  }
-
- private:
-  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
-};
+using osprof_test::env_guard;
 
 TEST(Settings, DefaultsAndEnvironment) {
   env_guard env;

@@ -364,7 +364,6 @@ osprof::options emitter_options(const config& cfg) {
   if (cfg.connection_string) opts.connection_string = *cfg.connection_string;
   if (cfg.project) opts.project = *cfg.project;
   if (cfg.service) opts.service = *cfg.service;
-  opts.hmac_keys = cfg.hmac_keys;
   return opts;
 }
 

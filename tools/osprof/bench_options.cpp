@@ -70,7 +70,7 @@ void add_run_options(CLI::App& command, std::vector<settings_change>& changes) {
         ->group(o.group);
   }
   const auto overflow = [](run_settings& s, std::string v) {
-    s.emitter.overflow = v == "block" ? osprof::overflow_policy::block : osprof::overflow_policy::drop_newest;
+    s.emitter.overflow = v == "block" ? osprof::overflow_policy::block : osprof::overflow_policy::drop;
   };
   add_setting<std::string>(command, changes, "--overflow",
                            "on a full queue: drop the event, or wait up to --block-timeout "
