@@ -8,48 +8,24 @@
 
 namespace osprof::detail::clickhouse {
 
-namespace {
-
-void append_uuid(std::string& out, const uuid& id) {
-  out += '"';
-  char text[uuid_text_size];
-  id.format(text);
-  out.append(text, uuid_text_size);
-  out += '"';
-}
-
-}  // namespace
-
 void append_row(std::string& out, const event_record& e, const row_settings& settings) {
-  out += "{\"date\":\"";
-  out += e.timestamp_text().substr(0, 10);
-  out += "\",\"base_id\":";
-  append_uuid(out, e.base_id);
-  out += ",\"trace_id\":";
-  append_uuid(out, e.trace_id);
-  out += ",\"parent_id\":";
-  append_uuid(out, e.parent_id);
-  out += ",\"name\":";
-  append_json_string(out, e.name);
-  out += ",\"project\":";
-  append_json_string(out, settings.project);
-  out += ",\"service\":";
-  append_json_string(out, settings.service);
-  out += ",\"host\":";
-  append_json_string(out, settings.host);
-  out += ",\"time_us\":";
-  append_json_int(out, e.time_us);
-  out += ",\"timestamp\":\"";
-  out += e.timestamp_text();
-  out += "\",\"is_stop\":";
-  out += e.is_stop ? '1' : '0';
-  out += ",\"has_error\":";
-  out += e.has_error ? '1' : '0';
-  out += ",\"info\":";
-  append_json_string(out, e.info);
-  out += ",\"event\":";
-  append_json_string(out, e.json);
-  out += "}\n";
+  json_members(out, json_members::style::compact)
+      .string("date", e.timestamp_text().substr(0, 10))
+      .id("base_id", e.base_id)
+      .id("trace_id", e.trace_id)
+      .id("parent_id", e.parent_id)
+      .string("name", e.name)
+      .string("project", settings.project)
+      .string("service", settings.service)
+      .string("host", settings.host)
+      .integer("time_us", e.time_us)
+      .string("timestamp", e.timestamp_text())
+      .raw("is_stop", e.is_stop ? "1" : "0")
+      .raw("has_error", e.has_error ? "1" : "0")
+      .string("info", e.info)
+      .string("event", e.json)
+      .close();
+  out += '\n';
 }
 
 std::vector<http::part> encode_batch(std::span<const event_record> batch, const row_settings& settings) {

@@ -8,7 +8,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/deferred.hpp>
-#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -29,6 +28,7 @@
 #include <osprof/version.hpp>
 
 #include "common/text.hpp"
+#include "common/with_timeout.hpp"
 
 namespace osprof::detail::http {
 
@@ -122,16 +122,13 @@ namespace {
 
 // Resolves `host` within `timeout` (the resolver has no deadline of its own).
 asio::awaitable<tcp::resolver::results_type> resolve(const client_options& o) {
-  auto ex = co_await asio::this_coro::executor;
-  tcp::resolver resolver(ex);
-  asio::steady_timer timer(ex, o.timeout);
-  auto [order, resolve_ec, results, timer_ec] =
-      co_await asio::experimental::make_parallel_group(
-          resolver.async_resolve(o.host, std::to_string(o.port), asio::deferred), timer.async_wait(asio::deferred))
-          .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
-  if (order[0] == 1) throw transport_error("resolving " + o.host + " timed out", false);
-  if (resolve_ec) throw transport_error("cannot resolve " + o.host + ": " + resolve_ec.message(), false);
-  co_return results;
+  tcp::resolver resolver(co_await asio::this_coro::executor);
+  boost::system::error_code ec;
+  auto results = co_await with_timeout(
+      resolver.async_resolve(o.host, std::to_string(o.port), asio::redirect_error(asio::use_awaitable, ec)), o.timeout);
+  if (!results) throw transport_error("resolving " + o.host + " timed out", false);
+  if (ec) throw transport_error("cannot resolve " + o.host + ": " + ec.message(), false);
+  co_return std::move(*results);
 }
 
 std::string where(const client_options& o) {

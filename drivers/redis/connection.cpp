@@ -71,18 +71,8 @@ std::shared_ptr<asio::ssl::context> make_tls_context(const tls_options& tls, con
   return ctx;
 }
 
-asio::awaitable<void> with_timeout(asio::awaitable<void> op, std::chrono::milliseconds timeout, std::string_view what) {
-  auto ex = co_await asio::this_coro::executor;
-  asio::steady_timer timer(ex, timeout);
-  auto [order, failure, timer_ec] =
-      co_await asio::experimental::make_parallel_group(asio::co_spawn(ex, std::move(op), asio::deferred),
-                                                       timer.async_wait(asio::deferred))
-          .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
-  if (order[0] == 1) {
-    throw redis_failure(failure_kind::connection,
-                        std::string(what) + " timed out after " + std::to_string(timeout.count()) + " ms");
-  }
-  if (failure) std::rethrow_exception(failure);
+redis_failure timed_out(std::string_view what, std::chrono::milliseconds timeout) {
+  return redis_failure(failure_kind::connection, std::string(what) + " timed out after " + std::to_string(timeout.count()) + " ms");
 }
 
 connection::connection(asio::any_io_executor executor, connect_settings settings)
@@ -126,7 +116,9 @@ void connection::fail_io(const boost::system::system_error& e, std::string_view 
 
 asio::awaitable<void> connection::ensure_connected() {
   if (open_) co_return;
-  co_await with_timeout(connect(), settings_.timeout, settings_.where.text() + ": connecting");
+  // Assigned first: GCC 12 miscompiles a co_await inside an if condition here.
+  const bool connected = co_await with_timeout(connect(), settings_.timeout);
+  if (!connected) throw timed_out(settings_.where.text() + ": connecting", settings_.timeout);
 }
 
 asio::awaitable<void> connection::connect() {
@@ -326,7 +318,7 @@ asio::awaitable<std::vector<resp_value>> connection::request(std::string_view by
     co_return co_await receive(n);
   };
   try {
-    co_return co_await with_timeout(exchange(bytes, replies), settings_.timeout, settings_.where.text() + ": a request");
+    co_return co_await within(exchange(bytes, replies), settings_.timeout, settings_.where.text() + ": a request");
   } catch (const redis_failure&) {
     // A timed-out request leaves unread replies behind: the connection cannot be reused.
     close();

@@ -18,7 +18,6 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
-#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -26,6 +25,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "common/with_timeout.hpp"
 #include "drivers/redis/redis_options.hpp"
 #include "drivers/redis/resp.hpp"
 
@@ -68,26 +68,17 @@ struct connect_settings {
   bool check_hostname = true;
 };
 
-/// Runs `op` and gives up after `timeout`, cancelling it (Asio 1.81 has no cancel_after).
-/// A timeout is thrown as redis_failure(connection, "<what> timed out after N ms").
-template <typename T>
-asio::awaitable<T> with_timeout(asio::awaitable<T> op, std::chrono::milliseconds timeout, std::string_view what) {
-  auto ex = co_await asio::this_coro::executor;
-  asio::steady_timer timer(ex, timeout);
-  // wait_for_one: an operation that fails must end the wait too (|| waits for a success).
-  auto [order, failure, value, timer_ec] =
-      co_await asio::experimental::make_parallel_group(asio::co_spawn(ex, std::move(op), asio::deferred),
-                                                       timer.async_wait(asio::deferred))
-          .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
-  if (order[0] == 1) {
-    throw redis_failure(failure_kind::connection,
-                        std::string(what) + " timed out after " + std::to_string(timeout.count()) + " ms");
-  }
-  if (failure) std::rethrow_exception(failure);
-  co_return std::move(value);
-}
+/// The failure a timed-out operation throws.
+redis_failure timed_out(std::string_view what, std::chrono::milliseconds timeout);
 
-asio::awaitable<void> with_timeout(asio::awaitable<void> op, std::chrono::milliseconds timeout, std::string_view what);
+/// Runs `op` within `timeout` (common/with_timeout.hpp); a timeout is thrown as
+/// redis_failure(connection, "<what> timed out after N ms").
+template <typename T>
+asio::awaitable<T> within(asio::awaitable<T> op, std::chrono::milliseconds timeout, std::string_view what) {
+  auto result = co_await with_timeout(std::move(op), timeout);
+  if (!result) throw timed_out(what, timeout);
+  co_return std::move(*result);
+}
 
 class connection {
  public:

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include <osprof/uuid.hpp>
+
 namespace osprof::detail {
 
 enum class json_escape : unsigned char {
@@ -45,5 +47,59 @@ inline void append_json_double(std::string& out, double value) {
   // Keep floats recognisable as floats, as Python prints 1.0 rather than 1.
   if (text.find_first_of(".eEn") == std::string_view::npos) out += ".0";
 }
+
+/// Writes one JSON object member by member, separators included, in Python's json.dumps style
+/// (", " and ": ", what OSProfiler stores) or compact ("," and ":"). Opens the object when
+/// made; close() ends it.
+///   json_members(out).string("name", n).id("base_id", id).raw("info", info).close();
+class json_members {
+ public:
+  enum class style : unsigned char { python, compact };
+
+  explicit json_members(std::string& out, style s = style::python, json_escape escape = json_escape::utf8)
+      : out_(out), python_(s == style::python), escape_(escape) {
+    out_ += '{';
+  }
+
+  json_members& string(std::string_view key, std::string_view value) {
+    append_json_string(this->key(key), value, escape_);
+    return *this;
+  }
+  /// A value that is JSON already (an object, a number, true).
+  json_members& raw(std::string_view key, std::string_view json) {
+    this->key(key) += json;
+    return *this;
+  }
+  json_members& integer(std::string_view key, std::int64_t value) {
+    append_json_int(this->key(key), value);
+    return *this;
+  }
+  /// A uuid as its 36-character text, quoted.
+  json_members& id(std::string_view key, const uuid& value) {
+    char text[uuid_text_size];
+    value.format(text);
+    std::string& out = this->key(key);
+    out += '"';
+    out.append(text, uuid_text_size);
+    out += '"';
+    return *this;
+  }
+  void close() { out_ += '}'; }
+
+ private:
+  std::string& key(std::string_view name) {
+    if (!first_) out_ += python_ ? ", " : ",";
+    first_ = false;
+    out_ += '"';
+    out_ += name;
+    out_ += python_ ? "\": " : "\":";
+    return out_;
+  }
+
+  std::string& out_;
+  bool python_;
+  json_escape escape_;
+  bool first_ = true;
+};
 
 }  // namespace osprof::detail

@@ -9,6 +9,8 @@
 
 #include <osprof/propagation.hpp>
 
+#include "common/json_writer.hpp"
+#include "common/text.hpp"
 #include "propagation/codec.hpp"
 
 namespace osprof {
@@ -27,10 +29,9 @@ void hmac_sha1_hex_into(std::string_view key, std::string_view data, char* out) 
   const void* key_ptr = key.empty() ? static_cast<const void*>(&empty) : key.data();
   HMAC(EVP_sha1(), key_ptr, static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
        data.size(), digest, &size);
-  static constexpr char hex[] = "0123456789abcdef";
   for (unsigned i = 0; i < 20; ++i) {
-    out[2 * i] = hex[digest[i] >> 4];
-    out[2 * i + 1] = hex[digest[i] & 0xF];
+    out[2 * i] = detail::hex_digits[digest[i] >> 4];
+    out[2 * i + 1] = detail::hex_digits[digest[i] & 0xF];
   }
 }
 
@@ -96,7 +97,7 @@ std::string hmac_sha1_hex(std::string_view key, std::string_view data) {
 
 signed_trace_info sign_payload(std::string_view hmac_key, std::string_view json) {
   signed_trace_info s;
-  s.info = detail::urlsafe_b64encode(json);
+  s.info = detail::base64_encode(json, true);
   s.hmac = hmac_sha1_hex(hmac_key, s.info);
   return s;
 }
@@ -201,16 +202,12 @@ verified_trace_info verify_trace_info(std::optional<std::string_view> info, std:
 }
 
 std::string rpc_trace_info_json(const trace_context& ctx) {
-  std::string out = "{\"hmac_key\": ";
-  detail::append_python_json_string(out, ctx.hmac_key);
-  char id[uuid_text_size];
-  out += ", \"base_id\": \"";
-  ctx.base_id.format(id);
-  out.append(id, uuid_text_size);
-  out += "\", \"parent_id\": \"";
-  ctx.parent_id.format(id);
-  out.append(id, uuid_text_size);
-  out += "\"}";
+  std::string out;
+  detail::json_members(out, detail::json_members::style::python, detail::json_escape::ascii)
+      .string("hmac_key", ctx.hmac_key)
+      .id("base_id", ctx.base_id)
+      .id("parent_id", ctx.parent_id)
+      .close();
   return out;
 }
 

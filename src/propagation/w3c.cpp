@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "common/text.hpp"
 #include "propagation/codec.hpp"
 
 namespace osprof {
@@ -124,14 +125,12 @@ std::optional<traceparent> parse_traceparent(std::string_view value) noexcept {
 std::string format_traceparent(const traceparent& tp) {
   std::string out = "00-";
   out.reserve(55);
-  detail::append_hex64(out, tp.trace_id.hi);
-  detail::append_hex64(out, tp.trace_id.lo);
+  detail::append_hex(out, tp.trace_id.hi);
+  detail::append_hex(out, tp.trace_id.lo);
   out += '-';
-  detail::append_hex64(out, tp.parent_id);
+  detail::append_hex(out, tp.parent_id);
   out += '-';
-  static constexpr char hex[] = "0123456789abcdef";
-  out += hex[tp.flags >> 4];
-  out += hex[tp.flags & 0xF];
+  detail::append_hex(out, tp.flags, 2);
   return out;
 }
 

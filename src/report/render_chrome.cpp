@@ -31,10 +31,12 @@ class chrome_renderer {
   }
 
  private:
-  void begin_event() {
+  // The separator before an event, which json_members then opens.
+  json_members begin_event() {
     if (!first_) out_ += ',';
     first_ = false;
-    out_ += "\n{";
+    out_ += '\n';
+    return json_members(out_, json_members::style::compact);
   }
 
   int pid_of(const report_node& n) {
@@ -44,71 +46,60 @@ class chrome_renderer {
     auto [it, inserted] = pids_.try_emplace(key_, static_cast<int>(pids_.size()) + 1);
     if (inserted) {
       const std::string pid = std::to_string(it->second);
-      begin_event();
-      out_ += "\"name\":\"process_name\",\"ph\":\"M\",\"pid\":" + pid + ",\"tid\":" + pid + ",\"args\":{\"name\":";
-      append_json_string(out_, key_);
-      out_ += "}}";
-      begin_event();
-      out_ += "\"name\":\"process_sort_index\",\"ph\":\"M\",\"pid\":" + pid + ",\"tid\":" + pid +
-              ",\"args\":{\"sort_index\":" + pid + "}}";
+      begin_event().string("name", "process_name").string("ph", "M").raw("pid", pid).raw("tid", pid).raw("args", "");
+      json_members(out_, json_members::style::compact).string("name", key_).close();
+      out_ += '}';
+      begin_event().string("name", "process_sort_index").string("ph", "M").raw("pid", pid).raw("tid", pid).raw("args", "");
+      json_members(out_, json_members::style::compact).raw("sort_index", pid).close();
+      out_ += '}';
     }
     return it->second;
   }
 
-  void common(const report_node& n, char phase, std::int64_t ts, int pid) {
-    begin_event();
-    out_ += "\"name\":";
-    append_json_string(out_, n.name);
-    out_ += ",\"cat\":\"osprof\",\"ph\":\"";
-    out_ += phase;
-    out_ += "\",\"ts\":";
-    append_json_int(out_, ts);
-    out_ += ",\"pid\":";
-    append_json_int(out_, pid);
-    out_ += ",\"tid\":";
-    append_json_int(out_, pid);
-    out_ += ",\"id\":";
-    append_json_string(out_, n.trace_id);
-    out_ += ",\"args\":{";
+  // An event of a trace point, its "args" object opened for the caller to fill and close.
+  json_members event(const report_node& n, char phase, std::int64_t ts, int pid) {
+    begin_event()
+        .string("name", n.name)
+        .string("cat", "osprof")
+        .string("ph", std::string_view(&phase, 1))
+        .integer("ts", ts)
+        .integer("pid", pid)
+        .integer("tid", pid)
+        .string("id", n.trace_id)
+        .raw("args", "");
+    return json_members(out_, json_members::style::compact);
   }
 
-  // `,"info":{...}` from a stored event, when it has one.
-  void info_of(const std::string* event_json) {
+  // "info" from a stored event, when it has one.
+  void info_of(json_members& args, const std::string* event_json) {
     if (event_json == nullptr) return;
     simdjson::dom::element doc, info;
     if (reader_.parse(*event_json).get(doc) || doc["info"].get(info)) return;
-    out_ += ",\"info\":";
+    args.raw("info", "");
     info_writer_.value(info, 0);
   }
 
   void point(const report_node& n) {
     const int pid = pid_of(n);
-    common(n, 'b', report_impl::effective_started(n), pid);
-    out_ += "\"trace_id\":";
-    append_json_string(out_, n.trace_id);
-    out_ += ",\"parent_id\":";
-    append_json_string(out_, n.parent_id);
-    out_ += ",\"project\":";
-    append_json_string(out_, n.project);
-    out_ += ",\"service\":";
-    append_json_string(out_, n.service);
-    out_ += ",\"host\":";
-    append_json_string(out_, n.host);
-    info_of(report_impl::raw_payload_of(n, false));
-    out_ += "}}";
+    json_members start = event(n, 'b', report_impl::effective_started(n), pid);
+    start.string("trace_id", n.trace_id)
+        .string("parent_id", n.parent_id)
+        .string("project", n.project)
+        .string("service", n.service)
+        .string("host", n.host);
+    info_of(start, report_impl::raw_payload_of(n, false));
+    start.close();
+    out_ += '}';
 
     // A stop before its start (clocks of two hosts disagree) would unbalance the pair.
     const std::int64_t started = report_impl::effective_started(n);
     const std::int64_t finished = report_impl::effective_finished(n);
-    common(n, 'e', std::max(started, finished), pid);
-    out_ += "\"exception\":";
-    append_json_string(out_, n.exception.value_or("None"));
-    if (finished < started) {
-      out_ += ",\"negative_duration_us\":";
-      append_json_int(out_, finished - started);
-    }
-    info_of(report_impl::raw_payload_of(n, true));
-    out_ += "}}";
+    json_members stop = event(n, 'e', std::max(started, finished), pid);
+    stop.string("exception", n.exception.value_or("None"));
+    if (finished < started) stop.integer("negative_duration_us", finished - started);
+    info_of(stop, report_impl::raw_payload_of(n, true));
+    stop.close();
+    out_ += '}';
   }
 
   const report& r_;

@@ -15,12 +15,12 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "common/log.hpp"
+#include "common/with_timeout.hpp"
 #include "core/tsan_annotations.hpp"
 #include "worker/emitter_impl.hpp"
 
@@ -135,14 +135,12 @@ asio::awaitable<void> emitter_impl::write_loop() {
   // still gets a bounded chance to flush and close cleanly.
   co_await asio::this_coro::reset_cancellation_state();
   {
-    using namespace asio::experimental::awaitable_operators;
-    asio::steady_timer close_timer(ioc_, deadline_passed_ ? std::chrono::milliseconds(250) : opts.write_timeout);
-    co_await (close_writer() || close_timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+    co_await with_timeout(close_writer(), deadline_passed_ ? std::chrono::milliseconds(250) : opts.write_timeout);
   }
   deadline_timer_.cancel();  // nothing left to bound: let the io_context finish
 }
 
-// Never throws, so that `||` with the close timer ends as soon as this is done.
+// Never throws: a failure to close is logged.
 asio::awaitable<void> emitter_impl::close_writer() {
   try {
     const close_result r = co_await writer_->close();
@@ -154,12 +152,10 @@ asio::awaitable<void> emitter_impl::close_writer() {
 }
 
 asio::awaitable<write_result> emitter_impl::timed_write(const pending_batch& b, std::uint32_t attempt) {
-  using namespace asio::experimental::awaitable_operators;
-  asio::steady_timer timer(ioc_, opts.write_timeout);
   try {
     const batch handed{b.events(), b.id, attempt};
-    auto result = co_await (writer_->write(handed) || timer.async_wait(asio::use_awaitable));
-    if (result.index() == 0) co_return std::get<0>(std::move(result));
+    auto result = co_await with_timeout(writer_->write(handed), opts.write_timeout);
+    if (result) co_return std::move(*result);
     co_return write_result::retryable("the write timed out after " + std::to_string(opts.write_timeout.count()) + " ms");
   } catch (const boost::system::system_error& e) {
     if (e.code() == asio::error::operation_aborted) co_return write_result::retryable("the write was cancelled");

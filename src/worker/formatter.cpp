@@ -120,28 +120,17 @@ void event_formatter::format(const raw_event& ev, const clock_model& clock, even
   // OSProfiler flags an error by `etype` in a stop event's info, whoever put it there.
   out.has_error = stop && (exception || info.find("\"etype\": ") != std::string::npos);
 
-  std::string& json = out.json;
-  char id[uuid_text_size];
-  json.assign("{\"name\": ");
-  append_json_string(json, out.name);
-  json += ", \"base_id\": \"";
-  out.base_id.format(id);
-  json.append(id, uuid_text_size);
-  json += "\", \"trace_id\": \"";
-  out.trace_id.format(id);
-  json.append(id, uuid_text_size);
-  json += "\", \"parent_id\": \"";
-  out.parent_id.format(id);
-  json.append(id, uuid_text_size);
-  json += "\", \"timestamp\": \"";
-  json.append(out.timestamp.data(), out.timestamp.size());
-  json += "\", \"info\": ";
-  json += info;
-  json += ", \"project\": ";
-  append_json_string(json, project_);
-  json += ", \"service\": ";
-  append_json_string(json, service_);
-  json += '}';
+  out.json.clear();
+  json_members(out.json)
+      .string("name", out.name)
+      .id("base_id", out.base_id)
+      .id("trace_id", out.trace_id)
+      .id("parent_id", out.parent_id)
+      .string("timestamp", out.timestamp_text())
+      .raw("info", info)
+      .string("project", project_)
+      .string("service", service_)
+      .close();
 }
 
 }  // namespace osprof::detail

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/json_writer.hpp"
 #include "propagation/codec.hpp"
 
 using namespace std::literals;
@@ -303,7 +304,7 @@ TEST(PythonBase64, MatchesCPython311) {
 
 TEST(PythonJson, EnsureAsciiStrings) {
   std::string out;
-  osprof::detail::append_python_json_string(out, "\x7f\x00\x1f \xC3\xA9\xF0\x9F\x98\x80\"\\"sv);
+  osprof::detail::append_json_string(out, "\x7f\x00\x1f \xC3\xA9\xF0\x9F\x98\x80\"\\"sv, osprof::detail::json_escape::ascii);
   EXPECT_EQ(out, R"("\u007f\u0000\u001f \u00e9\ud83d\ude00\"\\")");
 }
 
