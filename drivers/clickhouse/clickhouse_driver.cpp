@@ -23,6 +23,8 @@ namespace osprof::detail::clickhouse {
 
 namespace asio = boost::asio;
 
+// ---------------------------------------------------------------- read side
+
 namespace {
 
 // A statement sent as the body of POST / (every statement names its table with the database,
@@ -38,6 +40,72 @@ http::request query_request(std::string sql, std::string_view url_settings = {})
   req.content_type = "text/plain; charset=utf-8";
   return req;
 }
+
+// Runs one SELECT and returns the answer's body. Throws osprof::error with the server's message.
+asio::awaitable<std::string> run_select(const clickhouse_options& options, std::string sql) {
+  const std::string where = options.where();
+  http::client client(co_await asio::this_coro::executor, options.endpoint.client);
+  // No settings in the URL: a readonly user may not change any (its reads would fail).
+  http::response res = co_await http::fetch(client, query_request(std::move(sql)), where);
+  if (res.ok()) co_return std::move(res.body);
+  const int code = exception_code(res.body);
+  if (code == 60 || code == 81) {
+    throw error(where + ": " + error_text(res.body) + " (nothing was written there yet?)");
+  }
+  if (res.status == 401 || res.status == 403 || authentication_error(code)) {
+    throw error(where + ": authentication failed (HTTP " + std::to_string(res.status) + "): " + error_text(res.body));
+  }
+  throw error(where + ": query failed (HTTP " + std::to_string(res.status) + "): " + error_text(res.body));
+}
+
+asio::awaitable<std::vector<std::string>> read_trace(const clickhouse_options& o, std::string_view base_id) {
+  // RowBinary: the stored bytes exactly, no JSON escaping to undo.
+  const std::string body = co_await run_select(o,
+                                               "SELECT event FROM " + o.qualified_table() + " WHERE base_id = " +
+                                                   backslash_quoted(base_id, '\'') + " ORDER BY time_us FORMAT RowBinary");
+  auto events = parse_row_binary_strings(body);
+  if (!events) throw error(o.where() + ": the answer to SELECT event is not RowBinary strings (cut short?)");
+  // An INSERT sent again after its response was lost stored the same rows twice.
+  std::vector<bool> first_copy(events->size());
+  {
+    std::unordered_set<std::string_view> seen;
+    for (std::size_t i = 0; i < events->size(); ++i) first_copy[i] = seen.insert((*events)[i]).second;
+  }
+  std::vector<std::string> unique;
+  unique.reserve(events->size());
+  for (std::size_t i = 0; i < events->size(); ++i) {
+    if (first_copy[i]) unique.push_back(std::move((*events)[i]));
+  }
+  co_return unique;
+}
+
+asio::awaitable<std::vector<trace_summary>> list_traces(const clickhouse_options& o, bool errors_only) {
+  std::string sql = "SELECT base_id, argMin(timestamp, time_us) AS started, min(time_us) AS started_us FROM " +
+                    o.qualified_table() + " GROUP BY base_id";
+  if (errors_only) sql += " HAVING max(has_error) = 1";
+  sql += " ORDER BY started_us DESC, base_id FORMAT JSONEachRow";
+  const std::string body = co_await run_select(o, std::move(sql));
+  std::vector<trace_summary> out;
+  simdjson::dom::parser parser;
+  const simdjson::padded_string padded(body);
+  simdjson::dom::document_stream rows;
+  if (parser.parse_many(padded).get(rows) != simdjson::SUCCESS) throw error(o.where() + ": the answer to SELECT is not JSON");
+  for (auto row : rows) {
+    std::string_view base_id;
+    std::string_view started;
+    if (row["base_id"].get(base_id) != simdjson::SUCCESS || row["started"].get(started) != simdjson::SUCCESS) {
+      throw error(o.where() + ": unexpected row in the answer to SELECT");
+    }
+    out.push_back({std::string(base_id), std::string(started)});
+  }
+  co_return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- write side
+
+namespace {
 
 class clickhouse_codec final : public http::codec {
  public:
@@ -105,72 +173,6 @@ class clickhouse_codec final : public http::codec {
   clickhouse_options options_;
   row_settings rows_;
 };
-
-}  // namespace
-
-// ---------------------------------------------------------------- read side
-
-namespace {
-
-// Runs one SELECT and returns the answer's body. Throws osprof::error with the server's message.
-asio::awaitable<std::string> run_select(const clickhouse_options& options, std::string sql) {
-  const std::string where = options.where();
-  http::client client(co_await asio::this_coro::executor, options.endpoint.client);
-  // No settings in the URL: a readonly user may not change any (its reads would fail).
-  http::response res = co_await http::fetch(client, query_request(std::move(sql)), where);
-  if (res.ok()) co_return std::move(res.body);
-  const int code = exception_code(res.body);
-  if (code == 60 || code == 81) {
-    throw error(where + ": " + error_text(res.body) + " (nothing was written there yet?)");
-  }
-  if (res.status == 401 || res.status == 403 || authentication_error(code)) {
-    throw error(where + ": authentication failed (HTTP " + std::to_string(res.status) + "): " + error_text(res.body));
-  }
-  throw error(where + ": query failed (HTTP " + std::to_string(res.status) + "): " + error_text(res.body));
-}
-
-asio::awaitable<std::vector<std::string>> read_trace(const clickhouse_options& o, std::string_view base_id) {
-  // RowBinary: the stored bytes exactly, no JSON escaping to undo.
-  const std::string body = co_await run_select(o,
-                                               "SELECT event FROM " + o.qualified_table() + " WHERE base_id = " +
-                                                   backslash_quoted(base_id, '\'') + " ORDER BY time_us FORMAT RowBinary");
-  auto events = parse_row_binary_strings(body);
-  if (!events) throw error(o.where() + ": the answer to SELECT event is not RowBinary strings (cut short?)");
-  // An INSERT sent again after its response was lost stored the same rows twice.
-  std::vector<bool> first_copy(events->size());
-  {
-    std::unordered_set<std::string_view> seen;
-    for (std::size_t i = 0; i < events->size(); ++i) first_copy[i] = seen.insert((*events)[i]).second;
-  }
-  std::vector<std::string> unique;
-  unique.reserve(events->size());
-  for (std::size_t i = 0; i < events->size(); ++i) {
-    if (first_copy[i]) unique.push_back(std::move((*events)[i]));
-  }
-  co_return unique;
-}
-
-asio::awaitable<std::vector<trace_summary>> list_traces(const clickhouse_options& o, bool errors_only) {
-  std::string sql = "SELECT base_id, argMin(timestamp, time_us) AS started, min(time_us) AS started_us FROM " +
-                    o.qualified_table() + " GROUP BY base_id";
-  if (errors_only) sql += " HAVING max(has_error) = 1";
-  sql += " ORDER BY started_us DESC, base_id FORMAT JSONEachRow";
-  const std::string body = co_await run_select(o, std::move(sql));
-  std::vector<trace_summary> out;
-  simdjson::dom::parser parser;
-  const simdjson::padded_string padded(body);
-  simdjson::dom::document_stream rows;
-  if (parser.parse_many(padded).get(rows) != simdjson::SUCCESS) throw error(o.where() + ": the answer to SELECT is not JSON");
-  for (auto row : rows) {
-    std::string_view base_id;
-    std::string_view started;
-    if (row["base_id"].get(base_id) != simdjson::SUCCESS || row["started"].get(started) != simdjson::SUCCESS) {
-      throw error(o.where() + ": unexpected row in the answer to SELECT");
-    }
-    out.push_back({std::string(base_id), std::string(started)});
-  }
-  co_return out;
-}
 
 }  // namespace
 

@@ -14,10 +14,8 @@
 namespace osprof::detail::clickhouse {
 
 struct clickhouse_options {
-  static constexpr http::backend backend{
-      "clickhouse", "ClickHouse", 8123, 64u << 20,
-      "ClickHouse: clickhouse://[user:password@]host[:8123][/database][?table=] (JSONEachRow inserts into MergeTree)",
-      "ClickHouse over TLS, certificates verified: clickhouse+https://[user:password@]host[:8123][/database]"};
+  static constexpr http::backend backend{"clickhouse", "ClickHouse", 8123, 64u << 20, "[/database][?table=]",
+                                         "JSONEachRow inserts into MergeTree"};
 
   http::endpoint_options endpoint;            ///< host, port (8123), TLS, Basic auth, timeout, gzip, max body (64 MiB)
   std::string database = "default";           ///< the path: clickhouse://host:port/<database>

@@ -23,6 +23,105 @@ namespace osprof::detail::elasticsearch {
 
 namespace asio = boost::asio;
 
+// ---------------------------------------------------------------- read side
+
+namespace {
+
+// Events per terms filter when listing error traces (Elasticsearch allows 65,536 terms).
+constexpr std::size_t ids_per_query = 1000;
+
+asio::awaitable<http::response> search(const es_options& o, http::client& c, std::string target, std::string body,
+                                       std::string_view what) {
+  try {
+    co_return co_await c.send(json_request("POST", std::move(target), std::move(body)));
+  } catch (const http::transport_error& e) {
+    throw error("cannot reach Elasticsearch at " + o.redacted + ": " + std::string(what) + " failed: " + e.what());
+  }
+}
+
+asio::awaitable<std::vector<trace_summary>> list_from(const es_options& o, http::client& c, std::span<const std::string> only) {
+  auto resp = co_await search(o, c, "/" + o.index + "/_search", list_query(o, only), "listing traces");
+  if (resp.status == 404 && error_is(resp.body, "index_not_found_exception")) co_return std::vector<trace_summary>{};
+  if (!resp.ok()) {
+    throw error(o.redacted + ": listing traces failed: HTTP " + std::to_string(resp.status) + " " +
+                error_summary(resp.body) +
+                (o.keyword_subfields ? "" : " (for an index mapped dynamically, add ?keyword_subfields=true)"));
+  }
+  try {
+    co_return parse_list_response(resp.body);
+  } catch (const std::exception& e) {
+    throw error(o.redacted + ": " + e.what());
+  }
+}
+
+asio::awaitable<std::vector<std::string>> read_trace(const es_options& o, std::string_view base_id) {
+  http::client c(co_await asio::this_coro::executor, o.endpoint.client);
+  std::vector<std::string> events;
+  auto resp = co_await search(o, c, "/" + o.index + "/_search?scroll=" + o.scroll,
+                              trace_query(o, base_id), "searching the trace");
+  if (resp.status == 404 && error_is(resp.body, "index_not_found_exception")) co_return events;
+  if (!resp.ok()) {
+    throw error(o.redacted + ": searching the trace failed: HTTP " + std::to_string(resp.status) + " " +
+                error_summary(resp.body));
+  }
+  std::vector<std::string> scroll_ids;
+  for (;;) {
+    search_page page;
+    try {
+      page = parse_search_page(resp.body);
+    } catch (const std::exception& e) {
+      throw error(o.redacted + ": " + e.what());
+    }
+    if (!page.scroll_id.empty() && std::find(scroll_ids.begin(), scroll_ids.end(), page.scroll_id) == scroll_ids.end()) {
+      scroll_ids.push_back(page.scroll_id);
+    }
+    if (page.sources.empty() || page.scroll_id.empty()) break;
+    for (auto& s : page.sources) events.push_back(std::move(s));
+    resp = co_await search(o, c, "/_search/scroll", scroll_request(o, page.scroll_id), "scrolling the trace");
+    if (!resp.ok()) {
+      throw error(o.redacted + ": scrolling the trace failed: HTTP " + std::to_string(resp.status) + " " +
+                  error_summary(resp.body));
+    }
+  }
+  // Free the server's scroll contexts now rather than when they time out.
+  for (const auto& id : scroll_ids) {
+    try {
+      co_await c.send(json_request("DELETE", "/_search/scroll", clear_scroll_request(id)));
+    } catch (const http::transport_error&) {
+    }
+  }
+  co_return events;
+}
+
+asio::awaitable<std::vector<trace_summary>> list_traces(const es_options& o, bool errors_only) {
+  http::client c(co_await asio::this_coro::executor, o.endpoint.client);
+  if (!errors_only) co_return co_await list_from(o, c, {});
+  auto resp = co_await search(o, c, "/" + o.error_index + "/_search", error_ids_query(o), "listing error traces");
+  if (resp.status == 404 && error_is(resp.body, "index_not_found_exception")) co_return std::vector<trace_summary>{};
+  if (!resp.ok()) {
+    throw error(o.redacted + ": listing error traces failed: HTTP " + std::to_string(resp.status) + " " +
+                error_summary(resp.body));
+  }
+  std::vector<std::string> ids;
+  try {
+    ids = parse_bucket_keys(resp.body);
+  } catch (const std::exception& e) {
+    throw error(o.redacted + ": " + e.what());
+  }
+  std::vector<trace_summary> rows;
+  for (std::size_t from = 0; from < ids.size(); from += ids_per_query) {
+    const std::span<const std::string> chunk(ids.data() + from, std::min(ids_per_query, ids.size() - from));
+    auto part = co_await list_from(o, c, chunk);
+    rows.insert(rows.end(), part.begin(), part.end());
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.timestamp > b.timestamp; });
+  co_return rows;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- write side
+
 namespace {
 
 bool is_success(unsigned status) { return status >= 200 && status < 300; }
@@ -141,103 +240,6 @@ class es_codec final : public http::codec {
   std::size_t rejected_events_ = 0;
   std::string rejection_;
 };
-
-}  // namespace
-
-// ---------------------------------------------------------------- read side
-
-namespace {
-
-// Events per terms filter when listing error traces (Elasticsearch allows 65,536 terms).
-constexpr std::size_t ids_per_query = 1000;
-
-asio::awaitable<http::response> search(const es_options& o, http::client& c, std::string target, std::string body,
-                                       std::string_view what) {
-  try {
-    co_return co_await c.send(json_request("POST", std::move(target), std::move(body)));
-  } catch (const http::transport_error& e) {
-    throw error("cannot reach Elasticsearch at " + o.redacted + ": " + std::string(what) + " failed: " + e.what());
-  }
-}
-
-asio::awaitable<std::vector<trace_summary>> list_from(const es_options& o, http::client& c, std::span<const std::string> only) {
-  auto resp = co_await search(o, c, "/" + o.index + "/_search", list_query(o, only), "listing traces");
-  if (resp.status == 404 && error_is(resp.body, "index_not_found_exception")) co_return std::vector<trace_summary>{};
-  if (!resp.ok()) {
-    throw error(o.redacted + ": listing traces failed: HTTP " + std::to_string(resp.status) + " " +
-                error_summary(resp.body) +
-                (o.keyword_subfields ? "" : " (for an index mapped dynamically, add ?keyword_subfields=true)"));
-  }
-  try {
-    co_return parse_list_response(resp.body);
-  } catch (const std::exception& e) {
-    throw error(o.redacted + ": " + e.what());
-  }
-}
-
-asio::awaitable<std::vector<std::string>> read_trace(const es_options& o, std::string_view base_id) {
-  http::client c(co_await asio::this_coro::executor, o.endpoint.client);
-  std::vector<std::string> events;
-  auto resp = co_await search(o, c, "/" + o.index + "/_search?scroll=" + o.scroll,
-                              trace_query(o, base_id), "searching the trace");
-  if (resp.status == 404 && error_is(resp.body, "index_not_found_exception")) co_return events;
-  if (!resp.ok()) {
-    throw error(o.redacted + ": searching the trace failed: HTTP " + std::to_string(resp.status) + " " +
-                error_summary(resp.body));
-  }
-  std::vector<std::string> scroll_ids;
-  for (;;) {
-    search_page page;
-    try {
-      page = parse_search_page(resp.body);
-    } catch (const std::exception& e) {
-      throw error(o.redacted + ": " + e.what());
-    }
-    if (!page.scroll_id.empty() && std::find(scroll_ids.begin(), scroll_ids.end(), page.scroll_id) == scroll_ids.end()) {
-      scroll_ids.push_back(page.scroll_id);
-    }
-    if (page.sources.empty() || page.scroll_id.empty()) break;
-    for (auto& s : page.sources) events.push_back(std::move(s));
-    resp = co_await search(o, c, "/_search/scroll", scroll_request(o, page.scroll_id), "scrolling the trace");
-    if (!resp.ok()) {
-      throw error(o.redacted + ": scrolling the trace failed: HTTP " + std::to_string(resp.status) + " " +
-                  error_summary(resp.body));
-    }
-  }
-  // Free the server's scroll contexts now rather than when they time out.
-  for (const auto& id : scroll_ids) {
-    try {
-      co_await c.send(json_request("DELETE", "/_search/scroll", clear_scroll_request(id)));
-    } catch (const http::transport_error&) {
-    }
-  }
-  co_return events;
-}
-
-asio::awaitable<std::vector<trace_summary>> list_traces(const es_options& o, bool errors_only) {
-  http::client c(co_await asio::this_coro::executor, o.endpoint.client);
-  if (!errors_only) co_return co_await list_from(o, c, {});
-  auto resp = co_await search(o, c, "/" + o.error_index + "/_search", error_ids_query(o), "listing error traces");
-  if (resp.status == 404 && error_is(resp.body, "index_not_found_exception")) co_return std::vector<trace_summary>{};
-  if (!resp.ok()) {
-    throw error(o.redacted + ": listing error traces failed: HTTP " + std::to_string(resp.status) + " " +
-                error_summary(resp.body));
-  }
-  std::vector<std::string> ids;
-  try {
-    ids = parse_bucket_keys(resp.body);
-  } catch (const std::exception& e) {
-    throw error(o.redacted + ": " + e.what());
-  }
-  std::vector<trace_summary> rows;
-  for (std::size_t from = 0; from < ids.size(); from += ids_per_query) {
-    const std::span<const std::string> chunk(ids.data() + from, std::min(ids_per_query, ids.size() - from));
-    auto part = co_await list_from(o, c, chunk);
-    rows.insert(rows.end(), part.begin(), part.end());
-  }
-  std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.timestamp > b.timestamp; });
-  co_return rows;
-}
 
 }  // namespace
 

@@ -14,10 +14,8 @@ namespace osprof::detail::elasticsearch {
 
 struct es_options {
   /// 100 MB: Elasticsearch's default http.max_content_length.
-  static constexpr http::backend backend{
-      "elasticsearch", "Elasticsearch", 9200, 100u << 20,
-      "elasticsearch://host[:port][?index=...] Elasticsearch 7/8 or OpenSearch, OSProfiler's layout, _bulk writes",
-      "elasticsearch+https://[user:password@]host[:port] Elasticsearch over TLS, certificates verified"};
+  static constexpr http::backend backend{"elasticsearch", "Elasticsearch", 9200, 100u << 20, "[?index=...]",
+                                         "7/8 or OpenSearch, OSProfiler's layout, _bulk writes"};
 
   http::endpoint_options endpoint;  ///< host, port (9200), TLS, Basic auth, timeout, gzip, max body (100 MB)
   /// ?index=: the events (OSProfiler's index_name default).

@@ -33,21 +33,6 @@ std::string text_of(simdjson::dom::element e) {
   return simdjson::minify(e);
 }
 
-// The value at a path of object keys; false when any step is missing or not an object.
-bool at_path(simdjson::dom::element e, std::initializer_list<std::string_view> keys, simdjson::dom::element& out) {
-  for (const auto key : keys) {
-    simdjson::dom::object o;
-    if (e.get_object().get(o)) return false;
-    if (o.at_key(key).get(e)) return false;
-  }
-  out = e;
-  return true;
-}
-
-bool string_at(simdjson::dom::element e, std::initializer_list<std::string_view> keys, std::string_view& out) {
-  simdjson::dom::element v;
-  return at_path(e, keys, v) && !v.get_string().get(out);
-}
 
 }  // namespace
 
@@ -100,11 +85,11 @@ bulk_response parse_bulk_response(std::string_view body) {
   bulk_response r;
   simdjson::dom::element items_value;
   simdjson::dom::array items;
-  if (!at_path(doc, {"items"}, items_value) || items_value.get_array().get(items)) {
+  if (doc.at_pointer("/items").get(items_value) || items_value.get_array().get(items)) {
     throw std::runtime_error("the _bulk answer has no items: '" + excerpt(body) + "'");
   }
   simdjson::dom::element errors;
-  if (at_path(doc, {"errors"}, errors)) r.errors = errors.is_bool() && errors.get_bool().value_unsafe();
+  if (!doc.at_pointer("/errors").get(errors)) r.errors = errors.is_bool() && errors.get_bool().value_unsafe();
   for (simdjson::dom::element item : items) {
     simdjson::dom::object op;
     if (item.get_object().get(op) || op.size() != 1) {
@@ -114,16 +99,16 @@ bulk_response parse_bulk_response(std::string_view body) {
     bulk_item out;
     simdjson::dom::element status;
     std::uint64_t code = 0;
-    if (!at_path(result, {"status"}, status) || status.get_uint64().get(code)) {
+    if (result.at_pointer("/status").get(status) || status.get_uint64().get(code)) {
       throw std::runtime_error("a _bulk item has no status");
     }
     out.status = static_cast<unsigned>(code);
     simdjson::dom::element err;
-    if (at_path(result, {"error"}, err)) {
+    if (!result.at_pointer("/error").get(err)) {
       std::string_view type, reason;
-      if (string_at(err, {"type"}, type)) {
+      if (!err.at_pointer("/type").get(type)) {
         out.error = std::string(type);
-        if (string_at(err, {"reason"}, reason)) out.error += ": " + std::string(reason);
+        if (!err.at_pointer("/reason").get(reason)) out.error += ": " + std::string(reason);
       } else {
         out.error = text_of(err);
       }
@@ -251,17 +236,17 @@ std::vector<trace_summary> parse_list_response(std::string_view body) {
   }
   simdjson::dom::element buckets_value;
   simdjson::dom::array buckets;
-  if (!at_path(doc, {"aggregations", "traces", "buckets"}, buckets_value) || buckets_value.get_array().get(buckets)) {
+  if (doc.at_pointer("/aggregations/traces/buckets").get(buckets_value) || buckets_value.get_array().get(buckets)) {
     throw std::runtime_error("the aggregation answer has no traces buckets: '" + excerpt(body) + "'");
   }
   std::vector<trace_summary> out;
   for (simdjson::dom::element b : buckets) {
     std::string_view key, ts;
-    if (!string_at(b, {"key"}, key)) continue;
+    if (b.at_pointer("/key").get(key)) continue;
     simdjson::dom::element hits_value, first;
     simdjson::dom::array hits;
-    if (!at_path(b, {"start", "hits", "hits"}, hits_value) || hits_value.get_array().get(hits)) continue;
-    if (hits.at(0).get(first) || !string_at(first, {"_source", "timestamp"}, ts)) continue;
+    if (b.at_pointer("/start/hits/hits").get(hits_value) || hits_value.get_array().get(hits)) continue;
+    if (hits.at(0).get(first) || first.at_pointer("/_source/timestamp").get(ts)) continue;
     out.push_back({std::string(key), std::string(ts)});
   }
   return out;
@@ -282,13 +267,13 @@ std::vector<std::string> parse_bucket_keys(std::string_view body) {
   }
   simdjson::dom::element buckets_value;
   simdjson::dom::array buckets;
-  if (!at_path(doc, {"aggregations", "traces", "buckets"}, buckets_value) || buckets_value.get_array().get(buckets)) {
+  if (doc.at_pointer("/aggregations/traces/buckets").get(buckets_value) || buckets_value.get_array().get(buckets)) {
     throw std::runtime_error("the aggregation answer has no traces buckets: '" + excerpt(body) + "'");
   }
   std::vector<std::string> keys;
   for (simdjson::dom::element b : buckets) {
     std::string_view key;
-    if (string_at(b, {"key"}, key)) keys.emplace_back(key);
+    if (!b.at_pointer("/key").get(key)) keys.emplace_back(key);
   }
   return keys;
 }
@@ -298,11 +283,11 @@ std::string error_summary(std::string_view body) {
   simdjson::dom::element doc;
   if (!parser.parse(body.data(), body.size()).get(doc)) {
     simdjson::dom::element err;
-    if (at_path(doc, {"error"}, err)) {
+    if (!doc.at_pointer("/error").get(err)) {
       std::string_view type, reason;
-      if (string_at(err, {"type"}, type)) {
+      if (!err.at_pointer("/type").get(type)) {
         std::string out(type);
-        if (string_at(err, {"reason"}, reason)) out += ": " + std::string(reason);
+        if (!err.at_pointer("/reason").get(reason)) out += ": " + std::string(reason);
         return out;
       }
       return text_of(err);

@@ -21,6 +21,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/noncopyable.hpp>
 #include <boost/system/error_code.hpp>
 
 namespace boost::asio::ssl {
@@ -69,12 +70,10 @@ class transport_error : public std::runtime_error {
   bool tls_failure;  ///< certificate or handshake: retrying will not help
 };
 
-class client {
+class client : boost::noncopyable {
  public:
   client(asio::any_io_executor executor, client_options options);
   ~client();
-  client(const client&) = delete;
-  client& operator=(const client&) = delete;
 
   const client_options& options() const noexcept { return options_; }
 

@@ -15,14 +15,18 @@
 
 namespace osprof::detail::http {
 
-/// What an HTTP backend is called and where its server listens unless told otherwise.
+/// What an HTTP backend is called, where its server listens unless told otherwise, and what
+/// `osprof drivers` says of it.
 struct backend {
   std::string_view name;          ///< the schemes: name:// and name+https:// (TLS)
   std::string_view title;         ///< for messages: "<title> at <connection string>"
   std::uint16_t default_port = 80;
   std::size_t default_max_body = 8u << 20;  ///< bytes of one request body
-  std::string_view summary;       ///< of name://, for `osprof drivers`
-  std::string_view tls_summary;   ///< of name+https://
+  std::string_view path;          ///< what follows host:port in a connection string, e.g. "[/database]"
+  std::string_view what;          ///< what the backend stores and how, in a few words
+
+  /// "<title>: <name>://[user:password@]host[:port]<path> (<what>)", and with TLS.
+  std::string summary(bool tls) const;
 };
 
 struct endpoint_options {

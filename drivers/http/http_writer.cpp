@@ -11,6 +11,17 @@ namespace osprof::detail::http {
 
 // ---------------------------------------------------------------- the common options
 
+std::string backend::summary(bool tls) const {
+  std::string out(title);
+  out += tls ? " over TLS, certificates verified: " : ": ";
+  out += name;
+  out += tls ? "+https" : "";
+  out += "://[user:password@]host[:" + std::to_string(default_port) + "]";
+  out += path;
+  if (!tls) out += " (" + std::string(what) + ")";
+  return out;
+}
+
 endpoint_options endpoint_options::parse(const connection_string& cs, const backend& b,
                                          std::chrono::milliseconds default_timeout, std::initializer_list<std::string_view> own) {
   if (cs.scheme != b.name && cs.scheme != std::string(b.name) + "+https") {

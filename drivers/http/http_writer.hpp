@@ -175,7 +175,7 @@ void register_backend(read_functions<Options> read, const std::string& why_no_re
   for (const bool tls : {false, true}) {
     driver_registration r;
     r.scheme = std::string(names.name) + (tls ? "+https" : "");
-    r.summary = tls ? names.tls_summary : names.summary;
+    r.summary = names.summary(tls);
     r.make_writer = [](const connection_string& cs, const driver_context& context) {
       return make_writer<Codec>(Options::from(cs, context.timeout), context);
     };

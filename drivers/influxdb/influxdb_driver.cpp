@@ -26,89 +26,6 @@ namespace osprof::detail::influxdb {
 
 namespace asio = boost::asio;
 
-namespace {
-
-class influxdb_codec final : public http::codec {
- public:
-  influxdb_codec(influxdb_options options, const driver_context& context)
-      : http::codec(write_target(options), "text/plain; charset=utf-8"), options_(std::move(options)) {
-    encoder_.measurement = options_.measurement;
-    encoder_.project = context.project;
-    encoder_.service = context.service;
-    encoder_.host = context.host;
-    encoder_.max_body_bytes = options_.endpoint.max_body_bytes;
-  }
-
-  std::vector<http::part> encode(const batch& b) override { return encode_batch(b.events, encoder_, times_); }
-
-  // Before the first body (and after a connection failure): InfluxDB answers a write to a
-  // missing database with 404 before reading the body and closes the connection, which a
-  // large body sees as a broken pipe, never as the 404. CREATE DATABASE of an existing one
-  // does nothing. A user who may not create databases goes on (the database may exist).
-  asio::awaitable<std::optional<http::verdict>> prepare(http::client& c) override {
-    if (!options_.create_database) co_return std::nullopt;
-    const http::response res = co_await c.send(create_database_request());
-    if (res.status >= 500 || res.status == 408 || res.status == 429) {
-      co_return http::verdict::retry("CREATE DATABASE: HTTP " + std::to_string(res.status) + ": " + error_text(res.body));
-    }
-    co_return std::nullopt;
-  }
-
-  asio::awaitable<http::verdict> judge(http::client& c, const batch&, const http::response& res, http::part& p) override {
-    if (res.ok()) co_return http::verdict::stored_part();
-    const std::string message = error_text(res.body);
-    if (res.status == 404 && message.find("database not found") != std::string::npos) {
-      if (!options_.create_database) {
-        co_return http::verdict::give_up("database '" + options_.database +
-                                         "' does not exist (create it, or leave out create_database=false)");
-      }
-      const http::response created = co_await c.send(create_database_request());
-      if (!created.ok() || created.body.find("\"error\"") != std::string::npos) {
-        co_return http::verdict::give_up("database '" + options_.database + "' does not exist and cannot be created (" +
-                                         (created.ok() ? excerpt(created.body) : "HTTP " + std::to_string(created.status) + ": " + error_text(created.body)) +
-                                         ")");
-      }
-      co_return http::verdict::send_again();
-    }
-    if (res.status == 400) {
-      // "partial write: ... dropped=N": the other points are stored. Any other 400 (a line
-      // that does not parse, a type conflict inside the body): nothing of it is stored.
-      const std::size_t dropped = message.starts_with("partial write") ? parse_dropped(message) : 0;
-      std::string why = message;
-      if (message.find("max-values-per-tag") != std::string::npos) {
-        why += " (raise or disable max-values-per-tag in influxdb.conf [data]; see drivers/influxdb/README.md)";
-      }
-      co_return http::verdict::stored_part(dropped != 0 ? std::min(dropped, p.events) : p.events, std::move(why));
-    }
-    if (res.status == 413) {
-      co_return http::verdict::give_up("request body too large (HTTP 413; lower max_body_bytes below the server's max-body-size): " +
-                                       message);
-    }
-    co_return http::judge_status(res, "InfluxDB write");
-  }
-
- private:
-  http::request create_database_request() const {
-    http::request req;
-    req.target = "/query";
-    req.content_type = "application/x-www-form-urlencoded";
-    req.body = "q=" + percent_encode("CREATE DATABASE " + quote_identifier(options_.database));
-    return req;
-  }
-
-  static std::string write_target(const influxdb_options& o) {
-    std::string target = "/write?db=" + percent_encode(o.database) + "&precision=ns";
-    if (!o.retention_policy.empty()) target += "&rp=" + percent_encode(o.retention_policy);
-    return target;
-  }
-
-  influxdb_options options_;
-  encoder_settings encoder_;
-  timestamp_assigner times_;
-};
-
-}  // namespace
-
 // ---------------------------------------------------------------- read side
 
 namespace {
@@ -243,6 +160,91 @@ asio::awaitable<std::vector<trace_summary>> list_traces(const influxdb_options& 
   }
   co_return newest_first(rows, 0, &failed);
 }
+
+}  // namespace
+
+// ---------------------------------------------------------------- write side
+
+namespace {
+
+class influxdb_codec final : public http::codec {
+ public:
+  influxdb_codec(influxdb_options options, const driver_context& context)
+      : http::codec(write_target(options), "text/plain; charset=utf-8"), options_(std::move(options)) {
+    encoder_.measurement = options_.measurement;
+    encoder_.project = context.project;
+    encoder_.service = context.service;
+    encoder_.host = context.host;
+    encoder_.max_body_bytes = options_.endpoint.max_body_bytes;
+  }
+
+  std::vector<http::part> encode(const batch& b) override { return encode_batch(b.events, encoder_, times_); }
+
+  // Before the first body (and after a connection failure): InfluxDB answers a write to a
+  // missing database with 404 before reading the body and closes the connection, which a
+  // large body sees as a broken pipe, never as the 404. CREATE DATABASE of an existing one
+  // does nothing. A user who may not create databases goes on (the database may exist).
+  asio::awaitable<std::optional<http::verdict>> prepare(http::client& c) override {
+    if (!options_.create_database) co_return std::nullopt;
+    const http::response res = co_await c.send(create_database_request());
+    if (res.status >= 500 || res.status == 408 || res.status == 429) {
+      co_return http::verdict::retry("CREATE DATABASE: HTTP " + std::to_string(res.status) + ": " + error_text(res.body));
+    }
+    co_return std::nullopt;
+  }
+
+  asio::awaitable<http::verdict> judge(http::client& c, const batch&, const http::response& res, http::part& p) override {
+    if (res.ok()) co_return http::verdict::stored_part();
+    const std::string message = error_text(res.body);
+    if (res.status == 404 && message.find("database not found") != std::string::npos) {
+      if (!options_.create_database) {
+        co_return http::verdict::give_up("database '" + options_.database +
+                                         "' does not exist (create it, or leave out create_database=false)");
+      }
+      const http::response created = co_await c.send(create_database_request());
+      if (!created.ok() || created.body.find("\"error\"") != std::string::npos) {
+        co_return http::verdict::give_up("database '" + options_.database + "' does not exist and cannot be created (" +
+                                         (created.ok() ? excerpt(created.body) : "HTTP " + std::to_string(created.status) + ": " + error_text(created.body)) +
+                                         ")");
+      }
+      co_return http::verdict::send_again();
+    }
+    if (res.status == 400) {
+      // "partial write: ... dropped=N": the other points are stored. Any other 400 (a line
+      // that does not parse, a type conflict inside the body): nothing of it is stored.
+      const std::size_t dropped = message.starts_with("partial write") ? parse_dropped(message) : 0;
+      std::string why = message;
+      if (message.find("max-values-per-tag") != std::string::npos) {
+        why += " (raise or disable max-values-per-tag in influxdb.conf [data]; see drivers/influxdb/README.md)";
+      }
+      co_return http::verdict::stored_part(dropped != 0 ? std::min(dropped, p.events) : p.events, std::move(why));
+    }
+    if (res.status == 413) {
+      co_return http::verdict::give_up("request body too large (HTTP 413; lower max_body_bytes below the server's max-body-size): " +
+                                       message);
+    }
+    co_return http::judge_status(res, "InfluxDB write");
+  }
+
+ private:
+  http::request create_database_request() const {
+    http::request req;
+    req.target = "/query";
+    req.content_type = "application/x-www-form-urlencoded";
+    req.body = "q=" + percent_encode("CREATE DATABASE " + quote_identifier(options_.database));
+    return req;
+  }
+
+  static std::string write_target(const influxdb_options& o) {
+    std::string target = "/write?db=" + percent_encode(o.database) + "&precision=ns";
+    if (!o.retention_policy.empty()) target += "&rp=" + percent_encode(o.retention_policy);
+    return target;
+  }
+
+  influxdb_options options_;
+  encoder_settings encoder_;
+  timestamp_assigner times_;
+};
 
 }  // namespace
 

@@ -15,10 +15,8 @@
 namespace osprof::detail::influxdb {
 
 struct influxdb_options {
-  static constexpr http::backend backend{
-      "influxdb", "InfluxDB", 8086, 8u << 20,
-      "InfluxDB 1.x: influxdb://[user:password@]host[:8086][/database] (line protocol at ns precision, InfluxQL reads)",
-      "InfluxDB 1.x over TLS, certificates verified: influxdb+https://[user:password@]host[:8086][/database]"};
+  static constexpr http::backend backend{"influxdb", "InfluxDB 1.x", 8086, 8u << 20, "[/database]",
+                                         "line protocol at ns precision, InfluxQL reads"};
 
   http::endpoint_options endpoint;         ///< host, port (8086), TLS, Basic auth, timeout, gzip, max body (8 MiB)
   std::string database = "osprofiler";     ///< the path: influxdb://host:port/<database>

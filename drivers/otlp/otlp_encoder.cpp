@@ -148,21 +148,10 @@ class attribute_list {
   std::vector<std::pair<std::string, std::string>> items_;
 };
 
-// The value at a path of object keys; false when any step is missing or not an object.
-bool at_path(element e, std::initializer_list<std::string_view> keys, element& out) {
-  for (const auto key : keys) {
-    simdjson::dom::object o;
-    if (e.get_object().get(o)) return false;
-    if (o.at_key(key).get(e)) return false;
-  }
-  out = e;
-  return true;
-}
-
+// The string at /a/b of `e`; empty when missing or not a string.
 std::string_view string_at(element e, std::string_view a, std::string_view b) {
-  element v;
   std::string_view out;
-  if (!at_path(e, {a, b}, v) || v.get_string().get(out)) return {};
+  if (e.at_pointer("/" + std::string(a) + "/" + std::string(b)).get(out)) return {};
   return out;
 }
 
@@ -255,8 +244,8 @@ void span_encoder::append_span(std::string& out, const span_record& s) {
   bool failed = false;
   if (has_stop) {
     element v;
-    failed = at_path(stop, {"etype"}, v) && !v.get_string().get(etype);
-    if (failed && (!at_path(stop, {"message"}, v) || v.get_string().get(message))) message = {};
+    failed = !stop.at_pointer("/etype").get(v) && !v.get_string().get(etype);
+    if (failed && (stop.at_pointer("/message").get(v) || v.get_string().get(message))) message = {};
   }
   attribute_list attrs;
   if (has_start) attrs.flatten({}, start, false);
@@ -294,7 +283,7 @@ export_response parse_export_response(std::string_view body) {
   element doc;
   if (body.empty() || parser.parse(body.data(), body.size()).get(doc)) return r;
   element rejected;
-  if (at_path(doc, {"partialSuccess", "rejectedSpans"}, rejected)) {
+  if (!doc.at_pointer("/partialSuccess/rejectedSpans").get(rejected)) {
     std::string_view text;
     std::uint64_t n = 0;
     if (!rejected.get_string().get(text)) {
@@ -306,7 +295,7 @@ export_response parse_export_response(std::string_view body) {
   }
   element message;
   std::string_view text;
-  if (at_path(doc, {"partialSuccess", "errorMessage"}, message) && !message.get_string().get(text)) r.error_message = text;
+  if (!doc.at_pointer("/partialSuccess/errorMessage").get(message) && !message.get_string().get(text)) r.error_message = text;
   return r;
 }
 

@@ -23,10 +23,9 @@ using env_reader = std::function<const char*(const char*)>;
 
 struct otlp_options {
   /// No body limit of OTLP's own: a batch is one export request.
-  static constexpr http::backend backend{
-      "otlp", "OTLP collector", 4318, 64u << 20,
-      "otlp://host[:port] OTLP/HTTP JSON to a collector's /v1/traces (Jaeger, Tempo); write-only; OTEL_EXPORTER_OTLP_* honoured",
-      "otlp+https://host[:port] OTLP/HTTP JSON over TLS, certificates verified; write-only"};
+  static constexpr http::backend backend{"otlp", "OTLP collector", 4318, 64u << 20, "",
+                                         "OTLP/HTTP JSON to /v1/traces, for Jaeger or Tempo; write-only; "
+                                         "OTEL_EXPORTER_OTLP_* honoured"};
 
   http::endpoint_options endpoint;     ///< host, port (4318), TLS, headers, timeout, gzip
   std::string target = "/v1/traces";   ///< the request path

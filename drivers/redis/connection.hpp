@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/noncopyable.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -80,12 +81,10 @@ asio::awaitable<T> within(asio::awaitable<T> op, std::chrono::milliseconds timeo
   co_return std::move(*result);
 }
 
-class connection {
+class connection : boost::noncopyable {
  public:
   connection(asio::any_io_executor executor, connect_settings settings);
   ~connection();
-  connection(const connection&) = delete;
-  connection& operator=(const connection&) = delete;
 
   const endpoint& where() const noexcept { return settings_.where; }
   bool is_open() const noexcept { return open_; }
