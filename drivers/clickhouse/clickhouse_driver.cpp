@@ -58,6 +58,8 @@ asio::awaitable<std::string> run_select(const clickhouse_options& options, std::
   throw error(where + ": query failed (HTTP " + std::to_string(res.status) + "): " + error_text(res.body));
 }
 
+}  // namespace
+
 asio::awaitable<std::vector<std::string>> read_trace(const clickhouse_options& o, std::string_view base_id) {
   // RowBinary: the stored bytes exactly, no JSON escaping to undo.
   const std::string body = co_await run_select(o,
@@ -100,8 +102,6 @@ asio::awaitable<std::vector<trace_summary>> list_traces(const clickhouse_options
   }
   co_return out;
 }
-
-}  // namespace
 
 // ---------------------------------------------------------------- write side
 
@@ -180,5 +180,5 @@ class clickhouse_codec final : public http::codec {
 
 void osprof::drivers::register_clickhouse() {
   using namespace osprof::detail::clickhouse;
-  detail::http::register_backend<clickhouse_options, clickhouse_codec>({read_trace, list_traces});
+  detail::http::register_backend<clickhouse_options, clickhouse_codec>();
 }

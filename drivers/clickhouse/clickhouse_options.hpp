@@ -13,19 +13,16 @@
 
 namespace osprof::detail::clickhouse {
 
-struct clickhouse_options {
+struct clickhouse_options : http::backend_options<clickhouse_options> {
   static constexpr http::backend backend{"clickhouse", "ClickHouse", 8123, 64u << 20, "[/database][?table=]",
                                          "JSONEachRow inserts into MergeTree"};
 
-  http::endpoint_options endpoint;            ///< host, port (8123), TLS, Basic auth, timeout, gzip, max body (64 MiB)
   std::string database = "default";           ///< the path: clickhouse://host:port/<database>
   std::string table = "osprofiler_events";    ///< ?table=: e.g. a Distributed table in a cluster
   bool create_table = true;                   ///< ?create_table=false: never send CREATE
 
   /// `database`.`table`, quoted.
   std::string qualified_table() const;
-  /// "ClickHouse at <connection string without its password>", for messages.
-  std::string where() const { return endpoint.where(backend); }
 
   static clickhouse_options from(const connection_string& cs, std::chrono::milliseconds default_timeout);
 };

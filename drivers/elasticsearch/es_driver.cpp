@@ -54,6 +54,8 @@ asio::awaitable<std::vector<trace_summary>> list_from(const es_options& o, http:
   }
 }
 
+}  // namespace
+
 asio::awaitable<std::vector<std::string>> read_trace(const es_options& o, std::string_view base_id) {
   http::client c(co_await asio::this_coro::executor, o.endpoint.client);
   std::vector<std::string> events;
@@ -117,8 +119,6 @@ asio::awaitable<std::vector<trace_summary>> list_traces(const es_options& o, boo
   std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.timestamp > b.timestamp; });
   co_return rows;
 }
-
-}  // namespace
 
 // ---------------------------------------------------------------- write side
 
@@ -247,5 +247,5 @@ class es_codec final : public http::codec {
 
 void osprof::drivers::register_elasticsearch() {
   using namespace osprof::detail::elasticsearch;
-  detail::http::register_backend<es_options, es_codec>({read_trace, list_traces});
+  detail::http::register_backend<es_options, es_codec>();
 }

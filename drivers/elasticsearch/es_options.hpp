@@ -12,12 +12,11 @@
 
 namespace osprof::detail::elasticsearch {
 
-struct es_options {
+struct es_options : http::backend_options<es_options> {
   /// 100 MB: Elasticsearch's default http.max_content_length.
   static constexpr http::backend backend{"elasticsearch", "Elasticsearch", 9200, 100u << 20, "[?index=...]",
                                          "7/8 or OpenSearch, OSProfiler's layout, _bulk writes"};
 
-  http::endpoint_options endpoint;  ///< host, port (9200), TLS, Basic auth, timeout, gzip, max body (100 MB)
   /// ?index=: the events (OSProfiler's index_name default).
   std::string index = "osprofiler-notifications";
   /// ?error_index=: {base_id, timestamp} of error events (OSProfiler's fixed name).
@@ -42,8 +41,6 @@ struct es_options {
   std::string refresh;
   std::string redacted;  ///< the connection string without its password
 
-  /// "Elasticsearch at <connection string without its password>", for messages.
-  std::string where() const { return endpoint.where(backend); }
 
   static es_options from(const connection_string& cs, std::chrono::milliseconds default_timeout);
 

@@ -44,4 +44,14 @@ struct endpoint_options {
   std::string where(const backend& b) const { return std::string(b.title) + " at " + client.redacted; }
 };
 
+/// What every HTTP backend's options have: the endpoint, and messages that name the backend
+/// (`Options::backend`).
+template <class Options>
+struct backend_options {
+  endpoint_options endpoint;  ///< host, port, TLS, Basic auth, timeout, gzip, max body
+
+  /// "<title> at <connection string without its password>", for messages.
+  std::string where() const { return endpoint.where(Options::backend); }
+};
+
 }  // namespace osprof::detail::http

@@ -143,48 +143,61 @@ std::unique_ptr<writer> make_writer(Options options, const driver_context& conte
                                        std::make_unique<Codec>(std::move(options), context));
 }
 
-/// The read side of an HTTP backend as two functions of its options (a new connection each).
+/// An HTTP backend that can be read has, in its options' namespace (found by argument-dependent
+/// lookup), a new connection per call:
+///   awaitable<vector<string>> read_trace(const Options&, string_view base_id);
+///   awaitable<vector<trace_summary>> list_traces(const Options&, bool errors_only);
 template <class Options>
-struct read_functions {
-  asio::awaitable<std::vector<std::string>> (*trace)(const Options&, std::string_view base_id) = nullptr;
-  asio::awaitable<std::vector<trace_summary>> (*list)(const Options&, bool errors_only) = nullptr;
+concept readable_backend = requires(const Options& o) {
+  read_trace(o, std::string_view{});
+  list_traces(o, true);
 };
 
-template <class Options>
+// Called from outside the reader class, whose members of the same names would hide them.
+template <readable_backend Options>
+asio::awaitable<std::vector<std::string>> stored_events(const Options& o, std::string_view base_id) {
+  return read_trace(o, base_id);
+}
+template <readable_backend Options>
+asio::awaitable<std::vector<trace_summary>> stored_traces(const Options& o, bool errors_only) {
+  return list_traces(o, errors_only);
+}
+
+template <readable_backend Options>
 class function_reader final : public reader {
  public:
-  function_reader(Options options, read_functions<Options> read) : options_(std::move(options)), read_(read) {}
+  explicit function_reader(Options options) : options_(std::move(options)) {}
 
   asio::awaitable<std::vector<std::string>> read_trace(std::string_view base_id) override {
-    co_return co_await read_.trace(options_, base_id);
+    co_return co_await stored_events(options_, base_id);
   }
-  asio::awaitable<std::vector<trace_summary>> list_traces() override { co_return co_await read_.list(options_, false); }
-  asio::awaitable<std::vector<trace_summary>> list_error_traces() override { co_return co_await read_.list(options_, true); }
+  asio::awaitable<std::vector<trace_summary>> list_traces() override { co_return co_await stored_traces(options_, false); }
+  asio::awaitable<std::vector<trace_summary>> list_error_traces() override { co_return co_await stored_traces(options_, true); }
 
  private:
   Options options_;
-  read_functions<Options> read_;
 };
 
-/// Registers an HTTP backend (`Options::backend` names it): its options are parsed by
-/// `Options::from(connection_string, timeout)`, its writer is `Codec` on the HTTP write path.
-/// Without read functions, `why_no_reader` tells a user who asks to read where to look instead.
+/// Registers an HTTP backend: `Options::backend` names it, `Options::from(connection_string,
+/// timeout)` parses its options, its writer is `Codec` on the HTTP write path, and its reader
+/// the read functions above. A backend without them says where to look instead, in
+/// `Options::why_no_reader`.
 template <class Options, class Codec>
-void register_backend(read_functions<Options> read, const std::string& why_no_reader = {}) {
-  const backend& names = Options::backend;
+void register_backend() {
   for (const bool tls : {false, true}) {
     driver_registration r;
-    r.scheme = std::string(names.name) + (tls ? "+https" : "");
-    r.summary = names.summary(tls);
+    r.scheme = std::string(Options::backend.name) + (tls ? "+https" : "");
+    r.summary = Options::backend.summary(tls);
     r.make_writer = [](const connection_string& cs, const driver_context& context) {
       return make_writer<Codec>(Options::from(cs, context.timeout), context);
     };
-    if (read.trace != nullptr) {
-      r.make_reader = [read](const connection_string& cs, const driver_context& context) -> std::unique_ptr<reader> {
-        return std::make_unique<function_reader<Options>>(Options::from(cs, context.timeout), read);
+    if constexpr (readable_backend<Options>) {
+      r.make_reader = [](const connection_string& cs, const driver_context& context) -> std::unique_ptr<reader> {
+        return std::make_unique<function_reader<Options>>(Options::from(cs, context.timeout));
       };
+    } else {
+      r.why_no_reader = Options::why_no_reader;
     }
-    r.why_no_reader = why_no_reader;
     register_driver(std::move(r));
   }
 }

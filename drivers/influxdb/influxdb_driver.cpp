@@ -134,6 +134,8 @@ std::string from_clause(const influxdb_options& o, const std::string& measuremen
   return out + "." + quote_identifier(measurement);
 }
 
+}  // namespace
+
 asio::awaitable<std::vector<std::string>> read_trace(const influxdb_options& o, std::string_view base_id) {
   const std::string q =
       "SELECT \"event\" FROM " + from_clause(o, o.measurement) + " WHERE \"base_id\" = " + backslash_quoted(base_id, '\'');
@@ -160,8 +162,6 @@ asio::awaitable<std::vector<trace_summary>> list_traces(const influxdb_options& 
   }
   co_return newest_first(rows, 0, &failed);
 }
-
-}  // namespace
 
 // ---------------------------------------------------------------- write side
 
@@ -252,5 +252,5 @@ class influxdb_codec final : public http::codec {
 
 void osprof::drivers::register_influxdb() {
   using namespace osprof::detail::influxdb;
-  detail::http::register_backend<influxdb_options, influxdb_codec>({read_trace, list_traces});
+  detail::http::register_backend<influxdb_options, influxdb_codec>();
 }

@@ -14,18 +14,15 @@
 
 namespace osprof::detail::influxdb {
 
-struct influxdb_options {
+struct influxdb_options : http::backend_options<influxdb_options> {
   static constexpr http::backend backend{"influxdb", "InfluxDB 1.x", 8086, 8u << 20, "[/database]",
                                          "line protocol at ns precision, InfluxQL reads"};
 
-  http::endpoint_options endpoint;         ///< host, port (8086), TLS, Basic auth, timeout, gzip, max body (8 MiB)
   std::string database = "osprofiler";     ///< the path: influxdb://host:port/<database>
   std::string retention_policy;            ///< ?rp=: write to and read from this policy (default: the database's)
   std::string measurement = "osprofiler_events";  ///< ?measurement=: where the events go
   bool create_database = true;             ///< ?create_database=false: never send CREATE DATABASE
 
-  /// "InfluxDB at <connection string without its password>", for messages.
-  std::string where() const { return endpoint.where(backend); }
 
   static influxdb_options from(const connection_string& cs, std::chrono::milliseconds default_timeout);
 };

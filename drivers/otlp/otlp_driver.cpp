@@ -71,8 +71,5 @@ class otlp_codec final : public http::codec {
 
 void osprof::drivers::register_otlp() {
   using namespace osprof::detail::otlp;
-  detail::http::register_backend<otlp_options, otlp_codec>(
-      {}, "OTLP is write-only: a collector does not give traces back, so osprof cannot show or list them from it; look at "
-          "them in the tracing UI behind the collector (Jaeger, Grafana Tempo), or send the events to a backend osprof can "
-          "read (sqlite://, redis://, elasticsearch://)");
+  detail::http::register_backend<otlp_options, otlp_codec>();
 }

@@ -44,6 +44,12 @@ struct otlp_options {
   /// The same, from this process's environment.
   static otlp_options from(const connection_string& cs, std::chrono::milliseconds default_timeout);
 
+  /// What `osprof trace show/list` says of an OTLP connection string: where to look instead.
+  static constexpr std::string_view why_no_reader =
+      "OTLP is write-only: a collector does not give traces back, so osprof cannot show or list them from it; look at "
+      "them in the tracing UI behind the collector (Jaeger, Grafana Tempo), or send the events to a backend osprof can "
+      "read (sqlite://, redis://, elasticsearch://)";
+
   /// "OTLP collector at <url>", for messages.
   std::string where() const { return "OTLP collector at " + url; }
 };
