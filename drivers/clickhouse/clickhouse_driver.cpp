@@ -158,6 +158,9 @@ class clickhouse_codec final : public http::codec {
   }
 
  private:
+  clickhouse_options options_;
+  row_settings rows_;
+
   asio::awaitable<std::optional<http::verdict>> create_table(http::client& c) {
     for (std::string sql : {"CREATE DATABASE IF NOT EXISTS " + quote_identifier(options_.database),
                             create_table_sql(options_.qualified_table())}) {
@@ -169,9 +172,6 @@ class clickhouse_codec final : public http::codec {
     }
     co_return std::nullopt;
   }
-
-  clickhouse_options options_;
-  row_settings rows_;
 };
 
 }  // namespace
@@ -179,6 +179,5 @@ class clickhouse_codec final : public http::codec {
 }  // namespace osprof::detail::clickhouse
 
 void osprof::drivers::register_clickhouse() {
-  using namespace osprof::detail::clickhouse;
-  detail::http::register_backend<clickhouse_options, clickhouse_codec>();
+  osprof::detail::http::register_backend<osprof::detail::clickhouse::clickhouse_options, osprof::detail::clickhouse::clickhouse_codec>();
 }

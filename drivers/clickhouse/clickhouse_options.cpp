@@ -4,34 +4,17 @@
 
 namespace osprof::detail::clickhouse {
 
-namespace {
-
-// Names go into SQL (quoted) and into URLs: letters, digits and '_' only, as ClickHouse's own
-// unquoted identifiers.
-bool plain_name(std::string_view s) {
-  if (s.empty() || (s[0] >= '0' && s[0] <= '9')) return false;
-  for (const char c : s) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
 std::string clickhouse_options::qualified_table() const { return quote_identifier(database) + "." + quote_identifier(table); }
 
 clickhouse_options clickhouse_options::from(const connection_string& cs, std::chrono::milliseconds default_timeout) {
   clickhouse_options o;
   o.endpoint = http::endpoint_options::parse(cs, backend, default_timeout, {"table", "create_table"});
+  // Names go into SQL (quoted) and into URLs: letters, digits and '_' only.
   if (const std::string_view db = cs.database(); !db.empty()) {
-    if (!plain_name(db)) cs.fail("the database name '" + std::string(db) + "' must be letters, digits and '_'");
+    if (!is_plain_name(db)) cs.fail("the database name '" + std::string(db) + "' must be letters, digits and '_'");
     o.database = db;
   }
-  if (auto t = cs.param("table")) {
-    if (!plain_name(*t)) cs.fail("option 'table' must be letters, digits and '_', not '" + std::string(*t) + "'");
-    o.table = *t;
-  }
+  if (auto t = cs.param_name("table")) o.table = *t;
   if (auto v = cs.param_bool("create_table")) o.create_table = *v;
   return o;
 }

@@ -14,9 +14,6 @@
 namespace osprof::detail::clickhouse {
 
 struct clickhouse_options : http::backend_options<clickhouse_options> {
-  static constexpr http::backend backend{"clickhouse", "ClickHouse", 8123, 64u << 20, "[/database][?table=]",
-                                         "JSONEachRow inserts into MergeTree"};
-
   std::string database = "default";           ///< the path: clickhouse://host:port/<database>
   std::string table = "osprofiler_events";    ///< ?table=: e.g. a Distributed table in a cluster
   bool create_table = true;                   ///< ?create_table=false: never send CREATE
@@ -25,6 +22,10 @@ struct clickhouse_options : http::backend_options<clickhouse_options> {
   std::string qualified_table() const;
 
   static clickhouse_options from(const connection_string& cs, std::chrono::milliseconds default_timeout);
+
+  /// The schemes, defaults and summary of this backend.
+  static constexpr http::backend backend{"clickhouse", "ClickHouse", 8123, 64u << 20, "[/database][?table=]",
+                                         "JSONEachRow inserts into MergeTree"};
 };
 
 /// A ClickHouse identifier in backquotes.

@@ -246,6 +246,5 @@ class es_codec final : public http::codec {
 }  // namespace osprof::detail::elasticsearch
 
 void osprof::drivers::register_elasticsearch() {
-  using namespace osprof::detail::elasticsearch;
-  detail::http::register_backend<es_options, es_codec>();
+  osprof::detail::http::register_backend<osprof::detail::elasticsearch::es_options, osprof::detail::elasticsearch::es_codec>();
 }

@@ -13,10 +13,6 @@
 namespace osprof::detail::elasticsearch {
 
 struct es_options : http::backend_options<es_options> {
-  /// 100 MB: Elasticsearch's default http.max_content_length.
-  static constexpr http::backend backend{"elasticsearch", "Elasticsearch", 9200, 100u << 20, "[?index=...]",
-                                         "7/8 or OpenSearch, OSProfiler's layout, _bulk writes"};
-
   /// ?index=: the events (OSProfiler's index_name default).
   std::string index = "osprofiler-notifications";
   /// ?error_index=: {base_id, timestamp} of error events (OSProfiler's fixed name).
@@ -41,8 +37,12 @@ struct es_options : http::backend_options<es_options> {
   std::string refresh;
   std::string redacted;  ///< the connection string without its password
 
-
   static es_options from(const connection_string& cs, std::chrono::milliseconds default_timeout);
+
+  /// The schemes, defaults and summary of this backend.
+  /// 100 MB: Elasticsearch's default http.max_content_length.
+  static constexpr http::backend backend{"elasticsearch", "Elasticsearch", 9200, 100u << 20, "[?index=...]",
+                                         "7/8 or OpenSearch, OSProfiler's layout, _bulk writes"};
 
   std::string id_field() const { return keyword_subfields ? "base_id.keyword" : "base_id"; }
   std::string time_field() const { return "timestamp"; }

@@ -228,8 +228,10 @@ std::string list_query(const es_options& options, std::span<const std::string> o
   return body;
 }
 
-std::vector<trace_summary> parse_list_response(std::string_view body) {
-  simdjson::dom::parser parser;
+namespace {
+
+// The buckets of the "traces" aggregation; throws std::runtime_error when the answer has none.
+simdjson::dom::array trace_buckets(simdjson::dom::parser& parser, std::string_view body) {
   simdjson::dom::element doc;
   if (parser.parse(body.data(), body.size()).get(doc)) {
     throw std::runtime_error("the aggregation answer is not JSON: '" + excerpt(body) + "'");
@@ -239,6 +241,14 @@ std::vector<trace_summary> parse_list_response(std::string_view body) {
   if (doc.at_pointer("/aggregations/traces/buckets").get(buckets_value) || buckets_value.get_array().get(buckets)) {
     throw std::runtime_error("the aggregation answer has no traces buckets: '" + excerpt(body) + "'");
   }
+  return buckets;
+}
+
+}  // namespace
+
+std::vector<trace_summary> parse_list_response(std::string_view body) {
+  simdjson::dom::parser parser;
+  const simdjson::dom::array buckets = trace_buckets(parser, body);
   std::vector<trace_summary> out;
   for (simdjson::dom::element b : buckets) {
     std::string_view key, ts;
@@ -261,15 +271,7 @@ std::string error_ids_query(const es_options& options) {
 
 std::vector<std::string> parse_bucket_keys(std::string_view body) {
   simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (parser.parse(body.data(), body.size()).get(doc)) {
-    throw std::runtime_error("the aggregation answer is not JSON: '" + excerpt(body) + "'");
-  }
-  simdjson::dom::element buckets_value;
-  simdjson::dom::array buckets;
-  if (doc.at_pointer("/aggregations/traces/buckets").get(buckets_value) || buckets_value.get_array().get(buckets)) {
-    throw std::runtime_error("the aggregation answer has no traces buckets: '" + excerpt(body) + "'");
-  }
+  const simdjson::dom::array buckets = trace_buckets(parser, body);
   std::vector<std::string> keys;
   for (simdjson::dom::element b : buckets) {
     std::string_view key;

@@ -227,6 +227,10 @@ class influxdb_codec final : public http::codec {
   }
 
  private:
+  influxdb_options options_;
+  encoder_settings encoder_;
+  timestamp_assigner times_;
+
   http::request create_database_request() const {
     http::request req;
     req.target = "/query";
@@ -240,10 +244,6 @@ class influxdb_codec final : public http::codec {
     if (!o.retention_policy.empty()) target += "&rp=" + percent_encode(o.retention_policy);
     return target;
   }
-
-  influxdb_options options_;
-  encoder_settings encoder_;
-  timestamp_assigner times_;
 };
 
 }  // namespace
@@ -251,6 +251,5 @@ class influxdb_codec final : public http::codec {
 }  // namespace osprof::detail::influxdb
 
 void osprof::drivers::register_influxdb() {
-  using namespace osprof::detail::influxdb;
-  detail::http::register_backend<influxdb_options, influxdb_codec>();
+  osprof::detail::http::register_backend<osprof::detail::influxdb::influxdb_options, osprof::detail::influxdb::influxdb_codec>();
 }

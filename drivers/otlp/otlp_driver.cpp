@@ -48,6 +48,10 @@ class otlp_codec final : public http::codec {
   }
 
  private:
+  otlp_options options_;
+  span_joiner joiner_;
+  span_encoder encoder_;
+
   // One export request for the spans complete now (none when there are none).
   std::vector<http::part> export_of(const std::vector<span_record>& spans) {
     if (spans.empty()) return {};
@@ -59,10 +63,6 @@ class otlp_codec final : public http::codec {
     p.body = encoder_.encode(spans);
     return {std::move(p)};
   }
-
-  otlp_options options_;
-  span_joiner joiner_;
-  span_encoder encoder_;
 };
 
 }  // namespace
@@ -70,6 +70,5 @@ class otlp_codec final : public http::codec {
 }  // namespace osprof::detail::otlp
 
 void osprof::drivers::register_otlp() {
-  using namespace osprof::detail::otlp;
-  detail::http::register_backend<otlp_options, otlp_codec>();
+  osprof::detail::http::register_backend<osprof::detail::otlp::otlp_options, osprof::detail::otlp::otlp_codec>();
 }

@@ -43,6 +43,9 @@ struct connection_string {
   /// Reads a parameter as a non-negative integer / a boolean; throws osprof::error on a bad value.
   std::optional<std::uint64_t> param_uint(std::string_view key) const;
   std::optional<bool> param_bool(std::string_view key) const;
+  /// A parameter that must be a plain name: letters, digits, '_' and the characters in `also`;
+  /// throws osprof::error naming the option otherwise.
+  std::optional<std::string_view> param_name(std::string_view key, std::string_view also = {}) const;
   /// Throws osprof::error "invalid connection string '<redacted>': <why>".
   [[noreturn]] void fail(std::string_view why) const;
 };

@@ -171,6 +171,16 @@ std::string percent_encode(std::string_view text) {
   return out;
 }
 
+bool is_plain_name(std::string_view s, std::string_view also) noexcept {
+  if (s.empty()) return false;
+  for (const char c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                    also.find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
 std::string backslash_quoted(std::string_view text, char quote) {
   std::string out(1, quote);
   for (const char c : text) {

@@ -44,6 +44,10 @@ std::optional<std::string> percent_decode(std::string_view text);
 /// Percent-encodes everything but RFC 3986's unreserved characters (a query value or a path segment).
 std::string percent_encode(std::string_view text);
 
+/// Whether `s` is a non-empty name of letters, digits, '_' and the characters in `also` (for
+/// names that go into queries and URLs).
+bool is_plain_name(std::string_view s, std::string_view also = {}) noexcept;
+
 /// `text` between two `quote` characters, with `quote` and '\\' escaped by a backslash (the
 /// string and identifier literals of InfluxQL and ClickHouse SQL).
 std::string backslash_quoted(std::string_view text, char quote);

@@ -9,6 +9,8 @@
 
 #include <osprof/error.hpp>
 
+#include "common/text.hpp"
+
 namespace osprof {
 inline namespace v1 {
 
@@ -137,6 +139,16 @@ std::optional<bool> connection_string::param_bool(std::string_view key) const {
   if (v == "0" || v == "false" || v == "no" || v == "off") return false;
   throw error("invalid connection string '" + redacted + "': option '" + std::string(key) +
               "' must be true or false, not '" + std::string(*text) + "'");
+}
+
+std::optional<std::string_view> connection_string::param_name(std::string_view key, std::string_view also) const {
+  const auto value = param(key);
+  if (value && !detail::is_plain_name(*value, also)) {
+    std::string allowed = "letters, digits, '_'";
+    for (const char c : also) allowed += std::string(", '") + c + "'";
+    fail("option '" + std::string(key) + "' must be " + allowed + ", not '" + std::string(*value) + "'");
+  }
+  return value;
 }
 
 void connection_string::fail(std::string_view why) const {
