@@ -8,7 +8,6 @@
 # throughput runs' `osprof bench` options (later options win). Adding a driver is adding its line.
 bench_drivers=(
   'null|null://|-|-'
-  'memory|memory://bench|-|-|--duration 1'  # keeps every event in RAM: a shorter run
   'sqlite|sqlite:///$dir/bench.db|-|-'
   'redis|redis://127.0.0.1:$port|bash tests/servers/redis.sh start-single $dir|bash tests/servers/redis.sh stop $dir'
   # Loopback protocol servers in Python (no real Elasticsearch or collector here): their rows

@@ -13,6 +13,7 @@
 // of a 64-byte event into a moodycamel ConcurrentQueue with a consumer draining it, with
 // clock_gettime and with the TSC, and with a 256-byte event as osprof's); a span on a thread without a profiler; a span compiled
 // out (OSPROF_DISABLE).
+#include <osprof/drivers.hpp>
 #include <osprof/emitter.hpp>
 #include <osprof/profiler.hpp>
 
@@ -195,6 +196,7 @@ void write_json(const settings& s, const std::vector<row>& rows, const std::stri
 }  // namespace
 
 int main(int argc, char** argv) {
+  osprof::register_builtin_drivers();
   settings s;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];

@@ -1,6 +1,7 @@
 // Costs of propagation: signing and verifying OSProfiler headers, parsing traceparent, the
 // Beast server piece with and without trace headers, and running handlers through the
 // traced executor.
+#include <osprof/drivers.hpp>
 #include <osprof/emitter.hpp>
 #include <osprof/propagation.hpp>
 #include <osprof_beast/beast.hpp>
@@ -122,4 +123,11 @@ BENCHMARK(BM_PostTraced);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  osprof::register_builtin_drivers();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

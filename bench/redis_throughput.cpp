@@ -7,6 +7,7 @@
 //                           [--batch-size B] [--points-per-trace K] [--json FILE]
 //
 // bench/redis_bench.sh runs it next to redis-benchmark against the same server.
+#include <osprof/drivers.hpp>
 #include <osprof/emitter.hpp>
 #include <osprof/profiler.hpp>
 
@@ -45,6 +46,7 @@ void produce(long pairs, int per_trace) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  osprof::register_builtin_drivers();
   settings s;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];

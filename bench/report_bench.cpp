@@ -11,11 +11,13 @@
 #include <vector>
 
 #include "common/time_format.hpp"
+#include <osprof/render.hpp>
 #include <osprof/report.hpp>
 
 namespace {
 
 using namespace osprof::detail;
+using namespace osprof;
 
 std::string uuid4(std::mt19937_64& rng) {
   static constexpr char hex[] = "0123456789abcdef";

@@ -4,6 +4,7 @@
 // (two clock reads and two 64-byte moodycamel pushes); and the primitives both are made of.
 // Reported per span (manual time / spans).
 #include <benchmark/benchmark.h>
+#include <osprof/drivers.hpp>
 #include <osprof/emitter.hpp>
 #include <osprof/profiler.hpp>
 
@@ -52,7 +53,6 @@ void BM_span_warm(benchmark::State& state, const char* connection_string) {
   set_per_span(state);
 }
 BENCHMARK_CAPTURE(BM_span_warm, null, "null://")->UseManualTime();
-BENCHMARK_CAPTURE(BM_span_warm, memory, "memory://gbench")->UseManualTime();
 
 struct alignas(64) floor_event {
   std::uint64_t ids[4];
@@ -118,4 +118,11 @@ BENCHMARK(BM_rdtsc);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  osprof::register_builtin_drivers();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -10,7 +10,7 @@ namespace osprof::detail::clickhouse {
 
 void append_row(std::string& out, const event_record& e, const row_settings& settings) {
   json_members(out, json_members::style::compact)
-      .string("date", e.timestamp_text().substr(0, 10))
+      .plain("date", e.timestamp_text().substr(0, 10))
       .id("base_id", e.base_id)
       .id("trace_id", e.trace_id)
       .id("parent_id", e.parent_id)
@@ -19,7 +19,7 @@ void append_row(std::string& out, const event_record& e, const row_settings& set
       .string("service", settings.service)
       .string("host", settings.host)
       .integer("time_us", e.time_us)
-      .string("timestamp", e.timestamp_text())
+      .plain("timestamp", e.timestamp_text())
       .raw("is_stop", e.is_stop ? "1" : "0")
       .raw("has_error", e.has_error ? "1" : "0")
       .string("info", e.info)

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -65,6 +66,14 @@ class json_members {
     append_json_string(this->key(key), value, escape_);
     return *this;
   }
+  /// A string known to need no escaping (a timestamp: digits and punctuation), quoted as is.
+  json_members& plain(std::string_view key, std::string_view value) {
+    std::string& out = this->key(key);
+    out += '"';
+    out += value;
+    out += '"';
+    return *this;
+  }
   /// A value that is JSON already (an object, a number, true).
   json_members& raw(std::string_view key, std::string_view json) {
     this->key(key) += json;
@@ -76,23 +85,41 @@ class json_members {
   }
   /// A uuid as its 36-character text, quoted.
   json_members& id(std::string_view key, const uuid& value) {
-    char text[uuid_text_size];
-    value.format(text);
-    std::string& out = this->key(key);
-    out += '"';
-    out.append(text, uuid_text_size);
-    out += '"';
+    char text[uuid_text_size + 2];
+    text[0] = '"';
+    value.format(text + 1);
+    text[uuid_text_size + 1] = '"';
+    this->key(key).append(text, sizeof text);
     return *this;
   }
   void close() { out_ += '}'; }
 
  private:
+  // The separator, the quoted key and the colon in one append: the worker formats every event
+  // with this, millions a second.
   std::string& key(std::string_view name) {
-    if (!first_) out_ += python_ ? ", " : ",";
+    char buf[64];
+    if (name.size() > sizeof buf - 6) {
+      if (!first_) out_ += python_ ? ", " : ",";
+      first_ = false;
+      out_ += '"';
+      out_ += name;
+      out_ += python_ ? "\": " : "\":";
+      return out_;
+    }
+    std::size_t n = 0;
+    if (!first_) {
+      buf[n++] = ',';
+      if (python_) buf[n++] = ' ';
+    }
     first_ = false;
-    out_ += '"';
-    out_ += name;
-    out_ += python_ ? "\": " : "\":";
+    buf[n++] = '"';
+    std::memcpy(buf + n, name.data(), name.size());
+    n += name.size();
+    buf[n++] = '"';
+    buf[n++] = ':';
+    if (python_) buf[n++] = ' ';
+    out_.append(buf, n);
     return out_;
   }
 

@@ -126,7 +126,7 @@ void event_formatter::format(const raw_event& ev, const clock_model& clock, even
       .id("base_id", out.base_id)
       .id("trace_id", out.trace_id)
       .id("parent_id", out.parent_id)
-      .string("timestamp", out.timestamp_text())
+      .plain("timestamp", out.timestamp_text())
       .raw("info", info)
       .string("project", project_)
       .string("service", service_)
