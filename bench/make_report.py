@@ -501,6 +501,19 @@ def main():
                 fmt_ns(h["python_noop_p50_ns"]), fmt_ns(h["python_redis_p50_ns"]), " | ".join(cells)))
         L.append("")
 
+    # Comparisons of two builds made by bench/compare-builds.sh, kept as written.
+    comparisons = sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "comparisons", "*.md")))
+    if comparisons:
+        L.append("## Comparisons between builds")
+        L.append("")
+        L.append("Two builds measured in one run by `bench/compare-builds.sh` (the builds take turns, round after round), "
+                 "newest last.")
+        L.append("")
+        for path in comparisons:
+            with open(path) as f:
+                L.append(f.read().rstrip())
+            L.append("")
+
     L.append("## Reproduce")
     L.append("")
     L.append("```sh")
