@@ -19,6 +19,9 @@ TEST(Fork, ChildReseedsIdsAndStartsItsOwnEmitter) {
   osprof::init("k");
   osprof::start("before-fork");
   osprof::stop();
+  // An idle worker at fork() time: a thread that holds an allocator lock when another thread
+  // forks leaves that lock held in the child for good.
+  ASSERT_TRUE(parent.flush(10s));
 
   int pipe_fds[2];
   ASSERT_EQ(pipe(pipe_fds), 0);
