@@ -3,19 +3,12 @@
 #   simdjson (libsimdjson-dev): reading stored events
 #   moodycamel ConcurrentQueue (libconcurrentqueue-dev): the caller-side event queue
 #   OpenSSL (libssl-dev): HMAC-SHA1 for signed trace headers (core); TLS (network drivers)
-#   SQLite (libsqlite3-dev): the sqlite driver only
-#   zlib (zlib1g-dev): gzip of HTTP request bodies, only with an HTTP driver
+# A driver finds what only it needs in its own drivers/<name>/CMakeLists.txt (SQLite, zlib).
 #   CLI11 (libcli11-dev): the command lines of the tools only, never a dependency of the library
 find_package(Threads REQUIRED)
 find_package(Boost 1.81 CONFIG REQUIRED COMPONENTS url)
 find_package(simdjson CONFIG REQUIRED)
 find_package(OpenSSL REQUIRED)
-if("sqlite" IN_LIST OSPROF_DRIVERS)
-  find_package(SQLite3 REQUIRED)
-endif()
-if(OSPROF_DRIVERS MATCHES "influxdb|clickhouse|elasticsearch|otlp")
-  find_package(ZLIB REQUIRED)
-endif()
 # The same condition as tools/ in the top-level CMakeLists.txt: the tests and benchmarks run the tools.
 if(OSPROF_BUILD_TOOLS OR OSPROF_BUILD_TESTS OR OSPROF_BUILD_BENCH)
   find_package(CLI11 2.1 CONFIG REQUIRED)

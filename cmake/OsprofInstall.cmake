@@ -58,6 +58,14 @@ set(_osprof_static OFF)
 if(_osprof_type STREQUAL "STATIC_LIBRARY")
   set(_osprof_static ON)
 endif()
+# What each component needs loaded first (other components), and the packages it needs found
+# when the libraries are static, for osprof-config.cmake.
+set(OSPROF_CONFIG_COMPONENT_NEEDS "")
+foreach(c IN LISTS OSPROF_BUILT_DRIVERS ITEMS http)
+  get_property(_needs GLOBAL PROPERTY OSPROF_NEEDS_${c})
+  get_property(_packages GLOBAL PROPERTY OSPROF_PACKAGES_${c})
+  string(APPEND OSPROF_CONFIG_COMPONENT_NEEDS "set(_osprof_needs_${c} core ${_needs})\nset(_osprof_packages_${c} ${_packages})\n")
+endforeach()
 configure_package_config_file(
   ${PROJECT_SOURCE_DIR}/cmake/osprof-config.cmake.in
   ${PROJECT_BINARY_DIR}/osprof-config.cmake
