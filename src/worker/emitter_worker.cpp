@@ -204,10 +204,12 @@ asio::awaitable<void> emitter_impl::deliver(pending_batch& b) {
       co_return;
     }
     note_failure(r.error);
-    // Exponential backoff with full jitter in [backoff/2, backoff], at least what the server asked.
+    // Exponential backoff with full jitter in [backoff/2, backoff], at least what the server
+    // asked, but never beyond retry_backoff_max: one bad Retry-After (a day, from a proxy) must
+    // not stop the writes for that long.
     const auto half = backoff.count() / 2;
     auto delay = std::chrono::milliseconds(half + static_cast<std::int64_t>(jitter_() % static_cast<std::uint64_t>(half + 1)));
-    delay = std::max(delay, r.retry_after);
+    delay = std::max(delay, std::min(r.retry_after, opts.retry_backoff_max));
     backoff = std::min(backoff * 2, opts.retry_backoff_max);
     if (stop_requested_ && clock::now() + delay >= deadline_) {
       dropped_shutdown_.fetch_add(n, std::memory_order_release);
