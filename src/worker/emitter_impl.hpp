@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <deque>
 #include <future>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -63,6 +64,13 @@ class emitter_impl {
   bool flush(std::chrono::milliseconds timeout);
   bool shutdown(std::chrono::milliseconds timeout);
   stats get_stats() const;
+
+  // Around fork(): the worker parks between two of its steps, so that it holds no lock (its
+  // allocator's included) that the child would inherit locked; it resumes in the parent.
+  void park_for_fork();
+  void resume_after_fork();
+  /// At exit(): what is still held is delivered within a bound, and said in the log.
+  void deliver_at_exit();
 
   options opts;
   pid_t creator_pid = getpid();
@@ -156,6 +164,13 @@ class emitter_impl {
   std::mutex shutdown_mutex_;
   bool shut_down_ = false;
   bool shutdown_clean_ = true;
+  std::optional<stats> final_stats_;  ///< after shutdown: this emitter's counters, frozen
+
+  // fork() parking (park_for_fork).
+  std::mutex park_mutex_;
+  std::condition_variable park_cv_;
+  bool park_requested_ = false;
+  bool parked_ = false;
 };
 
 }  // namespace osprof::detail
