@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include <osprof/error.hpp>
@@ -66,6 +67,12 @@ CLI::Validator number_in(double min, double max) {
         return "must be a number from " + number_text(min) + " to " + number_text(max) + ", not '" + text + "'";
       },
       "");
+}
+
+void check_writable(const std::string& path) {
+  const bool existed = std::filesystem::exists(path);
+  { std::ofstream probe(path, std::ios::binary | std::ios::app); if (!probe) throw error("cannot write '" + path + "'"); }
+  if (!existed) std::filesystem::remove(path);
 }
 
 void write_file(const std::string& path, const std::string& text) {

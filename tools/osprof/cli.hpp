@@ -39,6 +39,8 @@ CLI::Validator integer_in(long long min, long long max);
 /// A number (decimal or with an exponent) from min to max.
 CLI::Validator number_in(double min, double max);
 
+/// Throws osprof::error "cannot write" when `path` cannot be written (checked before long work).
+void check_writable(const std::string& path);
 /// Writes `text` to the file at `path`, replacing it; throws osprof::error if it cannot.
 void write_file(const std::string& path, const std::string& text);
 
