@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -145,6 +146,25 @@ TEST_F(Cli, BadInputGetsClearErrorsAndExitCodes) {
   r = run("trace show not-a-trace-or-file");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("neither a trace id"), std::string::npos) << r.out;
+  // A directory, a FIFO nobody writes to, a device: refused at once, never read or waited on.
+  r = run("trace show " + dir_.string());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("readable report file (a directory)"), std::string::npos) << r.out;
+  const fs::path fifo = dir_ / "report.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  r = run("trace show " + fifo.string());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("readable report file (not a regular file)"), std::string::npos) << r.out;
+  r = run("trace show /dev/zero");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("(not a regular file)"), std::string::npos) << r.out;
+  // A report file over 256 MiB (sparse, so the test costs no disk) is refused by its size.
+  const fs::path huge = dir_ / "huge.json";
+  std::ofstream(huge).put('{');
+  fs::resize_file(huge, (std::uintmax_t{256} << 20) + 1);
+  r = run("trace show " + huge.string());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("268435457 bytes, more than the 256 MiB"), std::string::npos) << r.out;
   std::ofstream(dir_ / "junk.json") << "{\"hello\": 1}";
   r = run("trace show " + (dir_ / "junk.json").string());
   EXPECT_EQ(r.code, 1);

@@ -1,11 +1,13 @@
 // `osprof trace show` and `osprof trace list`, as OSProfiler's CLI.
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
-#include <fstream>
-#include <iostream>
+#include <cstring>
 #include <memory>
-#include <sstream>
+#include <optional>
 
 #include <osprof/connection_string.hpp>
 #include <osprof/error.hpp>
@@ -20,6 +22,45 @@ namespace osprof::cli {
 
 namespace {
 
+/// A saved report larger than this is refused: reports of a million points are far smaller.
+constexpr off_t max_report_file_bytes = off_t{256} << 20;
+
+// The saved report at `path`, or nullopt with `why` set. Only a regular file is read, so a FIFO
+// or a device given by mistake fails at once instead of blocking or reading forever.
+std::optional<std::string> read_report_file(const std::string& path, std::string& why) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    why = std::strerror(errno);
+    return std::nullopt;
+  }
+  std::optional<std::string> text;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    why = std::strerror(errno);
+  } else if (!S_ISREG(st.st_mode)) {
+    why = S_ISDIR(st.st_mode) ? "a directory" : "not a regular file";
+  } else if (st.st_size > max_report_file_bytes) {
+    why = std::to_string(st.st_size) + " bytes, more than the " + std::to_string(max_report_file_bytes >> 20) +
+          " MiB a saved report may have";
+  } else {
+    text.emplace();
+    text->resize(static_cast<std::size_t>(st.st_size));
+    std::size_t done = 0;
+    errno = 0;
+    while (done < text->size()) {
+      const ssize_t n = ::read(fd, text->data() + done, text->size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;  // an error, or the file shrank while it was read
+      done += static_cast<std::size_t>(n);
+    }
+    if (done < text->size()) {
+      why = errno != 0 ? std::strerror(errno) : "the file changed while it was read";
+      text.reset();
+    }
+  }
+  ::close(fd);
+  return text;
+}
 
 // stdout, or the file given with --out; text always ends with a newline.
 bool write_output(const std::string& text, const std::optional<std::string>& path) {
@@ -64,14 +105,14 @@ int trace_show(const trace_show_settings& s) {
     }
   } else {
     // Not a trace id: a report saved with --json (osprof's or OSProfiler's), as OSProfiler does.
-    std::ifstream in(target, std::ios::binary);
-    if (!in) {
-      std::fprintf(stderr, "osprof: '%s' is neither a trace id (a uuid) nor a readable report file\n", target.c_str());
+    std::string why;
+    const auto saved = read_report_file(target, why);
+    if (!saved) {
+      std::fprintf(stderr, "osprof: '%s' is neither a trace id (a uuid) nor a readable report file (%s)\n",
+                   target.c_str(), why.c_str());
       return 1;
     }
-    std::stringstream text;
-    text << in.rdbuf();
-    r = parse_report_json(text.str());
+    r = parse_report_json(*saved);
   }
 
   std::string text;
