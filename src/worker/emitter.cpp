@@ -253,6 +253,9 @@ stats emitter_impl::get_stats() const {
   s.spilled_events = totals.spilled - baseline_.spilled;
   s.truncated_events = totals.truncated - baseline_.truncated;
   s.rejected_headers = totals.rejected_headers - baseline_.rejected_headers;
+  s.cut_names = cut_names_.load(std::memory_order_relaxed);
+  s.cut_info = cut_info_.load(std::memory_order_relaxed);
+  s.invalid_utf8 = invalid_utf8_.load(std::memory_order_relaxed);
   std::uint64_t count = 0;
   for (const auto& c : latency_.counts) count += c.load(std::memory_order_relaxed);
   s.write_latency_count = count;

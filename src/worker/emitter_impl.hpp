@@ -153,6 +153,9 @@ class emitter_impl {
   std::atomic<std::uint64_t> write_failures_{0};
   std::atomic<std::uint64_t> retries_{0};
   std::atomic<std::uint64_t> batches_written_{0};
+  std::atomic<std::uint64_t> cut_names_{0};     // changed by the formatter to be stored
+  std::atomic<std::uint64_t> cut_info_{0};
+  std::atomic<std::uint64_t> invalid_utf8_{0};
   latency_histogram latency_;
   mutable std::mutex error_mutex_;
   std::string last_error_;

@@ -58,7 +58,10 @@ std::size_t emitter_impl::drain_some(std::size_t limit) {
     for (std::size_t i = 0; i < n; ++i) {
       raw_event& ev = drain_buffer_[i];
       if (current_.size == 0) current_.first_event = clock::now();
-      formatter_.format(ev, clock_, current_.next());
+      const format_notes notes = formatter_.format(ev, clock_, current_.next());
+      if (notes.cut_name) [[unlikely]] cut_names_.fetch_add(1, std::memory_order_relaxed);
+      if (notes.cut_info) [[unlikely]] cut_info_.fetch_add(1, std::memory_order_relaxed);
+      if (notes.invalid_utf8) [[unlikely]] invalid_utf8_.fetch_add(1, std::memory_order_relaxed);
       if (ev.spill != nullptr) {
         current_.spill_bytes += ev.payload_size;
         std::free(ev.spill);
