@@ -100,6 +100,9 @@ class emitter_impl {
   asio::awaitable<write_result> timed_write(const pending_batch& b, std::uint32_t attempt);
   asio::awaitable<void> enforce_deadline();
   std::size_t drain_some(std::size_t limit);
+  bool paused_by_byte_cap() const noexcept;
+  static constexpr std::size_t max_spare_batches = 2;
+  static constexpr std::size_t max_kept_record_bytes = 8192;
   void seal_batch();
   void finish(pending_batch& b);
   void revoke(std::size_t events, const std::string& why);
