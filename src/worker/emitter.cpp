@@ -26,6 +26,9 @@ namespace osprof::detail {
 
 using namespace std::chrono_literals;
 
+std::atomic<bool> flush_signalled{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "request_flush() must be async-signal-safe");
+
 namespace {
 
 std::atomic<bool> emitter_running{false};
@@ -296,6 +299,8 @@ emitter::~emitter() {
 }
 
 bool emitter::flush(std::chrono::milliseconds timeout) { return impl_->flush(timeout); }
+
+void request_flush() noexcept { detail::flush_signalled.store(true, std::memory_order_relaxed); }
 
 bool emitter::shutdown(std::chrono::milliseconds timeout) { return impl_->shutdown(timeout); }
 

@@ -35,6 +35,9 @@
 
 namespace osprof::detail {
 
+/// Set by osprof::request_flush() (from a signal handler, say); the worker takes it.
+extern std::atomic<bool> flush_signalled;
+
 namespace asio = boost::asio;
 using clock = std::chrono::steady_clock;
 

@@ -108,6 +108,10 @@ asio::awaitable<void> emitter_impl::drain_loop() {
       clock_.resync();
       last_resync_ = now;
     }
+    if (flush_signalled.load(std::memory_order_relaxed)) {
+      flush_signalled.store(false, std::memory_order_relaxed);
+      flush_requested_ = true;
+    }
     const std::size_t taken = drain_some(per_turn);
     if (current_.size != 0 &&
         (flush_requested_ || stop_requested_ || clock::now() - current_.first_event >= opts.flush_interval)) {

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <chrono>
 #include <fstream>
 #include <string>
@@ -199,6 +200,28 @@ TEST(Emitter, MemoryStaysNearTheByteCapWhileTheBackendIsDown) {
     EXPECT_EQ(s.dropped_backend + s.dropped_shutdown, 0u);
     expect_balanced(s);
   }
+}
+
+void flush_on_signal(int) { osprof::request_flush(); }
+
+TEST(Emitter, ASignalHandlerMayRequestAFlush) {
+  const auto name = osprof_test::unique_store("signal");
+  auto store = memory_store::get(name);
+  auto o = memory_options(name);
+  o.flush_interval = 1h;  // a partial batch would otherwise wait an hour
+  osprof::emitter em(o);
+  run_producers(1, 10);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(store->size(), 0u);
+  struct sigaction action {};
+  action.sa_handler = &flush_on_signal;
+  struct sigaction previous {};
+  ASSERT_EQ(sigaction(SIGUSR1, &action, &previous), 0);
+  ASSERT_EQ(raise(SIGUSR1), 0);
+  sigaction(SIGUSR1, &previous, nullptr);
+  for (int i = 0; i < 500 && store->size() < 20; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(store->size(), 20u);
+  EXPECT_EQ(em.get_stats().written, 20u);
 }
 
 TEST(Emitter, PermanentFailuresAreDroppedAndCounted) {
