@@ -6,6 +6,8 @@
 #include <array>
 #include <cctype>
 
+#include <osprof/error.hpp>
+
 #include "common/text.hpp"
 #include "drivers/mongodb/mongo_client.hpp"
 
@@ -75,7 +77,10 @@ mongodb_options mongodb_options::from(const connection_string& cs, std::chrono::
   const auto query_start = text.find('?', authority_end);
   const std::string path = text.substr(authority_end, std::min(query_start, text.size()) - authority_end);
 
+  // The query as written, split; secrets are known before any message is made.
   std::vector<query_option> query;
+  std::string redacted = text.substr(0, query_start == std::string::npos ? text.size() : query_start);
+  bool malformed = false;
   if (query_start != std::string::npos) {
     std::string_view rest = std::string_view(text).substr(query_start + 1);
     while (!rest.empty()) {
@@ -86,40 +91,44 @@ mongodb_options mongodb_options::from(const connection_string& cs, std::chrono::
       const auto eq = item.find('=');
       auto key = percent_decode(item.substr(0, eq));
       auto value = percent_decode(eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1));
-      if (!key || !value) cs.fail("the query has a malformed %-escape in '" + std::string(item.substr(0, eq)) + "'");
-      query.push_back({lower(*key), std::move(*value), item});
+      malformed |= !key || !value;
+      query_option q{lower(key.value_or("")), value.value_or(""), item};
+      const bool secret = contains(secret_options, q.key);
+      if (secret && eq != std::string_view::npos && eq + 1 < item.size()) {
+        o.secrets.push_back(q.value);
+        o.secrets.emplace_back(item.substr(eq + 1));
+      }
+      redacted += redacted.find('?') == std::string::npos ? '?' : '&';
+      redacted += secret ? std::string(item.substr(0, eq)) + "=***" : std::string(item);
+      query.push_back(std::move(q));
     }
   }
+  o.redacted = std::move(redacted);
+  const auto fail = [&](const std::string& why) {
+    throw error("invalid connection string '" + o.redacted + "': " + o.scrub(why));
+  };
+  if (malformed) fail("the query has a malformed %-escape");
 
-  std::string redacted = text.substr(0, query_start == std::string::npos ? text.size() : query_start);
   std::string libmongoc_query;
   bool has_connect = false, has_socket = false, has_selection = false, has_appname = false;
   for (const auto& q : query) {
-    const bool ours = contains(osprof_options, q.key);
-    if (!ours && !contains(libmongoc_options, q.key)) {
-      std::string known;
-      for (const char* n : osprof_options) known += std::string(known.empty() ? "" : ", ") + n;
-      known += "; and libmongoc's URI options: ";
-      for (std::size_t i = 0; i < libmongoc_options.size(); ++i) known += std::string(i ? ", " : "") + libmongoc_options[i];
-      cs.fail("unknown option '" + q.key + "' for mongodb://; known options: " + known);
-    }
-    const bool secret = contains(secret_options, q.key);
-    if (secret && !q.value.empty()) {
-      o.secrets.push_back(q.value);
-      o.secrets.emplace_back(q.raw.substr(q.raw.find('=') + 1));
-    }
-    redacted += redacted.find('?') == std::string::npos ? '?' : '&';
-    redacted += secret ? std::string(q.raw.substr(0, q.raw.find('='))) + "=***" : std::string(q.raw);
-    if (ours) {
+    if (contains(osprof_options, q.key)) {
       const std::string v = lower(q.value);
       if (v == "true" || v == "1" || v == "yes" || v == "on") {
         o.create_indexes = true;
       } else if (v == "false" || v == "0" || v == "no" || v == "off") {
         o.create_indexes = false;
       } else {
-        cs.fail("option 'create_indexes' must be true or false, not '" + q.value + "'");
+        fail("option 'create_indexes' must be true or false, not '" + q.value + "'");
       }
       continue;
+    }
+    if (!contains(libmongoc_options, q.key)) {
+      std::string known;
+      for (const char* n : osprof_options) known += std::string(known.empty() ? "" : ", ") + n;
+      known += "; and libmongoc's URI options: ";
+      for (std::size_t i = 0; i < libmongoc_options.size(); ++i) known += std::string(i ? ", " : "") + libmongoc_options[i];
+      fail("unknown option '" + q.key + "' for mongodb://; known options: " + known);
     }
     has_connect |= q.key == MONGOC_URI_CONNECTTIMEOUTMS;
     has_socket |= q.key == MONGOC_URI_SOCKETTIMEOUTMS;
@@ -128,7 +137,6 @@ mongodb_options mongodb_options::from(const connection_string& cs, std::chrono::
     libmongoc_query += libmongoc_query.empty() ? "" : "&";
     libmongoc_query += q.raw;
   }
-  o.redacted = std::move(redacted);
   // libmongoc's defaults (socketTimeoutMS 5 minutes, serverSelectionTimeoutMS 30 s) would
   // keep the driver's thread far longer than the emitter waits for a write.
   const std::string ms = std::to_string(std::clamp<std::int64_t>(timeout.count(), 1, 2147483647));
@@ -158,13 +166,10 @@ mongodb_options mongodb_options::from(const connection_string& cs, std::chrono::
     const quiet_libmongoc quiet;  // its warnings say what the error below says
     uri = mongoc_uri_new_with_error(o.uri.c_str(), &error);
   }
-  if (uri == nullptr) cs.fail(o.scrub(error.message));
+  if (uri == nullptr) fail(error.message);
   const char* database = mongoc_uri_get_database(uri);
   if (database != nullptr && *database != '\0') o.database = database;
   mongoc_uri_destroy(uri);
-  if (o.database.find_first_of("/\\. \"$") != std::string::npos) {
-    cs.fail("the database name '" + o.database + "' has a character MongoDB does not allow (/\\. \"$)");
-  }
   return o;
 }
 
