@@ -198,7 +198,6 @@ insert_result run_insert(mongo_client& client, const insert_request& request) {
 
   // Per-document errors, and whether the write concern failed.
   bool has_write_errors = false, has_concern_errors = false;
-  std::int64_t first_code = -1;
   bson_iter_t it, list;
   if (bson_iter_init_find(&it, &reply, "writeErrors") && BSON_ITER_HOLDS_ARRAY(&it) && bson_iter_recurse(&it, &list)) {
     while (bson_iter_next(&list)) {
@@ -214,7 +213,6 @@ insert_result run_insert(mongo_client& client, const insert_request& request) {
       }
       if (index < 0 || static_cast<std::size_t>(index) >= n) continue;
       has_write_errors = true;
-      if (first_code < 0) first_code = code;
       const auto i = static_cast<std::size_t>(index);
       r.docs[i] = code == 11000 ? doc_outcome::duplicate
                   : retryable_server_code(code) ? doc_outcome::retry
@@ -223,16 +221,27 @@ insert_result run_insert(mongo_client& client, const insert_request& request) {
       if (r.docs[i] == doc_outcome::retry && !r.retry_why) r.retry_why = "mongodb: the server asks to resend: " + r.reasons[i];
     }
   }
+  std::string concern_error;
   if (bson_iter_init_find(&it, &reply, "writeConcernErrors") && BSON_ITER_HOLDS_ARRAY(&it) &&
       bson_iter_recurse(&it, &list) && bson_iter_next(&list)) {
     has_concern_errors = true;
+    bson_iter_t item;
+    if (BSON_ITER_HOLDS_DOCUMENT(&list) && bson_iter_recurse(&list, &item)) {
+      std::int64_t code = -1;
+      std::string message;
+      while (bson_iter_next(&item)) {
+        if (std::strcmp(bson_iter_key(&item), "code") == 0) code = integer(item);
+        if (std::strcmp(bson_iter_key(&item), "errmsg") == 0) message = str(item);
+      }
+      concern_error = "code " + std::to_string(code) + ": " + message;
+    }
   }
   bson_destroy(&reply);
 
-  const bool completed =
-      ok || (error.domain == MONGOC_ERROR_SERVER && has_write_errors && !has_concern_errors &&
-             static_cast<std::int64_t>(error.code) == first_code) ||
-      (error.domain == MONGOC_ERROR_WRITE_CONCERN && has_concern_errors);
+  // The command ran when its only errors are the documents' own (libmongoc then reports the
+  // first, or "Multiple write errors") and the write concern's.
+  const bool completed = ok || ((has_write_errors || has_concern_errors) &&
+                                (error.domain == MONGOC_ERROR_SERVER || error.domain == MONGOC_ERROR_WRITE_CONCERN));
   if (!completed) {
     // Nothing is known of the documents without an error of their own.
     r.command = client.judge(error, "inserting " + std::to_string(n) + " events");
@@ -240,13 +249,17 @@ insert_result run_insert(mongo_client& client, const insert_request& request) {
     return r;
   }
   for (std::size_t i = 0; i < n; ++i) {
-    if (r.docs[i] != doc_outcome::unknown) continue;
-    // Stored on the primary; with a write concern error, not confirmed: sent again, they come
-    // back as duplicates of their own ids once the write concern holds.
-    r.docs[i] = has_concern_errors ? doc_outcome::unknown : doc_outcome::stored;
+    if (has_concern_errors) {
+      // On the primary, not confirmed by the write concern (a duplicate of an earlier attempt
+      // neither): sent again until it holds, when they come back as duplicates of their ids.
+      if (r.docs[i] == doc_outcome::duplicate) r.docs[i] = doc_outcome::unknown;
+      continue;
+    }
+    if (r.docs[i] == doc_outcome::unknown) r.docs[i] = doc_outcome::stored;
   }
   if (has_concern_errors && !r.retry_why) {
-    r.retry_why = client.judge(error, "the write concern was not satisfied").message;
+    r.retry_why = "mongodb: the write concern was not satisfied (" + client.options().scrub(concern_error) +
+                  "); the events are sent again until it is (" + client.options().redacted + ")";
   }
   return r;
 }
