@@ -128,6 +128,7 @@ mongoc_collection_t* mongo_client::collection(std::string_view name) {
 failure mongo_client::judge(const bson_error_t& error, std::string_view what) const {
   failure f = classify(error.domain, error.code, options_.scrub(error.message));
   f.message = "mongodb: " + std::string(what) + ": " + f.message + " (" + options_.redacted + ")";
+  f.answered = error.domain == MONGOC_ERROR_SERVER || error.domain == MONGOC_ERROR_WRITE_CONCERN;
   return f;
 }
 

@@ -35,6 +35,9 @@ enum class failure_kind : std::uint8_t {
 struct failure {
   failure_kind kind = failure_kind::retry;
   std::string message;
+  /// The server answered with this error (the connection is fine); otherwise the connection,
+  /// the handshake or authentication failed.
+  bool answered = false;
 };
 
 /// Judges a libmongoc error (error API version 2). `message` is the scrubbed text.

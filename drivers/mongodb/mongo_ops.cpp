@@ -72,7 +72,7 @@ std::optional<failure> drain(mongo_client& client, mongoc_cursor_t* cursor, std:
   std::optional<failure> f;
   if (mongoc_cursor_error(cursor, &error)) f = client.judge(error, what);
   mongoc_cursor_destroy(cursor);
-  if (f && f->kind == failure_kind::retry) client.reset();
+  if (f && (f->kind == failure_kind::retry || !f->answered)) client.reset();
   return f;
 }
 
@@ -162,8 +162,9 @@ insert_result run_insert(mongo_client& client, const insert_request& request) {
   }
   if (request.ensure_indexes && !client.indexes_done) {
     if (auto f = ensure_indexes(client)) {
-      if (f->kind == failure_kind::retry) {
-        // The server is not there: the insert would fail the same way.
+      if (!f->answered || f->kind == failure_kind::retry) {
+        // Not the index but the server (down, TLS, credentials): the insert would fail the
+        // same way. A fresh client next time: no cooldown of a single-threaded one.
         client.reset();
         r.command = std::move(*f);
         return r;
@@ -245,7 +246,7 @@ insert_result run_insert(mongo_client& client, const insert_request& request) {
   if (!completed) {
     // Nothing is known of the documents without an error of their own.
     r.command = client.judge(error, "inserting " + std::to_string(n) + " events");
-    if (r.command->kind == failure_kind::retry) client.reset();
+    if (r.command->kind == failure_kind::retry || !r.command->answered) client.reset();
     return r;
   }
   for (std::size_t i = 0; i < n; ++i) {
@@ -292,7 +293,7 @@ std::optional<failure> run_flag_errors(mongo_client& client, const std::vector<e
   mongoc_bulk_operation_destroy(bulk);
   if (ok) return std::nullopt;
   auto f = client.judge(error, "flagging " + std::to_string(flags.size()) + " traces with errors in profiler_error");
-  if (f.kind == failure_kind::retry) client.reset();
+  if (f.kind == failure_kind::retry || !f.answered) client.reset();
   return f;
 }
 
