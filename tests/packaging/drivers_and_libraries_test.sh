@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A build's osprof lists exactly the drivers OSPROF_DRIVERS selected, and links TLS and zlib
-# only when a driver needs them: libssl for redis and the HTTP drivers, libz for the HTTP ones.
+# only when a driver needs them: libssl for redis, mongodb and the HTTP drivers, libz for the HTTP
+# ones and mongodb.
 #   drivers_and_libraries_test.sh <osprof binary> "<driver;driver;...>"
 set -euo pipefail
 cli="$1"
@@ -19,6 +20,7 @@ for d in "${wanted[@]}"; do
   case "$d" in
     redis) needs_tls=yes ;;
     influxdb | clickhouse | elasticsearch | otlp) needs_tls=yes needs_zlib=yes ;;
+    mongodb) needs_tls=yes needs_zlib=yes ;;  # through libmongoc (TLS, zlib compression)
   esac
 done
 libs=$(ldd "$cli")
