@@ -1,6 +1,7 @@
 // Events as MongoDB documents and back, as Python OSProfiler's driver stores them: the
-// notification (name, ids, timestamp, info, project, service) as a BSON document in the JSON's
-// key order, integers as int32 when they fit and int64 otherwise (as pymongo encodes Python
+// notification (name, ids, timestamp, info, project, service) as a BSON document in that
+// order, the worker's JSON order (the event's columns are taken as they are; only info is
+// parsed), integers as int32 when they fit and int64 otherwise (as pymongo encodes Python
 // ints), plus a deterministic `_id` so a batch sent again stores nothing twice. Reading turns a
 // document back into the JSON text osprof stores everywhere (Python's ", " and ": "), so an
 // event osprof wrote reads back byte for byte.
@@ -22,9 +23,12 @@ namespace osprof::detail::mongodb {
 /// `<trace_id>-start` or `<trace_id>-stop`: one per event of a trace point.
 std::string event_id(const event_record& e);
 
+/// One per writer: `project` and `service` are the emitter's, as in every event's JSON.
 class event_encoder {
  public:
-  event_encoder() { bson_init(&doc_); }
+  event_encoder(std::string project, std::string service) : project_(std::move(project)), service_(std::move(service)) {
+    bson_init(&doc_);
+  }
   ~event_encoder() { bson_destroy(&doc_); }
   event_encoder(const event_encoder&) = delete;
   event_encoder& operator=(const event_encoder&) = delete;
@@ -35,7 +39,17 @@ class event_encoder {
 
  private:
   bool append_value(bson_t* doc, std::string_view key, simdjson::dom::element value, std::string& error);
+  std::string_view id_text(int slot, const uuid& value);
 
+  struct formatted_id {
+    uuid value{};
+    char text[uuid_text_size];
+    bool valid = false;
+  };
+  formatted_id ids_[3];  ///< trace_id, base_id, parent_id
+
+  std::string project_;
+  std::string service_;
   simdjson::dom::parser parser_;
   bson_t doc_;
 };

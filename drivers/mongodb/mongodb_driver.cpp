@@ -27,7 +27,9 @@ namespace asio = boost::asio;
 class mongodb_writer final : public writer {
  public:
   mongodb_writer(mongodb_options options, const driver_context& context)
-      : client_(std::make_shared<mongo_client>(std::move(options))), filter_error_trace_(context.filter_error_trace) {}
+      : client_(std::make_shared<mongo_client>(std::move(options))),
+        filter_error_trace_(context.filter_error_trace),
+        encoder_(context.project, context.service) {}
 
   // The client is released on the lane, where it was used.
   ~mongodb_writer() override {

@@ -106,7 +106,7 @@ TEST(MongodbOptions, SecretOptionsAreHiddenInMessages) {
 osprof::uuid id(std::uint64_t lo) { return osprof::uuid{0x1234567812344000ULL, 0x8000000000000000ULL | lo}; }
 
 std::string round_trip(const osprof::event_record& e, std::vector<std::uint8_t>* raw = nullptr) {
-  event_encoder encoder;
+  event_encoder encoder("demo", "api");
   std::vector<std::uint8_t> data;
   std::string error;
   const std::size_t n = encoder.append(e, data, error);
@@ -171,7 +171,7 @@ TEST(MongodbDocuments, StopsHaveTheirOwnId) {
 
 TEST(MongodbDocuments, WhatBsonCannotHoldIsAnError) {
   auto e = make_record("p-start", id(1), id(2), id(1), 1, R"("a\u0000b": 1)");
-  event_encoder encoder;
+  event_encoder encoder("demo", "api");
   std::vector<std::uint8_t> data;
   std::string error;
   EXPECT_EQ(encoder.append(e, data, error), 0u);
