@@ -308,47 +308,107 @@ std::string read_text(const fs::path& p) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-// A service started with --listen/--connection-string/--project/--service, called with --call:
-// both sides' points land in the one trace, under the names the options gave.
-TEST_F(Cli, DemoServiceServesAndCallsAsItsOptionsSay) {
-  const fs::path log = dir_ / "service.log";
-  const fs::path pid_file = dir_ / "service.pid";
-  const auto started = run_command(std::string(OSPROF_DEMO_SERVICE_PATH) + " --listen 127.0.0.1:0 --connection-string " +
-                                   cs_ + " --project cli-test --service backend --threads 1 >" + log.string() +
-                                   " 2>&1 </dev/null & echo $! >" + pid_file.string());
-  ASSERT_EQ(started.code, 0) << started.out;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  const std::string listening = "listening on http://127.0.0.1:";
-  while (read_text(log).find(listening) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+// osprof-demo-service running in the background on a free port; stopped with SIGTERM (it
+// flushes its traces, prints its stats line, and exits).
+class background_service {
+ public:
+  // `environment`: VAR=value words put before the command.
+  background_service(const fs::path& dir, const std::string& args, const std::string& environment = "")
+      : log_(dir / "service.log") {
+    const fs::path pid_file = dir / "service.pid";
+    const auto started = run_command(environment + " " + OSPROF_DEMO_SERVICE_PATH + " --listen 127.0.0.1:0 " + args +
+                                     " >" + log_.string() + " 2>&1 </dev/null & echo $! >" + pid_file.string());
+    EXPECT_EQ(started.code, 0) << started.out;
+    pid_ = std::stoi(read_text(pid_file));
+    const std::string listening = "listening on http://127.0.0.1:";
+    wait_for(listening);
+    const std::string text = read_text(log_);
+    const auto at = text.find(listening);
+    if (at != std::string::npos) port_ = std::stoi(text.substr(at + listening.size()));
   }
-  std::string text = read_text(log);
-  const auto at = text.find(listening);
-  const pid_t pid = std::stoi(read_text(pid_file));
-  if (at == std::string::npos) {
-    kill(pid, SIGKILL);
-    FAIL() << "the service did not start\n" << text;
+  ~background_service() {
+    if (pid_ > 0) kill(pid_, SIGKILL);
   }
-  const int port = std::stoi(text.substr(at + listening.size()));
+  int port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/"; }
+  std::string log() const { return read_text(log_); }
+  // SIGTERM, then the log once the service printed its stats.
+  std::string stop() {
+    kill(pid_, SIGTERM);
+    wait_for("events written");
+    pid_ = 0;
+    return log();
+  }
 
-  const auto call = service("--call http://127.0.0.1:" + std::to_string(port) + "/ --connection-string " + cs_ +
-                            " --project cli-test --service client");
-  kill(pid, SIGTERM);  // the service flushes its traces, then exits
+ private:
+  void wait_for(const std::string& text) const {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (read_text(log_).find(text) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  fs::path log_;
+  pid_t pid_ = 0;
+  int port_ = 0;
+};
+
+// The trace id that `--call` printed.
+std::string called_trace(const result& call) {
+  const auto at = call.out.find("Trace ID: ");
+  return at == std::string::npos ? std::string() : call.out.substr(at + 10, 36);
+}
+
+// A service started with --listen/--connection-string/--project/--service/--hmac-keys, called
+// with --call signed with one of its keys: both sides' points land in the one trace, under the
+// names the options gave.
+TEST_F(Cli, DemoServiceServesAndCallsAsItsOptionsSay) {
+  background_service backend(dir_, "--connection-string " + cs_ + " --project cli-test --service backend --threads 1 "
+                                   "--hmac-keys K1,K2");
+  ASSERT_NE(backend.port(), 0) << "the service did not start\n" << backend.log();
+  const auto call = service("--call " + backend.url() + " --connection-string " + cs_ +
+                            " --project cli-test --service client --hmac-keys K2");
+  const std::string log = backend.stop();
   ASSERT_EQ(call.code, 0) << call.out;
   EXPECT_NE(call.out.find("HTTP 200"), std::string::npos) << call.out;
-  const auto id_at = call.out.find("Trace ID: ");
-  ASSERT_NE(id_at, std::string::npos) << call.out;
-  const std::string id = call.out.substr(id_at + 10, 36);
-
-  while (read_text(log).find("events written") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  ASSERT_NE(read_text(log).find("events written"), std::string::npos) << read_text(log);
+  const std::string id = called_trace(call);
+  ASSERT_EQ(id.size(), 36u) << call.out;
+  EXPECT_NE(log.find("GET / -> 200 trace " + id), std::string::npos) << log;
+  ASSERT_NE(log.find("events written"), std::string::npos) << log;
   const auto tree = run("trace show " + id + " --connection-string " + cs_ + " --tree --no-color");
   EXPECT_EQ(tree.code, 0) << tree.out;
   for (const char* point : {"client  client (cli-test)", "wsgi  backend (cli-test)", "db  backend (cli-test)"}) {
     EXPECT_NE(tree.out.find(point), std::string::npos) << point << "\n" << tree.out;
   }
+}
+
+// Without --hmac-keys the service ignores trace headers, even signed with OSProfiler's default
+// key (which is what --call signs with by default): the caller's trace has only its own points.
+TEST_F(Cli, DemoServiceWithoutKeysIgnoresTraceHeaders) {
+  background_service backend(dir_, "--connection-string " + cs_ + " --service backend --threads 1");
+  ASSERT_NE(backend.port(), 0) << "the service did not start\n" << backend.log();
+  const auto call = service("--call " + backend.url() + " --connection-string " + cs_ + " --service client");
+  const std::string log = backend.stop();
+  ASSERT_EQ(call.code, 0) << call.out;
+  EXPECT_NE(call.out.find("HTTP 200"), std::string::npos) << call.out;
+  const std::string id = called_trace(call);
+  ASSERT_EQ(id.size(), 36u) << call.out;
+  EXPECT_NE(log.find("GET / -> 200\n"), std::string::npos) << "served untraced\n" << log;
+  EXPECT_NE(log.find("0 events written, 0 dropped, 0 rejected trace headers"), std::string::npos) << log;
+  EXPECT_EQ(log.find("SECRET_KEY"), std::string::npos) << "nothing trusted, nothing to warn about\n" << log;
+  const auto tree = run("trace show " + id + " --connection-string " + cs_ + " --tree --no-color");
+  EXPECT_EQ(tree.code, 0) << tree.out;
+  EXPECT_NE(tree.out.find("client  client"), std::string::npos) << tree.out;
+  EXPECT_EQ(tree.out.find("backend"), std::string::npos) << tree.out;
+
+  // OSPROF_TRACE_INCOMING=true is the operator's switch; with the default key it warns at start.
+  background_service enabled(dir_, "--connection-string " + cs_ + " --service enabled --threads 1",
+                             "OSPROF_TRACE_INCOMING=true OSPROF_HMAC_KEYS=");
+  ASSERT_NE(enabled.port(), 0) << "the service did not start\n" << enabled.log();
+  EXPECT_NE(enabled.log().find("well-known default key SECRET_KEY"), std::string::npos) << enabled.log();
+  const auto traced = service("--call " + enabled.url() + " --connection-string " + cs_ + " --service client");
+  const std::string enabled_log = enabled.stop();
+  ASSERT_EQ(traced.code, 0) << traced.out;
+  EXPECT_NE(enabled_log.find("GET / -> 200 trace " + called_trace(traced)), std::string::npos) << enabled_log;
 }
 
 #endif  // OSPROF_DEMO_SERVICE_PATH
