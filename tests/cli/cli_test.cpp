@@ -18,6 +18,9 @@
 
 #include <simdjson.h>
 
+#include <osprof/emitter.hpp>
+#include <osprof/profiler.hpp>
+
 #include "cli_test_support.hpp"
 
 namespace {
@@ -101,6 +104,140 @@ TEST_F(Cli, EveryOutputFormatAndSavedReports) {
             std::string::npos);
   // Not a terminal and no format: JSON, what scripts parse.
   EXPECT_EQ(run("trace show " + id + " --connection-string " + cs_).out.rfind("{", 0), 0u);
+}
+
+// Python OSProfiler's own command lines, as runbooks write them.
+
+// `--error-trace` is a flag in osprof and takes a value in Python (`--error-trace True`): both
+// forms work, and the value is read for its meaning.
+TEST_F(Cli, ErrorTraceTakesPythonsValueFormToo) {
+  const std::string failed = demo();  // its `driver` point fails
+  std::string clean;
+  {
+    osprof::emitter tracing{osprof::options{.connection_string = cs_, .service = "clean", .strict = true}};
+    osprof::init("K");
+    clean = osprof::get()->base_id().to_string();
+    osprof::start("fine");
+    osprof::stop();
+    osprof::clean();
+  }
+  const auto all = run("trace list --json --connection-string " + cs_);
+  ASSERT_EQ(all.code, 0) << all.out;
+  ASSERT_NE(all.out.find(failed), std::string::npos) << all.out;
+  ASSERT_NE(all.out.find(clean), std::string::npos) << all.out;
+  const auto errors = run("trace list --error-trace --json --connection-string " + cs_);
+  ASSERT_EQ(errors.code, 0) << errors.out;
+  EXPECT_NE(errors.out.find(failed), std::string::npos) << errors.out;
+  EXPECT_EQ(errors.out.find(clean), std::string::npos) << errors.out;
+
+  for (const char* yes : {"--error-trace True", "--error-trace true", "--error-trace=yes", "--error-trace 1",
+                          "--json --error-trace"}) {
+    const auto r = run(std::string("trace list --json ") + yes + " --connection-string " + cs_);
+    EXPECT_EQ(r.code, 0) << yes << "\n" << r.out;
+    EXPECT_EQ(r.out, errors.out) << yes;
+  }
+  for (const char* no : {"--error-trace False", "--error-trace=false", "--error-trace 0", "--error-trace True --error-trace off"}) {
+    const auto r = run(std::string("trace list --json ") + no + " --connection-string " + cs_);
+    EXPECT_EQ(r.code, 0) << no << "\n" << r.out;
+    EXPECT_EQ(r.out, all.out) << no;
+  }
+  const auto bad = run("trace list --error-trace maybe --connection-string " + cs_);
+  EXPECT_EQ(bad.code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("--error-trace"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("must be true or false"), std::string::npos) << bad.out;
+}
+
+bool dot_installed() { return run_command("command -v dot").code == 0; }
+
+std::string read_prefix(const fs::path& p, std::size_t n) {
+  std::ifstream in(p, std::ios::binary);
+  std::string text(n, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(n));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  return text;
+}
+
+// `--render-dot FILE` renders the graph to FILE.pdf with Graphviz's dot, as Python does; the
+// output chosen on the command line is printed as usual.
+TEST_F(Cli, RenderDotWritesFilePdf) {
+  if (!dot_installed()) GTEST_SKIP() << "Graphviz's dot is not installed (tools/packages/test.txt has graphviz)";
+  const std::string id = demo();
+  const fs::path graph = dir_ / "graph";
+  const auto dot = run("trace show " + id + " --connection-string " + cs_ + " --dot");
+  const fs::path tmp = dir_ / "tmp";
+  fs::create_directories(tmp);
+  const auto r = run_command("TMPDIR=" + tmp.string() + " " + OSPROF_CLI_PATH + " trace show " + id +
+                             " --connection-string " + cs_ + " --dot --render-dot " + graph.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out, dot.out);
+  EXPECT_TRUE(fs::is_empty(tmp)) << "the temporary DOT file is removed";
+  EXPECT_EQ(read_prefix(dir_ / "graph.pdf", 5), "%PDF-");
+  EXPECT_FALSE(fs::exists(graph)) << "no DOT file is left where the PDF's name came from";
+
+  const auto json = run("trace show " + id + " --connection-string " + cs_ + " --json --render-dot " + (dir_ / "again").string());
+  ASSERT_EQ(json.code, 0) << json.out;
+  EXPECT_EQ(json.out.rfind("{", 0), 0u) << json.out.substr(0, 200);
+  EXPECT_EQ(read_prefix(dir_ / "again.pdf", 5), "%PDF-");
+}
+
+TEST_F(Cli, RenderDotWithoutGraphvizIsAClearError) {
+  const std::string id = demo();
+  // No dot on PATH: said before the backend is read, exit 1.
+  auto r = run_command("PATH=/nonexistent " + std::string(OSPROF_CLI_PATH) + " trace show " + id +
+                       " --connection-string " + cs_ + " --dot --render-dot " + (dir_ / "graph").string());
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("--render-dot needs Graphviz's dot program, which is not on PATH"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("digraph"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(dir_ / "graph.pdf"));
+
+  // A dot that fails: its status is reported and nothing is printed as if it had worked.
+  const fs::path bin = dir_ / "bin";
+  fs::create_directories(bin);
+  {
+    std::ofstream fake(bin / "dot");
+    fake << "#!/bin/sh\necho \"dot: cannot do that\" >&2\nexit 3\n";
+  }
+  fs::permissions(bin / "dot", fs::perms::owner_all);
+  const fs::path tmp = dir_ / "tmp";
+  fs::create_directories(tmp);
+  r = run_command("TMPDIR=" + tmp.string() + " PATH=" + bin.string() + ":/usr/bin:/bin " + std::string(OSPROF_CLI_PATH) +
+                  " trace show " + id + " --connection-string " + cs_ + " --dot --render-dot " + (dir_ / "graph").string());
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("dot: cannot do that"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("dot could not render '" + (dir_ / "graph.pdf").string() + "' (exit status 3)"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("digraph"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::is_empty(tmp)) << "the temporary DOT file is removed";
+}
+
+TEST_F(Cli, LocalLibsIsAcceptedAndChangesNothing) {
+  const std::string id = demo();
+  const auto html = run("trace show " + id + " --connection-string " + cs_ + " --html");
+  const auto local = run("trace show " + id + " --connection-string " + cs_ + " --html --local-libs");
+  ASSERT_EQ(local.code, 0) << local.out;
+  EXPECT_EQ(local.out, html.out);
+}
+
+// sqlite:///relative.db is relative to the working directory and sqlite:////absolute.db is
+// absolute, as SQLAlchemy reads them.
+TEST_F(Cli, SqlitePathsAreReadAsSqlalchemyReadsThem) {
+  const std::string cli = OSPROF_CLI_PATH;
+  const std::string in_dir = "cd " + dir_.string() + " && ";
+  fs::create_directories(dir_ / "sub");
+  auto r = run_command(in_dir + cli + " demo --connection-string sqlite:///relative.db");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(fs::exists(dir_ / "relative.db"));
+  r = run_command(in_dir + cli + " demo --connection-string sqlite:///sub/nested.db");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(fs::exists(dir_ / "sub" / "nested.db"));
+  // The same files from elsewhere, by absolute path (four slashes).
+  for (const fs::path& file : {dir_ / "relative.db", dir_ / "sub" / "nested.db"}) {
+    r = run_command("cd / && " + cli + " trace list --json --connection-string sqlite:///" + file.string());
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("base_id"), std::string::npos) << r.out;
+  }
+  EXPECT_EQ(run_command("cd / && " + cli + " trace list --connection-string sqlite:///relative.db").code, 1)
+      << "relative to the working directory, where there is none";
 }
 
 TEST_F(Cli, UnknownTraceExitsOneWithAClearMessage) {

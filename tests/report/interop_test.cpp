@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include <gtest/gtest.h>
 
@@ -112,6 +113,44 @@ TEST(PythonOsprofiler, DotIsByteIdentical) {
   EXPECT_EQ(render_dot(build_report(reference_base_id, reference)), python_report("dot", reference));
   const auto rich = rich_events();
   EXPECT_EQ(render_dot(build_report(base_id, rich)), python_report("dot", rich));
+}
+
+std::string read_all(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// The PDF's creation time is the one thing two renderings of one graph differ in.
+std::string without_creation_date(std::string pdf) {
+  const auto at = pdf.find("/CreationDate (");
+  if (at != std::string::npos) pdf.erase(at, pdf.find(')', at) + 1 - at);
+  return pdf;
+}
+
+// `--render-dot FILE` as Python's CLI does it: FILE.pdf, rendered by Graphviz from the same
+// graph, and no FILE left behind (Python's graphviz writes the DOT text there and deletes it).
+TEST(PythonOsprofiler, RenderDotMakesThePdfPythonMakes) {
+  const auto events = rich_events();
+  const fs::path saved = temp_file("render-report.json");
+  write_file(saved, render_json(build_report(base_id, events)));
+  const fs::path python_pdf = temp_file("python"), osprof_pdf = temp_file("osprof");
+  std::string lines;
+  for (const auto& e : events) lines += e + "\n";
+  const fs::path events_file = temp_file("pdf-events.jsonl");
+  write_file(events_file, lines);
+  run("/usr/bin/python3 " + (source_dir / "python_report.py").string() + " pdf " + events_file.string() + " " +
+      python_pdf.string());
+  const std::string printed = run(std::string(OSPROF_CLI_PATH) + " trace show " + saved.string() + " --dot --render-dot " +
+                                  osprof_pdf.string());
+  EXPECT_EQ(printed, python_report("dot", events));
+  for (const fs::path& p : {python_pdf, osprof_pdf}) EXPECT_FALSE(fs::exists(p)) << p;
+  const std::string theirs = read_all(python_pdf.string() + ".pdf"), ours = read_all(osprof_pdf.string() + ".pdf");
+  ASSERT_TRUE(theirs.starts_with("%PDF-")) << theirs.substr(0, 40);
+  ASSERT_TRUE(ours.starts_with("%PDF-")) << ours.substr(0, 40);
+  EXPECT_EQ(without_creation_date(ours), without_creation_date(theirs));
+  for (const fs::path& p : {saved, events_file}) fs::remove(p);
+  fs::remove(python_pdf.string() + ".pdf");
+  fs::remove(osprof_pdf.string() + ".pdf");
 }
 
 TEST(PythonOsprofiler, RedisOrderReportIsTheOneOfSection43) {
