@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -240,6 +241,36 @@ TEST_F(Cli, SqlitePathsAreReadAsSqlalchemyReadsThem) {
       << "relative to the working directory, where there is none";
 }
 
+// Trace ids as oslo's is_uuid_like() takes them (Python's CLI: any of these is an id), read in
+// the canonical form the backends store; and ids that are not uuids at all (Python stores any
+// string given to profiler.init()), read as stored.
+TEST_F(Cli, TraceIdsInPythonsSpellings) {
+  const std::string id = demo();
+  const auto canonical = run("trace show " + id + " --json --connection-string " + cs_);
+  ASSERT_EQ(canonical.code, 0) << canonical.out;
+  std::string upper = id, bare;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (char c : id) {
+    if (c != '-') bare += c;
+  }
+  for (const std::string& spelling : {upper, bare, "{" + id + "}", "urn:uuid:" + id}) {
+    const auto r = run("trace show '" + spelling + "' --json --connection-string " + cs_);
+    EXPECT_EQ(r.code, 0) << spelling << "\n" << r.out;
+    EXPECT_EQ(r.out, canonical.out) << spelling;
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, ("UPDATE data SET base_id = 'run-42' WHERE base_id = '" + id + "'").c_str(), nullptr, nullptr,
+                         nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  const auto custom = run("trace show run-42 --tree --no-color --connection-string " + cs_);
+  EXPECT_EQ(custom.code, 0) << custom.out;
+  EXPECT_NE(custom.out.find("trace run-42"), std::string::npos) << custom.out;
+  EXPECT_NE(custom.out.find("driver"), std::string::npos) << custom.out;
+  EXPECT_NE(run("trace list --connection-string " + cs_).out.find("run-42"), std::string::npos);
+}
+
 TEST_F(Cli, UnknownTraceExitsOneWithAClearMessage) {
   demo();
   const auto r = run("trace show 00000000-0000-0000-0000-000000000000 --connection-string " + cs_);
@@ -279,9 +310,19 @@ TEST_F(Cli, BadInputGetsClearErrorsAndExitCodes) {
   r = run("trace list --connection-string null://");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("write-only"), std::string::npos) << r.out;
-  r = run("trace show not-a-trace-or-file");
+  r = run("trace show not-a-trace-or-file --connection-string sqlite:///" + (dir_ / "missing.db").string());
   EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.out.find("neither a trace id"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("'not-a-trace-or-file' is not a readable report file, and reading it as a trace id failed: "),
+            std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("does not exist"), std::string::npos) << r.out;
+  demo();
+  r = run("trace show not-a-trace-or-file --connection-string " + cs_);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("'not-a-trace-or-file' is neither a readable report file nor a trace id in " + cs_),
+            std::string::npos) << r.out;
+  r = run("trace show \"$(printf 'bad\\001id')\"");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("is neither a trace id nor a readable report file"), std::string::npos) << r.out;
   std::ofstream(dir_ / "junk.json") << "{\"hello\": 1}";
   r = run("trace show " + (dir_ / "junk.json").string());
   EXPECT_EQ(r.code, 1);

@@ -2,9 +2,10 @@
 """Python OSProfiler's SQL driver (osprofiler/drivers/sqlalchemy_driver.py, from Debian's
 python3-osprofiler, on python3-sqlalchemy) on a SQLite file, for osprof's interop test.
 
-  python_sql_peer.py write URL       traces a request with Python's profiler into URL (the
+  python_sql_peer.py write URL [ID]  traces a request with Python's profiler into URL (the
                                      driver constructed directly: Python's get_driver() maps
-                                     no sqlite:// scheme to it); prints the base id
+                                     no sqlite:// scheme to it), as trace ID if given (any
+                                     string, as profiler.init() takes it); prints the base id
   python_sql_peer.py report URL ID   Python's report of trace ID, normalized (below)
   python_sql_peer.py list URL        the base ids Python's driver lists, sorted, one a line
   python_sql_peer.py normalize FILE  the same normalization of a report osprof printed (--json)
@@ -25,10 +26,10 @@ def driver(url):
     return SQLAlchemyDriver(url, project="pyproj", service="pyapi", host=socket.gethostname())
 
 
-def write(url):
+def write(url, base_id=None):
     d = driver(url)
     notifier.set(d.notify)
-    profiler.init("K")
+    profiler.init("K", base_id=base_id)
     base = profiler.get().get_base_id()
     with profiler.Trace("wsgi", info={"request": {"path": "/v2/servers", "query": "", "method": "POST",
                                                   "scheme": "http"}}):
@@ -55,7 +56,7 @@ def normalize(report):
 def main():
     cmd = sys.argv[1]
     if cmd == "write":
-        write(sys.argv[2])
+        write(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
     elif cmd == "report":
         print(normalize(driver(sys.argv[2]).get_report(sys.argv[3])))
     elif cmd == "list":

@@ -65,6 +65,15 @@ TEST_F(SqlitePython, OsprofReadsWhatPythonsSqlDriverWrote) {
   EXPECT_NE(ok(cli + " trace list --error-trace --json --connection-string " + url_).find(id), std::string::npos);
 }
 
+// Python's profiler.init() takes any string as the base id; osprof reads such a trace as stored.
+TEST_F(SqlitePython, OsprofReadsATraceWhoseIdIsNotAUuid) {
+  EXPECT_EQ(ok(peer + " write " + url_ + " run-42"), "run-42\n");
+  const std::string theirs = ok(peer + " report " + url_ + " run-42");
+  ASSERT_NE(theirs.find("\"driver\""), std::string::npos) << theirs;
+  EXPECT_EQ(osprof_report("run-42"), theirs);
+  EXPECT_NE(ok(cli + " trace list --json --connection-string " + url_).find("\"run-42\""), std::string::npos);
+}
+
 TEST_F(SqlitePython, PythonsSqlDriverReadsWhatOsprofWrote) {
   const std::string demo = ok(cli + " demo --connection-string " + url_);
   const auto at = demo.find("trace show ");

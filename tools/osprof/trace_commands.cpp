@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -110,25 +111,51 @@ int trace_show(const trace_show_settings& s) {
   const bool any_format = s.json || s.tree || s.html || s.dot || s.chrome;
   if (s.render_dot && !on_path("dot")) throw error(no_dot);  // before the backend is asked
 
+  // As OSProfiler: a uuid in any spelling oslo calls uuid-like is a trace id (read in its
+  // canonical form, the one stored), anything else a report saved with --json. When no such
+  // file exists, other text is tried as a stored id too: Python stores whatever its code gave
+  // profiler.init(). Such an id is bounded as the SQL layout's column is (255 bytes).
+  std::optional<std::string> id;
+  if (const auto u = uuid::parse_like(target)) id = u->to_string();
+  std::ifstream file;
+  if (!id) {
+    file.open(target, std::ios::binary);
+    const bool printable = std::none_of(target.begin(), target.end(), [](char c) {
+      return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+    });
+    if (!file && (target.empty() || target.size() > 255 || !printable)) {
+      std::fprintf(stderr, "osprof: '%s' is neither a trace id nor a readable report file\n", target.c_str());
+      return 1;
+    }
+    if (!file) id = target;
+  }
+
   report r;
-  if (uuid::parse(target)) {
+  if (id) {
     const std::string cs = connection_string(s.connection_string);
-    r = with_timeout_hint([&] { return read_report(cs, target, read_options{std::chrono::seconds(s.timeout_s)}); });
+    const bool uuid_like = uuid::parse_like(target).has_value();
+    try {
+      r = with_timeout_hint([&] { return read_report(cs, *id, read_options{std::chrono::seconds(s.timeout_s)}); });
+    } catch (const error& e) {
+      if (uuid_like) throw;
+      std::fprintf(stderr, "osprof: '%s' is not a readable report file, and reading it as a trace id failed: %s\n",
+                   target.c_str(), e.what());
+      return 1;
+    }
     for (const auto& problem : r.problems) std::fprintf(stderr, "osprof: skipped a corrupt event: %s\n", problem.c_str());
     if (r.empty()) {
-      std::fprintf(stderr, "osprof: trace %s not found in %s\n", target.c_str(),
-                   redact_connection_string(cs).c_str());
+      if (uuid_like) {
+        std::fprintf(stderr, "osprof: trace %s not found in %s\n", id->c_str(), redact_connection_string(cs).c_str());
+      } else {
+        std::fprintf(stderr, "osprof: '%s' is neither a readable report file nor a trace id in %s\n", target.c_str(),
+                     redact_connection_string(cs).c_str());
+      }
       return 1;
     }
   } else {
-    // Not a trace id: a report saved with --json (osprof's or OSProfiler's), as OSProfiler does.
-    std::ifstream in(target, std::ios::binary);
-    if (!in) {
-      std::fprintf(stderr, "osprof: '%s' is neither a trace id (a uuid) nor a readable report file\n", target.c_str());
-      return 1;
-    }
+    // A report saved with --json (osprof's or OSProfiler's), as OSProfiler does.
     std::stringstream text;
-    text << in.rdbuf();
+    text << file.rdbuf();
     r = parse_report_json(text.str());
   }
 
