@@ -50,7 +50,7 @@ void es_bulk_encode(benchmark::State& state) {
   std::size_t bytes = 0;
   for (auto _ : state) {
     const auto actions = plan_actions(batch, true);
-    const std::string body = encode_bulk(batch, actions, options);
+    const std::string body = encode_bulk(batch, actions, options, {});
     bytes += body.size();
     benchmark::DoNotOptimize(body.data());
   }
