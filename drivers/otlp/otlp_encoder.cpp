@@ -188,10 +188,19 @@ span_kind kind_of(std::string_view point) noexcept {
   return span_kind::internal;
 }
 
+std::string service_name(std::string_view prefix, std::string_view project, std::string_view service) {
+  std::string name;
+  for (const std::string_view part : {prefix, project, service}) {
+    if (part.empty()) continue;
+    if (!name.empty()) name += '-';
+    name += part;
+  }
+  return name;
+}
+
 span_encoder::span_encoder(resource_info resource) {
   attribute_list attrs;
   attrs.set_string("service.name", resource.service.empty() ? "unknown_service" : resource.service);
-  if (!resource.project.empty()) attrs.set_string("service.namespace", resource.project);
   if (!resource.host.empty()) attrs.set_string("host.name", resource.host);
   attrs.set_string("telemetry.sdk.name", "osprof");
   attrs.set_string("telemetry.sdk.language", "cpp");
@@ -241,11 +250,14 @@ void span_encoder::append_span(std::string& out, const span_record& s) {
   append_nanos(out, std::max(s.end_us, s.start_us));
 
   std::string_view etype, message;
-  bool failed = false;
+  bool failed = false, has_message = false;
   if (has_stop) {
     element v;
     failed = !stop.at_pointer("/etype").get(v) && !v.get_string().get(etype);
-    if (failed && (stop.at_pointer("/message").get(v) || v.get_string().get(message))) message = {};
+    // A message that is not a string (null: an exception without what()) is left out of
+    // OSProfiler's event, as the OpenTelemetry SDK drops a None attribute.
+    has_message = failed && !stop.at_pointer("/message").get(v) && !v.get_string().get(message);
+    if (!has_message) message = {};
   }
   attribute_list attrs;
   if (has_start) attrs.flatten({}, start, false);
@@ -262,7 +274,19 @@ void span_encoder::append_span(std::string& out, const span_record& s) {
   attrs.append_to(out);
 
   if (failed) {
+    // Two events at the stop: OSProfiler's `log` (error.kind, message), as its OTLP driver
+    // adds it, and the OpenTelemetry convention's `exception`; and an error status.
     out += ",\"events\":[{\"timeUnixNano\":";
+    append_nanos(out, s.end_us);
+    out += ",\"name\":\"log\",\"attributes\":[{\"key\":\"error.kind\",\"value\":{\"stringValue\":";
+    append_json_string(out, etype);
+    out += "}}";
+    if (has_message) {
+      out += ",{\"key\":\"message\",\"value\":{\"stringValue\":";
+      append_json_string(out, message);
+      out += "}}";
+    }
+    out += "]},{\"timeUnixNano\":";
     append_nanos(out, s.end_us);
     out += ",\"name\":\"exception\",\"attributes\":[{\"key\":\"exception.type\",\"value\":{\"stringValue\":";
     append_json_string(out, etype);

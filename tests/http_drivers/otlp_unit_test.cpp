@@ -190,15 +190,15 @@ TEST(OtlpEncode, MapsASpanAsOsprofilersOtlpDriver) {
             R"({"request": {"path": "/v2.1/servers", "method": "POST", "query": ""}, "n": -42, "big": 18446744073709551615, "ratio": 0.5, "ok": true, "none": null, "list": [1, "a", {"k": 2}, null], "host": "vm"})"),
       stop(0x0102030405060708ULL, t0 + 1001, parent, "wsgi", R"({"status": 201, "host": "vm2"})")};
   const auto spans = j.join(batch, t0 + 2000);
-  span_encoder enc({"api", "nova", "vm"});
+  span_encoder enc({service_name("", "nova", "api"), "vm"});
   const std::string body = enc.encode(spans);
   simdjson::dom::parser parser;
   auto doc = parser.parse(body);
   ASSERT_FALSE(doc.error()) << body;
   auto rs = doc["resourceSpans"].at(0);
   auto res = rs["resource"]["attributes"];
-  EXPECT_EQ(std::string_view(attribute(res, "service.name")["stringValue"].get_string().value()), "api");
-  EXPECT_EQ(std::string_view(attribute(res, "service.namespace")["stringValue"].get_string().value()), "nova");
+  EXPECT_EQ(std::string_view(attribute(res, "service.name")["stringValue"].get_string().value()), "nova-api");
+  EXPECT_FALSE(has_attribute(res, "service.namespace")) << "Python's resource holds service.name only";
   EXPECT_EQ(std::string_view(attribute(res, "host.name")["stringValue"].get_string().value()), "vm");
   EXPECT_EQ(std::string_view(rs["scopeSpans"].at(0)["scope"]["name"].get_string().value()), "osprof");
   auto span = rs["scopeSpans"].at(0)["spans"].at(0);
@@ -243,7 +243,7 @@ TEST(OtlpEncode, RootErrorUnfinishedKindsAndNames) {
   auto spans = j.join(batch, t0 + 10);
   auto unfinished = j.drain();
   spans.insert(spans.end(), unfinished.begin(), unfinished.end());
-  span_encoder enc({"api", "", "vm"});
+  span_encoder enc({"api", "vm"});
   const std::string body = enc.encode(spans);
   simdjson::dom::parser parser;
   auto doc = parser.parse(body);
@@ -259,7 +259,11 @@ TEST(OtlpEncode, RootErrorUnfinishedKindsAndNames) {
   EXPECT_EQ(db["kind"].get_int64().value(), 3);
   EXPECT_EQ(db["status"]["code"].get_int64().value(), 2);
   EXPECT_EQ(std::string_view(db["status"]["message"].get_string().value()), "std::runtime_error: boom \"x\"");
-  auto ev = db["events"].at(0);
+  auto log = db["events"].at(0);
+  EXPECT_EQ(std::string_view(log["name"].get_string().value()), "log");
+  EXPECT_EQ(std::string_view(attribute(log["attributes"], "error.kind")["stringValue"].get_string().value()),
+            "std::runtime_error");
+  auto ev = db["events"].at(1);
   EXPECT_EQ(std::string_view(ev["name"].get_string().value()), "exception");
   EXPECT_EQ(std::string_view(ev["timeUnixNano"].get_string().value()), "1764000000000005000");
   EXPECT_EQ(std::string_view(attribute(ev["attributes"], "exception.type")["stringValue"].get_string().value()),
@@ -333,6 +337,58 @@ TEST(OtlpOptions, ConnectionStringAsOsprofiler) {
   ASSERT_EQ(opts.endpoint.client.headers.size(), 2u);
   EXPECT_EQ(opts.endpoint.client.headers[0], (std::pair<std::string, std::string>{"x-token", "a"}));
   EXPECT_EQ(opts.endpoint.client.headers[1], (std::pair<std::string, std::string>{"x-b", "c%d"}));
+}
+
+// What Python OSProfiler's OTLP driver (osprofiler/drivers/otlp.py, 4.0.0 and later) makes of
+// a service and an error, from its source: Debian has neither that version nor the
+// OpenTelemetry SDK it needs, so the rules are checked here as the source writes them.
+//   _get_service_name: "{}-{}-{}".format(prefix, project, service) with the prefix, else
+//                      "{}-{}".format(project, service); Resource(attributes={"service.name": ...})
+//   notify (stop with etype): span.set_attribute("error", True);
+//                             span.add_event("log", {"error.kind": etype, "message": message})
+TEST(OtlpEncode, ServiceNameAndErrorsAsPythonsOtlpDriver) {
+  EXPECT_EQ(service_name("", "nova", "api"), "nova-api");
+  EXPECT_EQ(service_name("region1", "nova", "api"), "region1-nova-api");
+  EXPECT_EQ(service_name("", "", "api"), "api") << "no project: no leading dash (Python would write None-api)";
+  EXPECT_EQ(service_name("region1", "", "api"), "region1-api");
+
+  span_joiner j({});
+  const std::vector<event_record> batch{
+      start(1, t0, base, "rpc", R"({"function": {"name": "f"}})"),
+      stop(1, t0 + 5, base, "rpc", R"({"etype": "RuntimeError", "message": "no valid host", "host": "vm"})"),
+      start(2, t0, base, "odd"),
+      stop(2, t0 + 5, base, "odd", R"({"etype": "unknown", "message": null, "host": "vm"})")};
+  const std::string body = span_encoder({service_name("region1", "nova", "conductor"), "vm"}).encode(j.join(batch, t0 + 10));
+  simdjson::dom::parser parser;
+  auto doc = parser.parse(body);
+  ASSERT_FALSE(doc.error()) << body;
+  auto res = doc["resourceSpans"].at(0)["resource"]["attributes"];
+  EXPECT_EQ(std::string_view(attribute(res, "service.name")["stringValue"].get_string().value()), "region1-nova-conductor");
+  std::map<std::string, simdjson::dom::element> by_name;
+  for (auto s : doc["resourceSpans"].at(0)["scopeSpans"].at(0)["spans"]) by_name[std::string(s["name"].get_string().value())] = s;
+  auto rpc = by_name.at("rpc");
+  EXPECT_TRUE(attribute(rpc["attributes"], "error")["boolValue"].get_bool().value());
+  auto log = rpc["events"].at(0);
+  EXPECT_EQ(std::string_view(log["name"].get_string().value()), "log");
+  ASSERT_EQ(log["attributes"].get_array().size(), 2u);
+  EXPECT_EQ(std::string_view(attribute(log["attributes"], "error.kind")["stringValue"].get_string().value()), "RuntimeError");
+  EXPECT_EQ(std::string_view(attribute(log["attributes"], "message")["stringValue"].get_string().value()), "no valid host");
+  // The OpenTelemetry convention alongside: an exception event and an error status.
+  EXPECT_EQ(std::string_view(rpc["events"].at(1)["name"].get_string().value()), "exception");
+  EXPECT_EQ(rpc["status"]["code"].get_int64().value(), 2);
+  // A message that is not a string: the SDK drops a None attribute, so the event has none.
+  auto odd_log = by_name.at("odd")["events"].at(0);
+  EXPECT_EQ(odd_log["attributes"].get_array().size(), 1u);
+  EXPECT_FALSE(has_attribute(odd_log["attributes"], "message"));
+}
+
+TEST(OtlpOptions, ServiceNamePrefixFromTheConnectionStringOrTheEnvironment) {
+  EXPECT_EQ(parse("otlp://c").service_name_prefix, "");
+  EXPECT_EQ(parse("otlp://c?service_name_prefix=region1").service_name_prefix, "region1");
+  fake_env env;
+  env.vars["OSPROF_OTLP_SERVICE_NAME_PREFIX"] = " region2 ";
+  EXPECT_EQ(parse("otlp://c", env).service_name_prefix, "region2");
+  EXPECT_EQ(parse("otlp://c?service_name_prefix=region1", env).service_name_prefix, "region1") << "the string wins";
 }
 
 TEST(OtlpOptions, BadOptionsAreErrors) {
