@@ -103,7 +103,7 @@ TEST_F(OtlpServer, TraceFromTheEmitterKeepsItsTree) {
   std::string base;
   osprof::stats st;
   {
-    osprof::emitter e{test_options(otlp_url())};
+    osprof::emitter e{test_options(otlp_url("service_name_prefix=region1"))};
     base = emit_demo_trace();
     ASSERT_TRUE(e.flush(10s));
     e.shutdown(5s);
@@ -132,7 +132,7 @@ TEST_F(OtlpServer, TraceFromTheEmitterKeepsItsTree) {
   EXPECT_EQ(by_name["driver"]["status"]["code"].get_int64().value(), 2);
   EXPECT_EQ(str(by_name["driver"]["events"].at(0)["attributes"]["message"]), "boom: cannot spawn vm1");
   EXPECT_EQ(str(by_name["driver"]["events"].at(1)["attributes"]["exception.message"]), "boom: cannot spawn vm1");
-  EXPECT_EQ(str(by_name["driver"]["resource"]["service.name"]), "demo-api");
+  EXPECT_EQ(str(by_name["driver"]["resource"]["service.name"]), "region1-demo-api") << "the prefix option reaches the resource";
   for (auto [name, s] : by_name) {
     EXPECT_GE(s["endTimeUnixNano"].get_uint64().value(), s["startTimeUnixNano"].get_uint64().value()) << name;
     EXPECT_GE(s["startTimeUnixNano"].get_uint64().value(), wsgi["startTimeUnixNano"].get_uint64().value()) << name;
