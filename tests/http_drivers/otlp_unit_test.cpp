@@ -382,6 +382,60 @@ TEST(OtlpEncode, ServiceNameAndErrorsAsPythonsOtlpDriver) {
   EXPECT_FALSE(has_attribute(odd_log["attributes"], "message"));
 }
 
+// Python's create_span_tags (at the start; the first of db, request, requests, function that
+// info has) and the stop's result/status_code, under Python's names, next to osprof's own.
+//   db:       db.statement, db.params = json.dumps(params)
+//   request:  http.path, http.query, http.method, http.scheme
+//   requests: the same, and http.hostname, http.port
+//   function: args, kwargs (when present), name
+//   stop:     result = info[db|function]["result"]; status_code = info["requests"]["status_code"]
+TEST(OtlpEncode, PythonsAttributeNamesAlongside) {
+  span_joiner j({});
+  const std::vector<event_record> batch{
+      start(1, t0, base, "db", R"({"db": {"statement": "SELECT 1", "params": {"id": 7, "s": "x"}}, "host": "vm"})"),
+      stop(1, t0 + 1, base, "db", R"({"db": {"result": "1 row"}, "host": "vm"})"),
+      start(2, t0, base, "wsgi", R"({"request": {"path": "/v2/servers", "query": "limit=1", "method": "GET", "scheme": "http"}})"),
+      stop(2, t0 + 1, base, "wsgi", R"({"request": {"status_code": 200}})"),
+      start(3, t0, base, "http", R"({"requests": {"method": "POST", "query": "", "path": "/v3/auth", "hostname": "keystone", "port": 5000, "scheme": "http"}})"),
+      stop(3, t0 + 1, base, "http", R"({"requests": {"status_code": 201}})"),
+      start(4, t0, base, "rpc", R"j({"function": {"name": "nova.compute.build", "args": "(1,)", "kwargs": "{}"}})j"),
+      stop(4, t0 + 1, base, "rpc", R"({"function": {"result": "ok"}})"),
+      start(5, t0, base, "plain", R"({"db": {}, "function": {"name": "f"}})"),
+      stop(5, t0 + 1, base, "plain", "{}")};
+  const std::string body = span_encoder({"api", "vm"}).encode(j.join(batch, t0 + 10));
+  simdjson::dom::parser parser;
+  auto doc = parser.parse(body);
+  ASSERT_FALSE(doc.error()) << body;
+  std::map<std::string, simdjson::dom::element> by_id;
+  for (auto s : doc["resourceSpans"].at(0)["scopeSpans"].at(0)["spans"]) by_id[std::string(s["spanId"].get_string().value())] = s;
+  auto text = [&](const char* span, std::string_view key) {
+    return std::string(attribute(by_id.at(span)["attributes"], key)["stringValue"].get_string().value());
+  };
+  auto integer = [&](const char* span, std::string_view key) {
+    return std::string(attribute(by_id.at(span)["attributes"], key)["intValue"].get_string().value());
+  };
+  EXPECT_EQ(text("0000000000000001", "db.statement"), "SELECT 1");
+  EXPECT_EQ(text("0000000000000001", "db.params"), R"({"id":7,"s":"x"})");
+  EXPECT_EQ(integer("0000000000000001", "db.params.id"), "7") << "osprof's own keys stay";
+  EXPECT_EQ(text("0000000000000001", "result"), "1 row");
+  EXPECT_EQ(text("0000000000000002", "http.path"), "/v2/servers");
+  EXPECT_EQ(text("0000000000000002", "http.query"), "limit=1");
+  EXPECT_EQ(text("0000000000000002", "http.method"), "GET");
+  EXPECT_EQ(text("0000000000000002", "http.scheme"), "http");
+  EXPECT_FALSE(has_attribute(by_id.at("0000000000000002")["attributes"], "status_code")) << "Python records none for wsgi";
+  EXPECT_EQ(text("0000000000000003", "http.hostname"), "keystone");
+  EXPECT_EQ(integer("0000000000000003", "http.port"), "5000");
+  EXPECT_EQ(text("0000000000000003", "http.method"), "POST");
+  EXPECT_EQ(integer("0000000000000003", "status_code"), "201");
+  EXPECT_EQ(text("0000000000000004", "name"), "nova.compute.build");
+  EXPECT_EQ(text("0000000000000004", "args"), "(1,)");
+  EXPECT_EQ(text("0000000000000004", "kwargs"), "{}");
+  EXPECT_EQ(text("0000000000000004", "result"), "ok");
+  // An empty db is falsy in Python, so function is the one taken.
+  EXPECT_FALSE(has_attribute(by_id.at("0000000000000005")["attributes"], "db.params"));
+  EXPECT_EQ(text("0000000000000005", "name"), "f");
+}
+
 TEST(OtlpOptions, ServiceNamePrefixFromTheConnectionStringOrTheEnvironment) {
   EXPECT_EQ(parse("otlp://c").service_name_prefix, "");
   EXPECT_EQ(parse("otlp://c?service_name_prefix=region1").service_name_prefix, "region1");
