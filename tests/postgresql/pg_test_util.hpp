@@ -93,7 +93,10 @@ class server {
   server(server&& o) noexcept : dir_(std::move(o.dir_)), owned_(std::exchange(o.owned_, false)) {}
   ~server() {
     if (!owned_) return;
-    script("stop");
+    try {
+      script("stop");
+    } catch (const std::exception&) {
+    }
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
@@ -127,8 +130,8 @@ class server {
   static std::uint16_t free_port() {
     for (int i = 0; i < 100; ++i) {
       const auto p = static_cast<std::uint16_t>(30000 + (osprof::uuid::random().lo % 20000));
-      const std::string probe = "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(p) + " 2>/dev/null";
-      if (std::system(("bash -c '" + probe + "'").c_str()) != 0) return p;
+      const std::string probe = "bash -c 'exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(p) + "' 2>/dev/null";
+      if (std::system(probe.c_str()) != 0) return p;
     }
     throw std::runtime_error("no free port");
   }

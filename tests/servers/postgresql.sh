@@ -33,6 +33,11 @@ as_postgres() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else 
 make_tls() {
   local t="$dir/tls"
   [[ -f "$t/server.crt" ]] && return 0
+  # A template's files, when there is one (new keys take a while on a busy machine).
+  if [[ -n "${OSPROF_PG_TEMPLATE:-}" && -f "${OSPROF_PG_TEMPLATE}/../tls/server.crt" ]]; then
+    cp -r "${OSPROF_PG_TEMPLATE}/../tls" "$t"
+    return 0
+  fi
   mkdir -p "$t"
   openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=osprof test CA" \
     -keyout "$t/ca.key" -out "$t/ca.crt" 2>/dev/null
@@ -98,7 +103,7 @@ start() {
       port_in_use "$port" && continue
     fi
     # One line: pg_ctl hands -o to a shell, where a newline would end the command.
-    local server_options="-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off"
+    local server_options="-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off"
     server_options+=" -c full_page_writes=off -c max_connections=200 -c ssl=on -c ssl_cert_file=$dir/tls/server.crt"
     server_options+=" -c ssl_key_file=$dir/tls/server-pg.key -c ssl_ca_file=$dir/tls/ca.crt"
     if as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -t 30 -w start -o "$server_options" >/dev/null 2>&1; then
