@@ -102,9 +102,9 @@ TEST(PgFault, DownAtStartEverythingHeldIsDeliveredLater) {
   expect_stored_exactly(pg, s.written);
 }
 
-// Crashes the server (an immediate shutdown) once 4,000 events are written, restarts it on the
+// Crashes the server (an immediate shutdown) once `crash_after` events are written, restarts it on the
 // same data `down_for` later, while a producer emits 40,000 events.
-osprof::stats crashed_mid_stream(std::size_t capacity, std::chrono::milliseconds down_for) {
+osprof::stats crashed_mid_stream(std::size_t capacity, std::chrono::milliseconds down_for, std::uint64_t crash_after) {
   server pg = server::make_private();
   pg.start();
   auto o = fault_options(pg.url("traces"));
@@ -112,7 +112,7 @@ osprof::stats crashed_mid_stream(std::size_t capacity, std::chrono::milliseconds
   osprof::emitter e{o};
   std::thread producer([] { emit_points(20000, 40, 200, 2ms); });
   const auto deadline = clock_type::now() + 30s;
-  while (e.get_stats().written < 4000 && clock_type::now() < deadline) std::this_thread::sleep_for(1ms);
+  while (e.get_stats().written < crash_after && clock_type::now() < deadline) std::this_thread::sleep_for(1ms);
   pg.kill();
   const auto at_kill = e.get_stats();
   std::this_thread::sleep_for(down_for);
@@ -130,12 +130,13 @@ osprof::stats crashed_mid_stream(std::size_t capacity, std::chrono::milliseconds
 }
 
 TEST(PgFault, CrashedMidStreamAndRestartedNoLossNoDuplicates) {
-  const auto s = crashed_mid_stream(100000, 300ms);
+  const auto s = crashed_mid_stream(100000, 300ms, 4000);
   EXPECT_EQ(s.dropped(), 0u);
 }
 
 TEST(PgFault, CrashedMidStreamBeyondTheCapCountsWhatWasDropped) {
-  const auto s = crashed_mid_stream(2000, 1500ms);
+  // A small cap: the producer outruns the queue (dropped on the callers' side, counted).
+  const auto s = crashed_mid_stream(2000, 1500ms, 1000);
   EXPECT_GT(s.dropped_queue_full, 0u);
   EXPECT_EQ(s.dropped_backend + s.dropped_shutdown, 0u);
 }
