@@ -100,7 +100,11 @@ for line in "${bench_drivers[@]}"; do
   names+=("$name"); strings+=("$(eval "echo \"$cs\"")"); stops+=("$(eval "echo \"$stop\"")"); extras+=("$extra")
 done
 redis_cs=""
-for i in "${!names[@]}"; do [[ "${names[$i]}" == redis ]] && redis_cs="${strings[$i]}"; done
+sql_args=()  # Python OSProfiler's SQL driver on the SQL servers of the run
+for i in "${!names[@]}"; do
+  [[ "${names[$i]}" == redis ]] && redis_cs="${strings[$i]}"
+  [[ "${names[$i]}" == postgresql || "${names[$i]}" == mysql ]] && sql_args+=(--sql "${strings[$i]}")
+done
 
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 started="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -108,7 +112,7 @@ echo "== load average before: $load_before" >&2
 
 # ---- 1. Python OSProfiler (same burst method)
 echo "== Python OSProfiler baseline" >&2
-"$python" "$root/bench/python_osprofiler.py" "${py_args[@]}" ${redis_cs:+--redis "$redis_cs"} \
+"$python" "$root/bench/python_osprofiler.py" "${py_args[@]}" ${redis_cs:+--redis "$redis_cs"} "${sql_args[@]}" \
   --json "$work/python.json" >"$work/python.txt"
 
 # ---- 2. emit latency: baselines and every driver
