@@ -55,9 +55,14 @@ asio::awaitable<std::vector<std::string>> sql_reader::read_trace(std::string_vie
 }
 
 asio::awaitable<std::vector<trace_summary>> sql_reader::list_traces() {
-  // One row per trace with its first event's time: a scan that ix_data_base_id groups.
-  const result_rows rows = co_await runner_->query(
-      "SELECT base_id, MIN(timestamp) AS started FROM data GROUP BY base_id ORDER BY started DESC", std::vector<std::string>());
+  // One row per trace with its first event's time. MariaDB would read every row for that
+  // (InnoDB has no narrower way to the timestamps): it lists each trace's first stored row
+  // instead, found by a loose scan of ix_data_base_id (drivers/mysql/README.md, Reading).
+  const char* sql = dialect_ == dialect::mysql
+                        ? "SELECT d.base_id, d.timestamp FROM (SELECT MIN(id) AS id FROM data GROUP BY base_id) f"
+                          " JOIN data d ON d.id = f.id ORDER BY d.timestamp DESC"
+                        : "SELECT base_id, MIN(timestamp) AS started FROM data GROUP BY base_id ORDER BY started DESC";
+  const result_rows rows = co_await runner_->query(sql, std::vector<std::string>());
   co_return summaries(rows);
 }
 
