@@ -1,6 +1,7 @@
 #include "drivers/mysql/my_connection.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <mysql.h>
 #include <mysqld_error.h>
 #include <errmsg.h>
@@ -130,7 +131,12 @@ asio::awaitable<int> my_connection::wait(int status) {
 }
 
 asio::awaitable<void> my_connection::ensure_connected() {
-  if (mysql_ != nullptr && !busy_) co_return;
+  if (mysql_ != nullptr && !busy_) {
+    // An idle connection has nothing to read: if it has, the server closed it (a restart, its
+    // wait_timeout) and this shows here, not in the middle of a batch.
+    pollfd p{mysql_get_socket(mysql_), POLLIN, 0};
+    if (::poll(&p, 1, 0) == 0) co_return;
+  }
   close();
   co_await connect();
 }
