@@ -105,6 +105,9 @@ asio::awaitable<write_result> pg_writer::write(const batch& b) {
     // the batch's outcome is settled by its claim on the next attempt.
     conn_.close();
     co_return write_result::retryable(conn_.where() + ": " + e.what());
+  } catch (const std::exception& e) {
+    conn_.close();  // write() never throws; a surprise costs the connection, not the batch
+    co_return write_result::retryable(conn_.where() + ": " + e.what());
   }
 }
 
