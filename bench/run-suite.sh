@@ -46,6 +46,7 @@ for f in "$cli" "$latency" "$gbench"; do
 done
 
 work="$(mktemp -d /tmp/osprof-suite-XXXXXX)"
+chmod 755 "$work"  # PostgreSQL runs as user postgres and must reach its directory in here
 if [[ -z "$out" ]]; then
   if ((smoke)); then out="$work/out"; json_out="$out/results.json"; md_out="$out/BENCHMARKS.md"
   else json_out="$root/bench/results.json"; md_out="$root/BENCHMARKS.md"; fi

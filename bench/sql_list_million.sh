@@ -14,6 +14,7 @@ cli="$(realpath "${2:?osprof CLI missing}")"
 rows="${3:-1000000}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 dir="$(mktemp -d /tmp/osprof-list-XXXXXX)"
+chmod 755 "$dir"  # PostgreSQL runs as user postgres and must reach it
 trap 'bash "$root/tests/servers/$kind.sh" stop "$dir" >/dev/null 2>&1; rm -rf "$dir"' EXIT
 
 bash "$root/tests/servers/$kind.sh" start-fresh "$dir" >/dev/null

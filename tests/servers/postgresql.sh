@@ -84,6 +84,7 @@ prepare_dir() {
   mkdir -p "$dir"
   chmod 755 "$dir"
   chown postgres: "$dir" 2>/dev/null || true
+  as_postgres test -x "$dir" || die "user postgres cannot reach $dir (a parent directory is not searchable, e.g. mktemp -d's mode 700)"
 }
 
 start() {
