@@ -1,10 +1,10 @@
-// The MariaDB driver with the real emitter against MariaDB servers that each test starts,
-// crashes (SIGKILL), freezes and restarts itself (copies of the fixture's installed data
-// directory): down at start, crashed mid-stream and restarted, frozen while batches are in
-// flight, a lost answer to COMMIT, a table locked by LOCK TABLES, a wrong password, a missing
-// database. After
-// every scenario the counters add up exactly (emitted == written + dropped), the server holds
-// exactly the events counted written, each once, and the callers never waited on the server.
+// The MariaDB driver with the real emitter against the fixture's MariaDB (started once per test
+// run), which these tests stop, crash (SIGKILL), freeze and restart, each in a new database of
+// its own: down at start, crashed mid-stream and restarted, frozen while batches are in flight,
+// a lost answer to COMMIT, a table locked by LOCK TABLES, a wrong password, a missing database,
+// values too long. After every scenario the counters add up exactly (emitted == written +
+// dropped), the database holds exactly the events counted written, each once, and the callers
+// never waited on the server.
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -32,9 +32,9 @@ osprof::options fault_options(const std::string& url) {
   return o;
 }
 
-// The server holds exactly `written` events, none twice.
-void expect_stored_exactly(const server& my, std::uint64_t written) {
-  auto db = my.root("traces");
+// `database` holds exactly `written` events, none twice.
+void expect_stored_exactly(const server& my, const std::string& database, std::uint64_t written) {
+  auto db = my.root(database);
   EXPECT_EQ(db.count("SELECT count(*) FROM data"), static_cast<long>(written))
       << "the server holds a different number of events than counted as written";
   EXPECT_EQ(db.count("SELECT count(*) FROM (SELECT trace_id, name FROM data GROUP BY trace_id, name HAVING count(*) > 1) d"), 0)
@@ -63,9 +63,27 @@ std::vector<pid_t> server_pids(const server& my) {
   return pid > 0 ? std::vector<pid_t>{pid} : std::vector<pid_t>{};
 }
 
-TEST(MyFault, DownAtStartEverythingHeldIsDeliveredLater) {
-  server my = server::make_private();  // not started: connections are refused
-  osprof::emitter e{fault_options(my.url("traces"))};
+// Each test in a new database of the fixture's server; a test that failed half-way leaves the
+// server running and thawed for the next.
+class MyFault : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!my_.running()) my_.start();
+    db_ = my_.new_database();
+  }
+  void TearDown() override {
+    for (pid_t p : server_pids(my_)) ::kill(p, SIGCONT);
+    if (!my_.running()) my_.start();
+  }
+  void expect_stored_exactly(std::uint64_t written) { ::expect_stored_exactly(my_, db_, written); }
+
+  server my_;
+  std::string db_;
+};
+
+TEST_F(MyFault, DownAtStartEverythingHeldIsDeliveredLater) {
+  my_.stop();  // connections are refused until it starts again
+  osprof::emitter e{fault_options(my_.url(db_))};
   emit_points(1000);
   std::this_thread::sleep_for(500ms);
   auto s = e.get_stats();
@@ -75,22 +93,21 @@ TEST(MyFault, DownAtStartEverythingHeldIsDeliveredLater) {
   EXPECT_GT(s.write_failures, 1u) << "the connection is retried";
   EXPECT_NE(s.last_error.find("Connection refused"), std::string::npos) << s.last_error;
   EXPECT_NE(s.last_error.find("error 2002"), std::string::npos) << s.last_error;
-  my.start();
+  my_.start();
   ASSERT_TRUE(e.flush(20s)) << e.get_stats().last_error;
   ASSERT_TRUE(e.shutdown(10s));
   s = e.get_stats();
   EXPECT_EQ(s.written, 2000u);
   EXPECT_EQ(s.dropped(), 0u);
   expect_balanced(s);
-  expect_stored_exactly(my, s.written);
+  expect_stored_exactly(s.written);
 }
 
 // Crashes the server (an immediate shutdown) once `crash_after` events are written, restarts it on the
 // same data `down_for` later, while a producer emits 40,000 events.
-osprof::stats crashed_mid_stream(std::size_t capacity, std::chrono::milliseconds down_for, std::uint64_t crash_after) {
-  server my = server::make_private();
-  my.start();
-  auto o = fault_options(my.url("traces"));
+osprof::stats crashed_mid_stream(server& my, const std::string& database, std::size_t capacity,
+                                 std::chrono::milliseconds down_for, std::uint64_t crash_after) {
+  auto o = fault_options(my.url(database));
   o.queue_capacity = capacity;
   osprof::emitter e{o};
   std::thread producer([] { emit_points(20000, 40, 200, 2ms); });
@@ -108,27 +125,25 @@ osprof::stats crashed_mid_stream(std::size_t capacity, std::chrono::milliseconds
   EXPECT_LT(at_kill.written, 40000u) << "the crash came too late to test anything";
   EXPECT_GT(s.write_failures, 0u);
   expect_balanced(s);
-  expect_stored_exactly(my, s.written);
+  expect_stored_exactly(my, database, s.written);
   return s;
 }
 
-TEST(MyFault, CrashedMidStreamAndRestartedNoLossNoDuplicates) {
-  const auto s = crashed_mid_stream(100000, 300ms, 4000);
+TEST_F(MyFault, CrashedMidStreamAndRestartedNoLossNoDuplicates) {
+  const auto s = crashed_mid_stream(my_, db_, 100000, 300ms, 4000);
   EXPECT_EQ(s.dropped(), 0u);
 }
 
-TEST(MyFault, CrashedMidStreamBeyondTheCapCountsWhatWasDropped) {
+TEST_F(MyFault, CrashedMidStreamBeyondTheCapCountsWhatWasDropped) {
   // A small cap: the producer outruns the queue (dropped on the callers' side, counted).
-  const auto s = crashed_mid_stream(2000, 1500ms, 1000);
+  const auto s = crashed_mid_stream(my_, db_, 2000, 1500ms, 1000);
   EXPECT_GT(s.dropped_queue_full, 0u);
   EXPECT_EQ(s.dropped_backend + s.dropped_shutdown, 0u);
 }
 
-TEST(MyFault, AnswerToCommitLostTheRetryFindsTheBatchStored) {
-  server my = server::make_private();
-  my.start();
-  osprof::test::lossy_proxy proxy(my.port());
-  const std::string url = "mysql://osprof:osprof-secret@127.0.0.1:" + std::to_string(proxy.port()) + "/traces";
+TEST_F(MyFault, AnswerToCommitLostTheRetryFindsTheBatchStored) {
+  osprof::test::lossy_proxy proxy(my_.port());
+  const std::string url = "mysql://osprof:osprof-secret@127.0.0.1:" + std::to_string(proxy.port()) + "/" + db_;
   osprof::emitter e{fault_options(url)};
   emit_demo_trace();
   ASSERT_TRUE(e.flush(10s)) << e.get_stats().last_error;
@@ -141,18 +156,16 @@ TEST(MyFault, AnswerToCommitLostTheRetryFindsTheBatchStored) {
   EXPECT_GE(s.write_failures, 1u);
   EXPECT_EQ(s.written, 16u);
   expect_balanced(s);
-  expect_stored_exactly(my, 16);
+  expect_stored_exactly(16);
   // The first attempt committed (the proxy let the server finish): the retry found its claim.
-  EXPECT_EQ(my.root("traces").count("SELECT batch FROM osprof_writers"), 2);
+  EXPECT_EQ(my_.root(db_).count("SELECT batch FROM osprof_writers"), 2);
 }
 
-TEST(MyFault, FrozenServerRunsTheStalledBatchLaterStillStoredOnce) {
-  server my = server::make_private();
-  my.start();
-  osprof::emitter e{fault_options(my.url("traces"))};
+TEST_F(MyFault, FrozenServerRunsTheStalledBatchLaterStillStoredOnce) {
+  osprof::emitter e{fault_options(my_.url(db_))};
   emit_demo_trace();
   ASSERT_TRUE(e.flush(10s)) << e.get_stats().last_error;
-  const auto pids = server_pids(my);
+  const auto pids = server_pids(my_);
   ASSERT_EQ(pids.size(), 1u);
   for (pid_t p : pids) ::kill(p, SIGSTOP);
   emit_points(500);  // sent to a server that reads nothing: the writes time out
@@ -164,20 +177,18 @@ TEST(MyFault, FrozenServerRunsTheStalledBatchLaterStillStoredOnce) {
   const auto s = e.get_stats();
   EXPECT_EQ(s.written, 1008u);
   expect_balanced(s);
-  expect_stored_exactly(my, s.written);
+  expect_stored_exactly(s.written);
 }
 
-TEST(MyFault, LockedTableHoldsWritesBackNotTheCallers) {
-  server my = server::make_private();
-  my.start();
-  osprof::emitter e{fault_options(my.url("traces"))};
+TEST_F(MyFault, LockedTableHoldsWritesBackNotTheCallers) {
+  osprof::emitter e{fault_options(my_.url(db_))};
   emit_demo_trace();  // the table exists now
   ASSERT_TRUE(e.flush(10s)) << e.get_stats().last_error;
   const auto before = slowest_emit(2000);
   ASSERT_TRUE(e.flush(10s)) << e.get_stats().last_error;
   std::atomic<bool> locked{false};
   std::thread holder([&] {
-    auto db = my.root("traces");
+    auto db = my_.root(db_);
     db.exec("LOCK TABLES data WRITE");
     locked = true;
     std::this_thread::sleep_for(3s);
@@ -200,17 +211,15 @@ TEST(MyFault, LockedTableHoldsWritesBackNotTheCallers) {
   EXPECT_EQ(s.written, 8u + 4000u + 10000u);
   EXPECT_EQ(s.dropped(), 0u);
   expect_balanced(s);
-  expect_stored_exactly(my, s.written);
+  expect_stored_exactly(s.written);
   // A trace point never waits for the server: the slowest call is of the same order with the
   // table locked as without (a scheduler hiccup aside: both bounds are generous).
   EXPECT_LT(during, std::max(before * 20, std::chrono::nanoseconds(20ms)))
       << "before " << before.count() << " ns, during " << during.count() << " ns";
 }
 
-TEST(MyFault, WrongPasswordDropsAndCountsWithAClearError) {
-  server my = server::make_private();
-  my.start();
-  osprof::emitter e{fault_options("mysql+pymysql://osprof:hunter2-wrong@127.0.0.1:" + std::to_string(my.port()) + "/traces")};
+TEST_F(MyFault, WrongPasswordDropsAndCountsWithAClearError) {
+  osprof::emitter e{fault_options("mysql+pymysql://osprof:hunter2-wrong@127.0.0.1:" + std::to_string(my_.port()) + "/" + db_)};
   emit_points(500);
   ASSERT_TRUE(e.flush(10s));
   const auto started = clock_type::now();
@@ -224,10 +233,8 @@ TEST(MyFault, WrongPasswordDropsAndCountsWithAClearError) {
   EXPECT_EQ(s.last_error.find("hunter2"), std::string::npos) << s.last_error;
 }
 
-TEST(MyFault, MissingDatabaseDropsAndCountsWithAClearError) {
-  server my = server::make_private();
-  my.start();
-  osprof::emitter e{fault_options(my.url("no_such_db"))};
+TEST_F(MyFault, MissingDatabaseDropsAndCountsWithAClearError) {
+  osprof::emitter e{fault_options(my_.url("no_such_db"))};
   emit_points(500);
   ASSERT_TRUE(e.flush(10s));
   e.shutdown(10s);
@@ -237,10 +244,8 @@ TEST(MyFault, MissingDatabaseDropsAndCountsWithAClearError) {
   EXPECT_NE(s.last_error.find("Unknown database 'no_such_db'"), std::string::npos) << s.last_error;
 }
 
-TEST(MyFault, ValuesTooLongAreDroppedOneByOneTheRestStored) {
-  server my = server::make_private();
-  my.start();
-  osprof::emitter e{fault_options(my.url("traces"))};
+TEST_F(MyFault, ValuesTooLongAreDroppedOneByOneTheRestStored) {
+  osprof::emitter e{fault_options(my_.url(db_))};
   osprof::init("SECRET_KEY");
   const std::string long_name(300, 'n');
   for (int i = 0; i < 100; ++i) {
@@ -255,7 +260,7 @@ TEST(MyFault, ValuesTooLongAreDroppedOneByOneTheRestStored) {
   EXPECT_EQ(s.dropped_backend, 20u);
   expect_balanced(s);
   EXPECT_NE(s.last_error.find("the column takes 255"), std::string::npos) << s.last_error;
-  expect_stored_exactly(my, 180);
+  expect_stored_exactly(180);
 }
 
 }  // namespace

@@ -1,9 +1,10 @@
-// The PostgreSQL driver with the real emitter against PostgreSQL servers that each test starts,
-// crashes, freezes and restarts itself (copies of the fixture's initialised cluster): down at
-// start, crashed mid-stream and restarted, frozen while batches are in flight, a lost answer
-// to COMMIT, a table locked by a long transaction, a wrong password, a missing database. After
-// every scenario the counters add up exactly (emitted == written + dropped), the server holds
-// exactly the events counted written, each once, and the callers never waited on the server.
+// The PostgreSQL driver with the real emitter against the fixture's PostgreSQL (started once per
+// test run), which these tests stop, crash, freeze and restart, each in a new database of its
+// own: down at start, crashed mid-stream and restarted, frozen while batches are in flight, a
+// lost answer to COMMIT, a table locked by a long transaction, a wrong password, a missing
+// database, values too long. After every scenario the counters add up exactly (emitted ==
+// written + dropped), the database holds exactly the events counted written, each once, and
+// the callers never waited on the server.
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -31,9 +32,9 @@ osprof::options fault_options(const std::string& url) {
   return o;
 }
 
-// The server holds exactly `written` events, none twice.
-void expect_stored_exactly(const server& pg, std::uint64_t written) {
-  auto db = pg.superuser("traces");
+// `database` holds exactly `written` events, none twice.
+void expect_stored_exactly(const server& pg, const std::string& database, std::uint64_t written) {
+  auto db = pg.superuser(database);
   EXPECT_EQ(db.count("SELECT count(*) FROM data"), static_cast<long>(written))
       << "the server holds a different number of events than counted as written";
   EXPECT_EQ(db.count("SELECT count(*) FROM (SELECT trace_id, name FROM data GROUP BY trace_id, name HAVING count(*) > 1) d"), 0)
@@ -81,9 +82,27 @@ std::vector<pid_t> server_pids(const server& pg) {
   return pids;
 }
 
-TEST(PgFault, DownAtStartEverythingHeldIsDeliveredLater) {
-  server pg = server::make_private();  // not started: connections are refused
-  osprof::emitter e{fault_options(pg.url("traces"))};
+// Each test in a new database of the fixture's server; a test that failed half-way leaves the
+// server running and thawed for the next.
+class PgFault : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!pg_.running()) pg_.start();
+    db_ = pg_.new_database();
+  }
+  void TearDown() override {
+    for (pid_t p : server_pids(pg_)) ::kill(p, SIGCONT);
+    if (!pg_.running()) pg_.start();
+  }
+  void expect_stored_exactly(std::uint64_t written) { ::expect_stored_exactly(pg_, db_, written); }
+
+  server pg_;
+  std::string db_;
+};
+
+TEST_F(PgFault, DownAtStartEverythingHeldIsDeliveredLater) {
+  pg_.stop();  // connections are refused until it starts again
+  osprof::emitter e{fault_options(pg_.url(db_))};
   emit_points(1000);
   std::this_thread::sleep_for(500ms);
   auto s = e.get_stats();
@@ -92,22 +111,21 @@ TEST(PgFault, DownAtStartEverythingHeldIsDeliveredLater) {
   EXPECT_EQ(s.held, 2000u);
   EXPECT_GT(s.write_failures, 1u) << "the connection is retried";
   EXPECT_NE(s.last_error.find("Connection refused"), std::string::npos) << s.last_error;
-  pg.start();
+  pg_.start();
   ASSERT_TRUE(e.flush(20s)) << e.get_stats().last_error;
   ASSERT_TRUE(e.shutdown(10s));
   s = e.get_stats();
   EXPECT_EQ(s.written, 2000u);
   EXPECT_EQ(s.dropped(), 0u);
   expect_balanced(s);
-  expect_stored_exactly(pg, s.written);
+  expect_stored_exactly(s.written);
 }
 
 // Crashes the server (an immediate shutdown) once `crash_after` events are written, restarts it on the
 // same data `down_for` later, while a producer emits 40,000 events.
-osprof::stats crashed_mid_stream(std::size_t capacity, std::chrono::milliseconds down_for, std::uint64_t crash_after) {
-  server pg = server::make_private();
-  pg.start();
-  auto o = fault_options(pg.url("traces"));
+osprof::stats crashed_mid_stream(server& pg, const std::string& database, std::size_t capacity,
+                                 std::chrono::milliseconds down_for, std::uint64_t crash_after) {
+  auto o = fault_options(pg.url(database));
   o.queue_capacity = capacity;
   osprof::emitter e{o};
   std::thread producer([] { emit_points(20000, 40, 200, 2ms); });
@@ -125,27 +143,25 @@ osprof::stats crashed_mid_stream(std::size_t capacity, std::chrono::milliseconds
   EXPECT_LT(at_kill.written, 40000u) << "the crash came too late to test anything";
   EXPECT_GT(s.write_failures, 0u);
   expect_balanced(s);
-  expect_stored_exactly(pg, s.written);
+  expect_stored_exactly(pg, database, s.written);
   return s;
 }
 
-TEST(PgFault, CrashedMidStreamAndRestartedNoLossNoDuplicates) {
-  const auto s = crashed_mid_stream(100000, 300ms, 4000);
+TEST_F(PgFault, CrashedMidStreamAndRestartedNoLossNoDuplicates) {
+  const auto s = crashed_mid_stream(pg_, db_, 100000, 300ms, 4000);
   EXPECT_EQ(s.dropped(), 0u);
 }
 
-TEST(PgFault, CrashedMidStreamBeyondTheCapCountsWhatWasDropped) {
+TEST_F(PgFault, CrashedMidStreamBeyondTheCapCountsWhatWasDropped) {
   // A small cap: the producer outruns the queue (dropped on the callers' side, counted).
-  const auto s = crashed_mid_stream(2000, 1500ms, 1000);
+  const auto s = crashed_mid_stream(pg_, db_, 2000, 1500ms, 1000);
   EXPECT_GT(s.dropped_queue_full, 0u);
   EXPECT_EQ(s.dropped_backend + s.dropped_shutdown, 0u);
 }
 
-TEST(PgFault, AnswerToCommitLostTheRetryFindsTheBatchStored) {
-  server pg = server::make_private();
-  pg.start();
-  osprof::test::lossy_proxy proxy(pg.port());
-  const std::string url = "postgresql://osprof:osprof-secret@127.0.0.1:" + std::to_string(proxy.port()) + "/traces";
+TEST_F(PgFault, AnswerToCommitLostTheRetryFindsTheBatchStored) {
+  osprof::test::lossy_proxy proxy(pg_.port());
+  const std::string url = "postgresql://osprof:osprof-secret@127.0.0.1:" + std::to_string(proxy.port()) + "/" + db_;
   osprof::emitter e{fault_options(url)};
   emit_demo_trace();
   ASSERT_TRUE(e.flush(10s)) << e.get_stats().last_error;
@@ -158,18 +174,16 @@ TEST(PgFault, AnswerToCommitLostTheRetryFindsTheBatchStored) {
   EXPECT_GE(s.write_failures, 1u);
   EXPECT_EQ(s.written, 16u);
   expect_balanced(s);
-  expect_stored_exactly(pg, 16);
+  expect_stored_exactly(16);
   // The first attempt committed (the proxy let the server finish): the retry found its claim.
-  EXPECT_EQ(pg.superuser("traces").count("SELECT batch FROM osprof_writers"), 2);
+  EXPECT_EQ(pg_.superuser(db_).count("SELECT batch FROM osprof_writers"), 2);
 }
 
-TEST(PgFault, FrozenServerRunsTheStalledBatchLaterStillStoredOnce) {
-  server pg = server::make_private();
-  pg.start();
-  osprof::emitter e{fault_options(pg.url("traces"))};
+TEST_F(PgFault, FrozenServerRunsTheStalledBatchLaterStillStoredOnce) {
+  osprof::emitter e{fault_options(pg_.url(db_))};
   emit_demo_trace();
   ASSERT_TRUE(e.flush(10s)) << e.get_stats().last_error;
-  const auto pids = server_pids(pg);
+  const auto pids = server_pids(pg_);
   ASSERT_GE(pids.size(), 2u);
   for (pid_t p : pids) ::kill(p, SIGSTOP);
   emit_points(500);  // sent to a server that reads nothing: the writes time out
@@ -181,20 +195,18 @@ TEST(PgFault, FrozenServerRunsTheStalledBatchLaterStillStoredOnce) {
   const auto s = e.get_stats();
   EXPECT_EQ(s.written, 1008u);
   expect_balanced(s);
-  expect_stored_exactly(pg, s.written);
+  expect_stored_exactly(s.written);
 }
 
-TEST(PgFault, LockedTableHoldsWritesBackNotTheCallers) {
-  server pg = server::make_private();
-  pg.start();
-  osprof::emitter e{fault_options(pg.url("traces"))};
+TEST_F(PgFault, LockedTableHoldsWritesBackNotTheCallers) {
+  osprof::emitter e{fault_options(pg_.url(db_))};
   emit_demo_trace();  // the table exists now
   ASSERT_TRUE(e.flush(10s)) << e.get_stats().last_error;
   const auto before = slowest_emit(2000);
   ASSERT_TRUE(e.flush(10s)) << e.get_stats().last_error;
   std::atomic<bool> locked{false};
   std::thread holder([&] {
-    auto db = pg.superuser("traces");
+    auto db = pg_.superuser(db_);
     db.exec("BEGIN");
     db.exec("LOCK TABLE data IN ACCESS EXCLUSIVE MODE");
     locked = true;
@@ -215,17 +227,15 @@ TEST(PgFault, LockedTableHoldsWritesBackNotTheCallers) {
   EXPECT_EQ(s.written, 8u + 4000u + 10000u);
   EXPECT_EQ(s.dropped(), 0u);
   expect_balanced(s);
-  expect_stored_exactly(pg, s.written);
+  expect_stored_exactly(s.written);
   // A trace point never waits for the server: the slowest call is of the same order with the
   // table locked as without (a scheduler hiccup aside: both bounds are generous).
   EXPECT_LT(during, std::max(before * 20, std::chrono::nanoseconds(20ms)))
       << "before " << before.count() << " ns, during " << during.count() << " ns";
 }
 
-TEST(PgFault, WrongPasswordDropsAndCountsWithAClearError) {
-  server pg = server::make_private();
-  pg.start();
-  osprof::emitter e{fault_options("postgresql://osprof:hunter2-wrong@127.0.0.1:" + std::to_string(pg.port()) + "/traces")};
+TEST_F(PgFault, WrongPasswordDropsAndCountsWithAClearError) {
+  osprof::emitter e{fault_options("postgresql://osprof:hunter2-wrong@127.0.0.1:" + std::to_string(pg_.port()) + "/" + db_)};
   emit_points(500);
   ASSERT_TRUE(e.flush(10s));
   const auto started = clock_type::now();
@@ -239,10 +249,8 @@ TEST(PgFault, WrongPasswordDropsAndCountsWithAClearError) {
   EXPECT_EQ(s.last_error.find("hunter2"), std::string::npos) << s.last_error;
 }
 
-TEST(PgFault, MissingDatabaseDropsAndCountsWithAClearError) {
-  server pg = server::make_private();
-  pg.start();
-  osprof::emitter e{fault_options(pg.url("no_such_db"))};
+TEST_F(PgFault, MissingDatabaseDropsAndCountsWithAClearError) {
+  osprof::emitter e{fault_options(pg_.url("no_such_db"))};
   emit_points(500);
   ASSERT_TRUE(e.flush(10s));
   e.shutdown(10s);
@@ -252,10 +260,8 @@ TEST(PgFault, MissingDatabaseDropsAndCountsWithAClearError) {
   EXPECT_NE(s.last_error.find("database \"no_such_db\" does not exist"), std::string::npos) << s.last_error;
 }
 
-TEST(PgFault, ValuesTooLongAreDroppedOneByOneTheRestStored) {
-  server pg = server::make_private();
-  pg.start();
-  osprof::emitter e{fault_options(pg.url("traces"))};
+TEST_F(PgFault, ValuesTooLongAreDroppedOneByOneTheRestStored) {
+  osprof::emitter e{fault_options(pg_.url(db_))};
   osprof::init("SECRET_KEY");
   const std::string long_name(300, 'n');
   for (int i = 0; i < 100; ++i) {
@@ -270,7 +276,7 @@ TEST(PgFault, ValuesTooLongAreDroppedOneByOneTheRestStored) {
   EXPECT_EQ(s.dropped_backend, 20u);
   expect_balanced(s);
   EXPECT_NE(s.last_error.find("the column takes 255"), std::string::npos) << s.last_error;
-  expect_stored_exactly(pg, 180);
+  expect_stored_exactly(180);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // Helpers of the PostgreSQL driver's tests: the fixture's server (tests/servers/postgresql.sh),
-// a blocking libpq connection to check what was stored, a new database per test, servers a
-// fault test starts, kills and restarts itself, and events made by hand.
+// which the fault tests also stop, crash and restart, a blocking libpq connection to check what
+// was stored, a new database per test, and events made by hand.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -10,7 +10,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <string>
@@ -77,35 +76,23 @@ class admin {
   PGconn* conn_;
 };
 
-/// A server: the fixture's, or one a fault test runs in a directory of its own.
+/// The fixture's server (tests/servers/postgresql.sh, started once per test run). The fault
+/// tests stop, crash, freeze and restart it (they hold the `postgresql` resource lock, so no
+/// other test uses it meanwhile); a restart keeps its data and port.
 class server {
  public:
-  /// The fixture's server (already running).
-  server() : dir_(fixture_dir()), owned_(false) {}
-  /// A private server in a new temp dir, not started yet; its port is chosen now.
-  static server make_private() {
-    char tmpl[] = "/tmp/osprof-pg-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
-    server s(tmpl);
-    std::ofstream(s.dir_ + "/port") << free_port() << "\n";
-    return s;
-  }
-  server(server&& o) noexcept : dir_(std::move(o.dir_)), owned_(std::exchange(o.owned_, false)) {}
-  ~server() {
-    if (!owned_) return;
-    try {
-      script("stop");
-    } catch (const std::exception&) {
-    }
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
+  server() : dir_(fixture_dir()) {}
 
   std::uint16_t port() const { return read_port(dir_); }
   const std::string& dir() const { return dir_; }
   void start() { script("start"); }
   void kill() { script("kill"); }  // an immediate shutdown: a crash, recovered at the next start
   void stop() { script("stop"); }
+  /// Whether the server answers on its socket.
+  bool running() const {
+    const std::string conninfo = "host=" + dir_ + " port=" + std::to_string(port()) + " user=postgres dbname=postgres";
+    return PQping(conninfo.c_str()) == PQPING_OK;
+  }
 
   /// The superuser over the unix socket (trusted there).
   admin superuser(const std::string& database = "postgres") const {
@@ -125,25 +112,13 @@ class server {
   }
 
  private:
-  explicit server(std::string dir) : dir_(std::move(dir)), owned_(true) {}
-
-  static std::uint16_t free_port() {
-    for (int i = 0; i < 100; ++i) {
-      const auto p = static_cast<std::uint16_t>(30000 + (osprof::uuid::random().lo % 20000));
-      const std::string probe = "bash -c 'exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(p) + "' 2>/dev/null";
-      if (std::system(probe.c_str()) != 0) return p;
-    }
-    throw std::runtime_error("no free port");
-  }
   void script(const std::string& command) const {
-    const std::string template_dir = fixture_dir() + "/template";
-    const std::string cmd = "OSPROF_PG_TEMPLATE=" + template_dir + " bash " + OSPROF_TEST_SOURCE_DIR +
-                            "/tests/servers/postgresql.sh " + command + " " + dir_ + " >/dev/null";
+    const std::string cmd =
+        "bash " + std::string(OSPROF_TEST_SOURCE_DIR) + "/tests/servers/postgresql.sh " + command + " " + dir_ + " >/dev/null";
     if (std::system(cmd.c_str()) != 0) throw std::runtime_error("postgresql.sh " + command + " " + dir_ + " failed");
   }
 
   std::string dir_;
-  bool owned_;
 };
 
 /// Emitter settings for the tests: quick batches and retries, project demo, service api, host vm.
