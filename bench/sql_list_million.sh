@@ -5,8 +5,9 @@
 #
 #   bench/sql_list_million.sh postgresql|mysql <osprof CLI> [rows]
 #
-# The rows are made by the server (INSERT ... SELECT), then ANALYZEd; each command runs three
-# times and the times are printed.
+# First the driver's sustained zero-drop rate into that table (`osprof bench --overflow block`).
+# Then the rows are made by the server (INSERT ... SELECT: its own insert rate, no client),
+# then ANALYZEd; each command runs three times and the times are printed.
 set -euo pipefail
 
 kind="${1:?usage: sql_list_million.sh postgresql|mysql <osprof CLI> [rows]}"
@@ -29,6 +30,11 @@ else
 fi
 # The table and indexes as osprof creates them: one event written through the driver.
 "$cli" bench --connection-string "$cs" --duration 0.1 --rate 10 >/dev/null 2>&1
+# The driver's sustained zero-drop rate into that table, for comparison with the server's own
+# rate below (the same server, minutes apart at most).
+"$cli" bench --connection-string "$cs" --duration 4 --overflow block --block-timeout 60000 --drain-timeout 120 \
+  --json "$dir/bench.json" >/dev/null 2>&1
+echo "$kind: osprof bench, zero drops: $(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["throughput"]["written_events_per_s"]))' "$dir/bench.json") events/s"
 run_sql "DELETE FROM data"
 
 started=$(date +%s.%N)
@@ -51,7 +57,8 @@ else
                          '{\"info\": {\"db\": {\"statement\": \"SELECT 1\"}, \"host\": \"vm\"}}'))
     FROM seq_0_to_$((rows - 1)); ANALYZE TABLE data;" >/dev/null
 fi
-echo "$kind: $rows rows made in $(python3 -c "print(round($(date +%s.%N) - $started, 1))") s"
+made_s="$(python3 -c "print(round($(date +%s.%N) - $started, 1))")"
+echo "$kind: $rows rows made in $made_s s by the server itself ($(python3 -c "print(round($rows / $made_s))") rows/s)"
 
 time_it() {  # label, command...
   local label="$1"; shift

@@ -1,4 +1,4 @@
-// Helpers of the MariaDB driver's tests: the fixture's server (tests/servers/mysql.sh), which the
+// What the MariaDB driver's tests share: the fixture's server (tests/servers/mysql.sh), which the
 // fault tests also stop, crash and restart, a blocking Connector/C connection to check what was
 // stored, a new database per test, and events made by hand.
 #pragma once

@@ -1,4 +1,4 @@
-// Helpers of the PostgreSQL driver's tests: the fixture's server (tests/servers/postgresql.sh),
+// What the PostgreSQL driver's tests share: the fixture's server (tests/servers/postgresql.sh),
 // which the fault tests also stop, crash and restart, a blocking libpq connection to check what
 // was stored, a new database per test, and events made by hand.
 #pragma once
