@@ -79,12 +79,16 @@ asio::awaitable<std::vector<trace_summary>> sql_reader::list_error_traces() {
   std::vector<std::string> ids(failed.begin(), failed.end());
   for (std::size_t from = 0; from < ids.size(); from += ids_per_query) {
     const std::size_t n = std::min(ids_per_query, ids.size() - from);
-    std::string sql = "SELECT base_id, MIN(timestamp) FROM data WHERE base_id IN (";
+    // As list_traces(): MariaDB shows each trace's first stored row (one index dive and one
+    // primary-key read per trace instead of reading all of its rows).
+    std::string sql = dialect_ == dialect::mysql
+                          ? "SELECT d.base_id, d.timestamp FROM (SELECT MIN(id) AS id FROM data WHERE base_id IN ("
+                          : "SELECT base_id, MIN(timestamp) FROM data WHERE base_id IN (";
     for (std::size_t i = 0; i < n; ++i) {
       if (i != 0) sql += ", ";
       sql += placeholder(dialect_, i + 1);
     }
-    sql += ") GROUP BY base_id";
+    sql += dialect_ == dialect::mysql ? ") GROUP BY base_id) f JOIN data d ON d.id = f.id" : ") GROUP BY base_id";
     const result_rows rows =
         co_await runner_->query(std::move(sql), std::vector<std::string>(ids.begin() + static_cast<std::ptrdiff_t>(from),
                                                                          ids.begin() + static_cast<std::ptrdiff_t>(from + n)));

@@ -92,6 +92,7 @@ TEST_F(MyServer, ListsNewestFirstAndErrorTracesOnly) {
   ASSERT_EQ(errors.size(), 2u);
   EXPECT_EQ(errors[0].base_id, bases[3].to_string());
   EXPECT_EQ(errors[1].base_id, bases[1].to_string());
+  EXPECT_EQ(errors[0].timestamp, "2025-11-24T03:00:00.000000") << "the failed trace's first stored row";
 }
 
 TEST_F(MyServer, EachBatchClaimsItsNumberAndAStoredNumberCannotBeClaimedAgain) {
