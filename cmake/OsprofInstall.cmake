@@ -117,6 +117,15 @@ if(_osprof_static)
     list(APPEND _osprof_requires zlib)
     set(OSPROF_PC_DRIVERS_LIBS_PRIVATE "-lboost_url")
   endif()
+  # The SQL servers' client libraries by name, not by their .pc files: libpq.pc's static
+  # dependencies (libpgcommon.a, krb5, ldap) are not in libpq-dev; the shared libraries need none.
+  if("postgresql" IN_LIST OSPROF_BUILT_DRIVERS)
+    string(APPEND OSPROF_PC_DRIVERS_LIBS_PRIVATE " -lpq")
+  endif()
+  if("mysql" IN_LIST OSPROF_BUILT_DRIVERS)
+    string(APPEND OSPROF_PC_DRIVERS_LIBS_PRIVATE " -lmariadb")
+  endif()
+  string(STRIP "${OSPROF_PC_DRIVERS_LIBS_PRIVATE}" OSPROF_PC_DRIVERS_LIBS_PRIVATE)
   list(JOIN _osprof_requires ", " OSPROF_PC_DRIVERS_REQUIRES_PRIVATE)
 endif()
 # Relocatable: the prefix is found from the .pc file's own location.
