@@ -38,6 +38,10 @@ class help_formatter : public CLI::Formatter {
 CLI::Validator integer_in(long long min, long long max);
 /// A number (decimal or with an exponent) from min to max.
 CLI::Validator number_in(double min, double max);
+/// true/false, yes/no, on/off, 1/0 in any case (Python's True and False too).
+CLI::Validator boolean_word();
+/// The meaning of a word boolean_word() accepted.
+bool boolean_value(const std::string& word);
 
 /// Throws osprof::error "cannot write" when `path` cannot be written (checked before long work).
 void check_writable(const std::string& path);
@@ -64,6 +68,7 @@ struct trace_show_settings {
   bool json = false, tree = false, html = false, dot = false, chrome = false;
   bool color = false, no_color = false;
   std::optional<std::string> out{};
+  std::optional<std::string> render_dot{};  ///< OSProfiler's --render-dot: the graph to <FILE>.pdf
   int timeout_s = 30;
 };
 struct trace_list_settings {
