@@ -63,12 +63,16 @@ struct trace_show_settings {
   bool color = false, no_color = false;
   std::optional<std::string> out{};
   int timeout_s = 30;
+  std::optional<std::string> transport_url{};  ///< messaging:// only, as OSProfiler's CLI
+  std::optional<double> idle_timeout_s{};
 };
 struct trace_list_settings {
   std::optional<std::string> connection_string{};
   bool error_trace = false;
   bool json = false;
   int timeout_s = 30;
+  std::optional<std::string> transport_url{};
+  std::optional<double> idle_timeout_s{};
 };
 int trace_show(const trace_show_settings& s);
 int trace_list(const trace_list_settings& s);
