@@ -54,6 +54,10 @@ failure_kind kind_of_status(int status) {
 std::string status_text(int status, bool tls) {
   std::string text = amqp_error_string2(status);
   if (status == AMQP_STATUS_SSL_CONNECTION_FAILED) text += " (is this a TLS port?)";
+  if (status == AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED) {
+    text += " (the certificate must list the host name connected to as a DNS name: rabbitmq-c does not match IP "
+            "address entries)";
+  }
   if (!tls && (status == AMQP_STATUS_CONNECTION_CLOSED || status == AMQP_STATUS_SOCKET_CLOSED)) {
     text += " (if this is a TLS port, use rabbits:// or ssl=1)";
   }
