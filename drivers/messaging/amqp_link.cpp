@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 namespace osprof::detail::messaging {
@@ -135,7 +137,9 @@ void amqp_link::open_one(const broker& b) {
   const timeval tv = to_timeval(options_.timeout);
   const int opened = amqp_socket_open_noblock(socket, b.host.c_str(), b.port, &tv);
   if (opened != AMQP_STATUS_OK) {
-    throw amqp_failure(kind_of_status(opened), where_ + ": cannot connect: " + status_text(opened, options_.tls));
+    std::string text = status_text(opened, options_.tls);
+    if (opened == AMQP_STATUS_SOCKET_ERROR && errno != 0) text += std::string(" (") + std::strerror(errno) + ")";
+    throw amqp_failure(kind_of_status(opened), where_ + ": cannot connect: " + text);
   }
   fd_ = amqp_socket_get_sockfd(socket);
   amqp_set_handshake_timeout(conn_, &tv);
