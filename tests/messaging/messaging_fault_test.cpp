@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <set>
 
 #include "messaging_test_util.hpp"
@@ -207,6 +208,94 @@ TEST(MessagingFault, WrongCredentialsAndUnknownVhost) {
     EXPECT_EQ(s.last_error.find("wrong-secret"), std::string::npos) << s.last_error;
     EXPECT_LT(p99(latencies), 100'000);
   }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- osprof collect
+
+#include <signal.h>
+#include <spawn.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+
+extern char** environ;
+
+namespace {
+
+pid_t spawn_collect(const std::string& from, const std::string& to) {
+  std::vector<std::string> args{OSPROF_CLI_PATH, "collect", "--from", from, "--to", to, "--batch-size", "300",
+                                "--progress", "0"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  if (posix_spawn(&pid, OSPROF_CLI_PATH, nullptr, nullptr, argv.data(), environ) != 0) return -1;
+  return pid;
+}
+
+// Rows, and distinct events (trace_id, name), in the SQLite file.
+std::pair<long, long> rows(const std::string& path) {
+  sqlite3* db = nullptr;
+  long total = 0, distinct = 0;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt* q = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT COUNT(*), COUNT(DISTINCT trace_id || name) FROM data", -1, &q, nullptr) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW) {
+      total = sqlite3_column_int64(q, 0);
+      distinct = sqlite3_column_int64(q, 1);
+    }
+    sqlite3_finalize(q);
+  }
+  sqlite3_close(db);
+  return {total, distinct};
+}
+
+using namespace osprof_test;
+
+TEST(MessagingCollect, KilledMidStreamAndRestartedStoresEachEventOnce) {
+  broker_up_guard guard;
+  const std::string topic = fresh_topic();
+  const std::string from = url("?topic=" + topic);
+  const std::string path = std::string(OSPROF_TEST_BINARY_DIR) + "/messaging-collect-" + topic + ".db";
+  std::filesystem::remove(path);
+  const long events = 30000;
+  {
+    auto o = test_options(from);
+    o.queue_capacity = 1 << 16;
+    o.batch_size = 2048;
+    osprof::emitter e{o};
+    osprof::init("SECRET_KEY");
+    for (long i = 0; i < events / 2; ++i) osprof::trace t("op");
+    osprof::clean();
+    ASSERT_TRUE(e.flush(std::chrono::seconds(60)));
+    ASSERT_EQ(e.get_stats().written, static_cast<std::uint64_t>(events));
+  }
+  pid_t pid = spawn_collect(from, "sqlite:///" + path);
+  ASSERT_GT(pid, 0);
+  // Killed while it stores: some events stored, the rest taken or still queued.
+  for (int i = 0; i < 600 && rows(path).first < events / 4; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  const auto at_kill = rows(path);
+  EXPECT_GT(at_kill.first, 0);
+  EXPECT_LT(at_kill.first, events) << "collect finished before it was killed: the test proves nothing";
+  EXPECT_EQ(at_kill.first, at_kill.second);  // nothing stored twice so far
+  // Restarted: it takes the rest (and what the killed one took without acknowledging).
+  pid = spawn_collect(from, "sqlite:///" + path);
+  ASSERT_GT(pid, 0);
+  for (int i = 0; i < 6000 && rows(path).second < events; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  kill(pid, SIGTERM);
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  const auto done = rows(path);
+  EXPECT_EQ(done.second, events);  // every event stored
+  EXPECT_EQ(done.first, events);   // once
+  EXPECT_EQ(drain(topic, std::chrono::milliseconds(300)).size(), 0u);  // and acknowledged
+  std::filesystem::remove(path);
 }
 
 }  // namespace
