@@ -22,3 +22,7 @@ bench_drivers+=(
   'influxdb|influxdb://127.0.0.1:$port/bench|bash tests/servers/influxdb.sh start-fresh $dir|bash tests/servers/influxdb.sh stop $dir'
   'clickhouse|clickhouse://127.0.0.1:$port/default|bash tests/servers/clickhouse.sh start-fresh $dir|bash tests/servers/clickhouse.sh stop $dir|--batch-size 4096'
 )
+# RabbitMQ 3.10 (drivers/messaging): oslo.messaging notifications with publisher confirms.
+bench_drivers+=(
+  'messaging|rabbit://guest:guest@127.0.0.1:$port/|bash tests/servers/rabbitmq.sh start $dir|bash tests/servers/rabbitmq.sh stop $dir'
+)
