@@ -31,7 +31,7 @@ TEST(MessagingServer, PublishesOsloNotifications) {
   EXPECT_EQ(s.written, 8u);
   EXPECT_EQ(s.dropped(), 0u);
 
-  const auto got = drain(topic);
+  const auto got = drain(topic, std::chrono::milliseconds(500), "", 8);
   ASSERT_EQ(got.size(), 8u);
   std::vector<std::string> names;
   std::set<std::string> ids;
@@ -69,7 +69,7 @@ TEST(MessagingServer, ControlExchangeAndLargeBatches) {
   }
   EXPECT_EQ(s.written, 20000u);
   EXPECT_EQ(s.dropped(), 0u);
-  EXPECT_EQ(drain(topic, std::chrono::milliseconds(500), "&control_exchange=nova").size(), 20000u);
+  EXPECT_EQ(drain(topic, std::chrono::milliseconds(500), "&control_exchange=nova", 20000).size(), 20000u);
 }
 
 TEST(MessagingServer, UsesExistingExchangeAndQueueAsTheyAre) {
@@ -85,7 +85,7 @@ TEST(MessagingServer, UsesExistingExchangeAndQueueAsTheyAre) {
   none.push_back(e);
   const auto r = b.write(none);
   EXPECT_EQ(r.status, osprof::write_status::ok) << r.error;
-  EXPECT_EQ(drain(topic, std::chrono::milliseconds(300), "&control_exchange=durable_x").size(), 1u);
+  EXPECT_EQ(drain(topic, std::chrono::milliseconds(300), "&control_exchange=durable_x", 1).size(), 1u);
 }
 
 // ---------------------------------------------------------------- reading
@@ -173,7 +173,7 @@ TEST(MessagingServer, SeveralBrokersTriedInOrder) {
   std::vector<osprof::event_record> one{e};
   const auto r = b.write(one);
   EXPECT_EQ(r.status, osprof::write_status::ok) << r.error;
-  EXPECT_EQ(drain(topic).size(), 1u);
+  EXPECT_EQ(drain(topic, std::chrono::milliseconds(500), "", 1).size(), 1u);
 }
 
 TEST(MessagingServer, Tls) {
@@ -199,7 +199,7 @@ TEST(MessagingServer, Tls) {
     EXPECT_EQ(r.status, osprof::write_status::failed) << r.error;
     EXPECT_NE(r.error.find("host name"), std::string::npos) << r.error;
   }
-  EXPECT_EQ(drain(topic).size(), 2u);
+  EXPECT_EQ(drain(topic, std::chrono::milliseconds(500), "", 2).size(), 2u);
   {
     // Not trusted (the system's CAs): refused for good, and said so.
     osprof::test::backend b("rabbits://guest:guest@localhost:" + tls_port() + "/?topic=" + topic);
@@ -218,7 +218,7 @@ TEST(MessagingServer, Tls) {
     const auto r = b.write(one);
     EXPECT_EQ(r.status, osprof::write_status::retry) << r.error;
   }
-  EXPECT_EQ(drain(topic).size(), 1u);
+  EXPECT_EQ(drain(topic, std::chrono::milliseconds(500), "", 1).size(), 1u);
 }
 
 TEST(MessagingServer, WrongCredentialsAndUnknownVhostAreClearErrors) {

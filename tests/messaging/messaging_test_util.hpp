@@ -56,7 +56,7 @@ inline void ctl(const std::string& args) {
 /// Restarts the broker if a test left it down (a failed fault test must not break the next).
 struct broker_up_guard {
   ~broker_up_guard() {
-    if (broker("ctl", "status") != 0) broker("restart");
+    if (broker("running") != 0) broker("restart");
   }
 };
 
@@ -65,15 +65,20 @@ inline mq::messaging_options options_for(const std::string& text) {
 }
 
 /// Takes every message now in "<topic>.info" (until `idle` passes without one), acknowledged.
+/// With `expect`, waits up to 15 s for each message while fewer than `expect` came (a loaded
+/// machine can stall the broker longer than `idle`), then `idle` for any beyond it.
 inline std::vector<mq::delivery> drain(const std::string& topic, std::chrono::milliseconds idle = std::chrono::milliseconds(500),
-                                       const std::string& extra = "") {
+                                       const std::string& extra = "", std::size_t expect = 0) {
   const auto options = options_for(url("?topic=" + topic + extra));
   mq::amqp_link link(options, "osprof test drain");
   link.open();
   link.declare_topology();
   link.consume(1000);
   std::vector<mq::delivery> out;
-  while (auto d = link.next(mq::clock::now() + idle)) {
+  for (;;) {
+    const auto wait = out.size() < expect ? std::max<std::chrono::milliseconds>(idle, std::chrono::seconds(15)) : idle;
+    auto d = link.next(mq::clock::now() + wait);
+    if (!d) break;
     link.ack(d->tag, false);
     out.push_back(std::move(*d));
   }
