@@ -138,7 +138,15 @@ void amqp_link::open_one(const broker& b) {
   const int opened = amqp_socket_open_noblock(socket, b.host.c_str(), b.port, &tv);
   if (opened != AMQP_STATUS_OK) {
     std::string text = status_text(opened, options_.tls);
-    if (opened == AMQP_STATUS_SOCKET_ERROR && errno != 0) text += std::string(" (") + std::strerror(errno) + ")";
+    if (opened == AMQP_STATUS_SOCKET_ERROR) {
+      // rabbitmq-c connects without blocking and does not pass on the socket's error: errno
+      // is still EINPROGRESS from connect(2) when the connection was refused.
+      if (errno == EINPROGRESS || errno == 0) {
+        text += " (refused or unreachable: is the broker running and listening there?)";
+      } else {
+        text += std::string(" (") + std::strerror(errno) + ")";
+      }
+    }
     throw amqp_failure(kind_of_status(opened), where_ + ": cannot connect: " + text);
   }
   fd_ = amqp_socket_get_sockfd(socket);

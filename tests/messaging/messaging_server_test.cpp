@@ -174,6 +174,13 @@ TEST(MessagingServer, SeveralBrokersTriedInOrder) {
   const auto r = b.write(one);
   EXPECT_EQ(r.status, osprof::write_status::ok) << r.error;
   EXPECT_EQ(drain(topic, std::chrono::milliseconds(500), "", 1).size(), 1u);
+  // Only the dead one: retried, and the error says what is wrong (not a stale errno).
+  osprof::test::backend dead("rabbit://guest:guest@127.0.0.1:1/?topic=" + topic);
+  const auto d = dead.write(one);
+  EXPECT_EQ(d.status, osprof::write_status::retry) << d.error;
+  EXPECT_NE(d.error.find("127.0.0.1:1: cannot connect"), std::string::npos) << d.error;
+  EXPECT_NE(d.error.find("is the broker running"), std::string::npos) << d.error;
+  EXPECT_EQ(d.error.find("in progress"), std::string::npos) << d.error;
 }
 
 TEST(MessagingServer, Tls) {
