@@ -9,13 +9,15 @@
 #   rabbitmq.sh restart <dir>  starts the broker of <dir> again (same ports, same database)
 #   rabbitmq.sh kill <dir>     kill -9 of the broker (its database stays for a restart)
 #   rabbitmq.sh ctl <dir> ARGS rabbitmqctl against the broker of <dir>
+#   rabbitmq.sh running <dir>  exit 0 if the broker of <dir> runs and listens (no rabbitmqctl:
+#                              cheap enough to check after every test)
 #   rabbitmq.sh stop <dir>     stops the broker and its epmd
 #
 # Ports are chosen free at start (several builds may run the suite on one machine at once);
 # epmd runs on a port of its own so it never meets a system's epmd on 4369.
 set -euo pipefail
 
-cmd="${1:?usage: rabbitmq.sh start|restart|kill|ctl|stop <dir>}"
+cmd="${1:?usage: rabbitmq.sh start|restart|kill|ctl|running|stop <dir>}"
 dir="$(realpath -m "${2:?state directory missing}")"
 bin=/usr/lib/rabbitmq/bin
 
@@ -140,6 +142,9 @@ case "$cmd" in
     ;;
   kill)
     kill_broker KILL
+    ;;
+  running)
+    beam_pid >/dev/null && port_in_use "$(cat "$dir/port")"
     ;;
   ctl)
     shift 2
