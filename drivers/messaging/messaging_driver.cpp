@@ -21,7 +21,8 @@ void register_messaging() {
       {"rabbit", "rabbit://user:password@host:5672[,user:password@host2:5672]/vhost the same, the transport URL as "
                  "the connection string"},
       {"rabbits", "rabbits://user:password@host:5671/vhost the same over TLS, certificates verified"},
-      {"amqp", "amqp://user:password@host:5672/vhost the same (oslo.messaging's amqp:// to RabbitMQ)"},
+      {"amqp", "amqp://user:password@host:5672/vhost the same (RabbitMQ's AMQP 0-9-1 URI, not oslo.messaging's "
+               "AMQP 1.0 driver)"},
       {"amqps", "amqps://user:password@host:5671/vhost the same over TLS"},
   };
   for (const auto& s : schemes) {
