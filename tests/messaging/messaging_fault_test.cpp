@@ -358,4 +358,50 @@ TEST(MessagingCollect, KilledOrStoppedMidStreamStoresEachEventOnce) {
   std::filesystem::remove(path);
 }
 
+TEST(MessagingCollect, TargetThatRefusesForGoodStopsAndAcknowledgesNothing) {
+  broker_up_guard guard;
+  const std::string topic = fresh_topic();
+  const std::string path = std::string(OSPROF_TEST_BINARY_DIR) + "/messaging-collect-refuses-" + topic + ".db";
+  std::filesystem::remove(path);
+  {
+    // osprof's own layout, then a trigger that makes every insert fail.
+    osprof::emitter e{test_options("sqlite:///" + path)};
+    osprof::init("SECRET_KEY");
+    { osprof::trace t("layout"); }
+    osprof::clean();
+    ASSERT_TRUE(e.flush(std::chrono::seconds(10)));
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "CREATE TRIGGER refuse BEFORE INSERT ON data BEGIN SELECT RAISE(ABORT, 'no more'); END",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  {
+    osprof::emitter e{test_options(url("?topic=" + topic))};
+    osprof::init("SECRET_KEY");
+    for (int i = 0; i < 10; ++i) osprof::trace t("op");
+    osprof::clean();
+    ASSERT_TRUE(e.flush(std::chrono::seconds(10)));
+    ASSERT_EQ(e.get_stats().written, 20u);
+  }
+  const pid_t pid = spawn_collect(url("?topic=" + topic), "sqlite:///" + path);
+  ASSERT_GT(pid, 0);
+  int status = 0;
+  pid_t done = 0;
+  for (int i = 0; i < 300 && (done = waitpid(pid, &status, WNOHANG)) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (done == 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    FAIL() << "collect did not stop on a target that refuses every event";
+  }
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status;
+  EXPECT_EQ(rows(path).first, 2);  // only the layout span's two events
+  // Nothing was acknowledged: all 20 are still in the queue.
+  EXPECT_EQ(drain(topic, std::chrono::milliseconds(300), "", 20).size(), 20u);
+  std::filesystem::remove(path);
+}
+
 }  // namespace

@@ -147,7 +147,7 @@ class collector {
                  source_.where().c_str(), redact_connection_string(s_.to).c_str());
     auto last_progress = steady::now();
     auto backoff = std::chrono::milliseconds(100);
-    while (!stop_requested) {
+    while (!stop_requested && fatal_.empty()) {
       try {
         fill_batch();
         if (!pending_.empty()) store_and_ack();
@@ -171,6 +171,10 @@ class collector {
                  "target, %llu not OSProfiler events (dropped)\n",
                  static_cast<unsigned long long>(stored_), static_cast<unsigned long long>(duplicates_),
                  static_cast<unsigned long long>(refused_), static_cast<unsigned long long>(not_events_));
+    if (!fatal_.empty()) {
+      std::fprintf(stderr, "osprof collect: %s\n", fatal_.c_str());
+      return 1;
+    }
     return 0;
   }
 
@@ -273,9 +277,12 @@ class collector {
           break;
         }
         if (r.status == write_status::failed) {
-          refused_ += events.size();
-          log_failure("the target refused " + std::to_string(events.size()) + " event(s): " + r.error);
-          break;
+          // Refused for good (credentials, a store that cannot be written): nothing of this
+          // batch is acknowledged, so it stays in the queue for a collect that can store it.
+          fatal_ = "the target refused " + std::to_string(events.size()) + " event(s) for good: " + r.error +
+                   "; stopping, the events stay in the queue";
+          pending_.clear();
+          return;
         }
         log_failure("storing failed, retrying: " + r.error);
         if (stop_requested) {
@@ -323,6 +330,7 @@ class collector {
   std::uint64_t progress_stored_ = 0;
   steady::time_point progress_at_ = steady::now();
   std::string last_error_;
+  std::string fatal_;  // why collect stops on its own (the target refused for good)
   steady::time_point last_logged_{};
 };
 
