@@ -1,4 +1,4 @@
-// Helpers of the messaging tests: the fixture's broker (tests/servers/rabbitmq.sh: its ports,
+// What the messaging tests share: the fixture's broker (tests/servers/rabbitmq.sh: its ports,
 // rabbitmqctl, kill and restart), a raw consumer on the driver's own AMQP link, and the
 // emitter settings the tests use.
 #pragma once
