@@ -30,9 +30,8 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-}  // namespace
-
-std::string redact_connection_string(std::string_view text) {
+// The password of "scheme://user:password@..." hidden; the text may not parse at all.
+std::string redact_authority(std::string_view text) {
   // By hand, not by the URL parser: the text may be mistyped ("redis//u:pw@h", "redis:/:pw@h",
   // "redis:://:pw@h") and must still not show a password. Whatever looks like user info, the
   // text between where the authority would start and the last '@' before the query, loses
@@ -59,6 +58,32 @@ std::string redact_connection_string(std::string_view text) {
   out += "***";
   out += text.substr(at);
   return out;
+}
+
+}  // namespace
+
+std::string redact_connection_string(std::string_view text) {
+  // A URL inside the query (messaging://?transport_url=rabbit://user:password@host/) carries
+  // passwords of its own, plain or %-encoded: the whole value is hidden after its scheme.
+  static constexpr std::string_view inner = "transport_url=";
+  if (const auto q = text.find('?'); q != std::string_view::npos) {
+    const auto at = text.find(inner, q);
+    if (at != std::string_view::npos && (text[at - 1] == '?' || text[at - 1] == '&')) {
+      const auto value = at + inner.size();
+      const auto end = std::min(text.find('&', value), text.size());
+      std::string out = redact_authority(text.substr(0, value));
+      const std::string_view url = text.substr(value, end - value);
+      const auto decoded = detail::percent_decode(url);
+      if (decoded && decoded->find('@') != std::string::npos) {
+        out += std::string(url.substr(0, url.find_first_of(":%"))) + "://***";
+      } else {
+        out += url;
+      }
+      out += text.substr(end);
+      return out;
+    }
+  }
+  return redact_authority(text);
 }
 
 connection_string connection_string::parse(std::string_view text) {

@@ -24,6 +24,7 @@
 
 #include "cli.hpp"
 #include "common/json_writer.hpp"
+#include "common/text.hpp"
 
 namespace osprof::cli {
 
@@ -146,6 +147,46 @@ auto with_timeout_hint(Read read) {
   }
 }
 
+// --transport-url and --idle-timeout (OSProfiler's, for messaging:// only) go to the driver as
+// options of the connection string.
+std::string with_messaging_options(std::string cs, const std::optional<std::string>& transport_url,
+                                   const std::optional<double>& idle_timeout_s) {
+  if (!transport_url && !idle_timeout_s) return cs;
+  const auto scheme = cs.substr(0, cs.find("://"));
+  const bool transport_scheme = scheme == "rabbit" || scheme == "rabbits" || scheme == "amqp" || scheme == "amqps";
+  if (scheme != "messaging" && !(transport_scheme && !transport_url)) {
+    throw usage_error{transport_url ? "--transport-url is for --connection-string messaging:// only"
+                                    : "--idle-timeout is for messaging:// (or a rabbit:// transport URL) only"};
+  }
+  if (cs.find("://") == std::string::npos) cs += "://";
+  char sep = cs.find('?') == std::string::npos ? '?' : '&';
+  if (transport_url) {
+    cs += sep + std::string("transport_url=") + detail::percent_encode(*transport_url);
+    sep = '&';
+  }
+  if (idle_timeout_s) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", *idle_timeout_s);
+    cs += sep + std::string("idle_timeout=") + text;
+  }
+  return cs;
+}
+
+void add_messaging_options(CLI::App& command, std::optional<std::string>& transport_url,
+                           std::optional<double>& idle_timeout_s) {
+  command
+      .add_option_function<std::string>(
+          "--transport-url", [&transport_url](const std::string& url) { transport_url = url; },
+          "oslo.messaging transport URL for messaging://, e.g. rabbit://user:password@host:5672/")
+      ->option_text("URL");
+  command
+      .add_option_function<double>(
+          "--idle-timeout", [&idle_timeout_s](double s) { idle_timeout_s = s; },
+          "messaging://: stop reading after S seconds without a new event of the trace (default 1)")
+      ->check(number_in(0.001, 86400))
+      ->option_text("S");
+}
+
 }  // namespace
 
 int trace_show(const trace_show_settings& s) {
@@ -178,7 +219,7 @@ int trace_show(const trace_show_settings& s) {
 
   report r;
   if (id) {
-    const std::string cs = connection_string(s.connection_string);
+    const std::string cs = with_messaging_options(connection_string(s.connection_string), s.transport_url, s.idle_timeout_s);
     const bool uuid_like = uuid::parse_like(target).has_value();
     try {
       r = with_timeout_hint([&] { return read_report(cs, *id, read_options{std::chrono::seconds(s.timeout_s)}); });
@@ -222,7 +263,7 @@ int trace_show(const trace_show_settings& s) {
 }
 
 int trace_list(const trace_list_settings& s) {
-  const std::string cs = connection_string(s.connection_string);
+  const std::string cs = with_messaging_options(connection_string(s.connection_string), s.transport_url, s.idle_timeout_s);
   const bool errors_only = s.error_trace;
   const auto rows = with_timeout_hint(
       [&] { return list_traces(cs, errors_only, read_options{std::chrono::seconds(s.timeout_s)}); });
@@ -299,6 +340,7 @@ void add_trace_commands(CLI::App& app, command_action& action) {
   show_command->add_flag("--color", show->color, "colour the tree even when stdout is not a terminal");
   show_command->add_flag("--no-color", show->no_color, "never colour the tree (as $NO_COLOR does)");
   add_timeout_option(*show_command, show->timeout_s);
+  add_messaging_options(*show_command, show->transport_url, show->idle_timeout_s);
   show_command->callback([show, &action] { action = [show] { return trace_show(*show); }; });
 
   auto list = std::make_shared<trace_list_settings>();
@@ -316,6 +358,7 @@ void add_trace_commands(CLI::App& app, command_action& action) {
       ->option_text("[BOOL]");
   list_command->add_flag("--json", list->json, "a JSON array of {base_id, timestamp} instead of the table");
   add_timeout_option(*list_command, list->timeout_s);
+  add_messaging_options(*list_command, list->transport_url, list->idle_timeout_s);
   list_command->callback([list, &action] { action = [list] { return trace_list(*list); }; });
 }
 
