@@ -78,6 +78,11 @@ bool event_queue::take_credit(producer& p, std::uint32_t word) noexcept {
   if (config_.overflow != overflow_policy::block) return false;
   // Block policy: wait for the worker to return credits, up to the timeout. Only this
   // opt-in path may sleep on the caller's thread.
+  if (config_.wake_worker != nullptr &&
+      (state_word_.load(std::memory_order_acquire) & 3u) == static_cast<std::uint32_t>(run_state::running) &&
+      !worker_woken_.exchange(true, std::memory_order_relaxed)) {
+    config_.wake_worker(config_.wake_worker_arg);
+  }
   const auto deadline = std::chrono::steady_clock::now() + config_.block_timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if ((state_word_.load(std::memory_order_acquire) & 3u) != static_cast<std::uint32_t>(run_state::running)) return false;

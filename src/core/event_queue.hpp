@@ -56,6 +56,11 @@ struct producer_config {
   std::size_t max_event_bytes = 65536;
   bool tsc = false;
   std::int64_t credit_chunk = 32;
+  /// With the block policy: called (on the producer's thread, at most once until the worker
+  /// calls clear_worker_woken()) when a producer finds no credit left and starts waiting, so
+  /// that a worker sleeping through an idle backoff drains at once. Null: nobody is woken.
+  void (*wake_worker)(void* arg) = nullptr;
+  void* wake_worker_arg = nullptr;
 };
 
 class event_queue {
@@ -107,6 +112,9 @@ class event_queue {
   totals read_totals() const;
 
   // ---- producer registry
+  /// The worker is awake: the next producer that waits for credits wakes it again.
+  void clear_worker_woken() noexcept { worker_woken_.store(false, std::memory_order_relaxed); }
+
   void add(producer* p);
   void remove(producer* p);
 
@@ -128,6 +136,7 @@ class event_queue {
   std::atomic<std::uint64_t> truncated_{0};
   std::atomic<std::uint64_t> rejected_headers_{0};
   alignas(64) std::atomic<std::uint64_t> dequeued_{0};
+  std::atomic<bool> worker_woken_{false};
 
   mutable std::mutex producers_mutex_;
   std::vector<producer*> producers_;

@@ -128,6 +128,12 @@ emitter_impl::emitter_impl(options o)
   // Small chunks so that credits parked in idle threads cannot starve the others.
   const auto threads = static_cast<std::int64_t>(std::max(2u, std::thread::hardware_concurrency()));
   config.credit_chunk = std::clamp<std::int64_t>(capacity / (8 * threads), 1, 32);
+  // A blocked producer ends the worker's idle backoff (one post per episode, off the hot path).
+  config.wake_worker = [](void* self) {
+    auto* e = static_cast<emitter_impl*>(self);
+    asio::post(e->ioc_, [e] { e->drain_timer_.cancel(); });
+  };
+  config.wake_worker_arg = this;
 
   baseline_ = queue_.read_totals();
   queue_.open(config, capacity, spill_bytes);

@@ -105,6 +105,8 @@ class emitter_impl {
   std::size_t drain_some(std::size_t limit);
   bool paused_by_byte_cap() const noexcept;
   static constexpr std::size_t max_spare_batches = 2;
+  /// The longest sleep of an idle worker (see idle_poll_bound()).
+  static constexpr std::chrono::microseconds max_idle_poll{50'000};
   static constexpr std::size_t max_kept_record_bytes = 8192;
   void seal_batch();
   void finish(pending_batch& b);
@@ -138,6 +140,10 @@ class emitter_impl {
   std::vector<pending_batch> spare_batches_;
   std::uint64_t batches_sealed_ = 0;
   asio::steady_timer drain_timer_{ioc_};
+  /// The drain loop's next sleep when it finds nothing to do: poll_interval after any event,
+  /// doubling while the worker stays idle, up to idle_poll_bound().
+  std::chrono::microseconds idle_sleep_{};
+  std::chrono::microseconds idle_poll_bound() const noexcept;
   asio::steady_timer writer_wakeup_{ioc_};
   asio::steady_timer deadline_timer_{ioc_};
   asio::cancellation_signal write_cancel_;

@@ -1,7 +1,9 @@
 // The worker side: one io_context thread running two coroutines.
 //  - drain_loop takes events from the queue in bulk, formats them into batches, and sleeps
 //    `poll_interval` when the queue is empty (it never spins: a spinning consumer makes every
-//    push on the callers' side several times slower).
+//    push on the callers' side several times slower). While nothing at all is held, the sleep
+//    doubles at each empty look, up to idle_poll_bound(): an idle emitter wakes ~20 times a
+//    second instead of 1,000.
 //  - write_loop writes sealed batches to the driver one at a time, with a timeout per write,
 //    retrying with exponential backoff and jitter while the events fit the cap.
 // Credits go back to the queue (worker/../core/event_queue.hpp) only once a batch is written
@@ -99,9 +101,19 @@ void emitter_impl::seal_batch() {
   writer_wakeup_.cancel();
 }
 
+// The longest idle sleep: max_idle_poll, but never beyond flush_interval (an event that
+// arrives during the sleep then reaches the backend within about twice flush_interval) nor
+// below poll_interval.
+std::chrono::microseconds emitter_impl::idle_poll_bound() const noexcept {
+  const std::chrono::microseconds flush = opts.flush_interval;
+  return std::max(opts.poll_interval, std::min<std::chrono::microseconds>(max_idle_poll, flush));
+}
+
 asio::awaitable<void> emitter_impl::drain_loop() {
   current_.records.reserve(std::min<std::size_t>(opts.batch_size, 4096));
   const std::size_t per_turn = std::max<std::size_t>(opts.batch_size, 256);
+  const std::chrono::microseconds idle_bound = idle_poll_bound();
+  idle_sleep_ = opts.poll_interval;
   for (;;) {
     const auto now = clock::now();
     if (tsc_ && now - last_resync_ >= 1s) {
@@ -112,6 +124,7 @@ asio::awaitable<void> emitter_impl::drain_loop() {
       flush_signalled.store(false, std::memory_order_relaxed);
       flush_requested_ = true;
     }
+    queue_.clear_worker_woken();
     const std::size_t taken = drain_some(per_turn);
     if (current_.size != 0 &&
         (flush_requested_ || stop_requested_ || clock::now() - current_.first_event >= opts.flush_interval)) {
@@ -131,7 +144,15 @@ asio::awaitable<void> emitter_impl::drain_loop() {
       continue;
     }
     flush_requested_ = false;
-    drain_timer_.expires_after(opts.poll_interval);
+    // Idle (nothing taken, nothing held, no flush asked): back off. Anything else: poll_interval.
+    std::chrono::microseconds sleep = opts.poll_interval;
+    if (taken == 0 && current_.size == 0 && pending_.empty()) {
+      sleep = idle_sleep_;
+      idle_sleep_ = std::min(idle_sleep_ * 2, idle_bound);
+    } else {
+      idle_sleep_ = opts.poll_interval;
+    }
+    drain_timer_.expires_after(sleep);
     co_await drain_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
   }
 }
