@@ -9,6 +9,8 @@ namespace {
 class null_writer final : public writer {
  public:
   boost::asio::awaitable<write_result> write(const batch&) override { co_return write_result::success(); }
+  // It reads nothing: the worker does not format the events at all.
+  record_needs needs() const noexcept override { return record_needs::nothing(); }
 };
 
 }  // namespace

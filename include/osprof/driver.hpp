@@ -67,6 +67,25 @@ struct event_record {
   }
 };
 
+/// Which parts of an event_record a writer reads. The emitter's worker fills only those: a
+/// backend that needs JSON pays for it, one that does not (a binary format, null://) does not.
+/// The default is everything, so a writer that does not say keeps working unchanged.
+struct record_needs {
+  /// name, base_id, trace_id, parent_id, time_us, timestamp, has_error. Without them only
+  /// is_stop is set.
+  bool columns = true;
+  /// `info` (the info object as JSON). Without info and json, has_error is true only for a
+  /// stop recorded after an exception (not for an `etype` the caller put in the info), and
+  /// stats::cut_info and stats::invalid_utf8 do not count what is in the info.
+  bool info = true;
+  /// `json` (the whole notification). `info` or `json` bring the columns with them (the worker
+  /// builds them to make the JSON in any case).
+  bool json = true;
+
+  static constexpr record_needs everything() noexcept { return {}; }
+  static constexpr record_needs nothing() noexcept { return {false, false, false}; }
+};
+
 /// What the emitter hands a writer: the events, and which batch and attempt this is.
 struct batch {
   std::span<const event_record> events;  ///< valid until the write's awaitable completes
@@ -128,6 +147,10 @@ class writer {
   /// visible where the backend buffers, and releases connections. No write follows. The
   /// emitter bounds it by options::write_timeout (250 ms after the shutdown deadline).
   virtual boost::asio::awaitable<close_result> close();
+
+  /// Which parts of each event_record this writer reads. Asked once, when the emitter starts;
+  /// fields left out are empty or zero in the records it receives.
+  virtual record_needs needs() const noexcept { return record_needs::everything(); }
 };
 
 /// The read side of a backend: the stored events of a trace, and the traces.

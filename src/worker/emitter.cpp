@@ -101,6 +101,7 @@ emitter_impl::emitter_impl(options o)
     driver_context context{ioc_.get_executor(), opts.project, opts.service, opts.host, opts.filter_error_trace,
                            opts.write_timeout};
     writer_ = make_writer(opts.connection_string, context);
+    needs_ = writer_->needs();
     scheme_ = connection_string::parse(opts.connection_string).scheme;
   } catch (const std::exception& e) {
     emitter_running = false;

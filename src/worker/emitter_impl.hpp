@@ -106,7 +106,7 @@ class emitter_impl {
   bool paused_by_byte_cap() const noexcept;
   static constexpr std::size_t max_spare_batches = 2;
   /// The longest sleep of an idle worker (see idle_poll_bound()).
-  static constexpr std::chrono::microseconds max_idle_poll{50'000};
+  static constexpr std::chrono::microseconds max_idle_poll{100'000};
   static constexpr std::size_t max_kept_record_bytes = 8192;
   void seal_batch();
   void finish(pending_batch& b);
@@ -140,6 +140,8 @@ class emitter_impl {
   std::vector<pending_batch> spare_batches_;
   std::uint64_t batches_sealed_ = 0;
   asio::steady_timer drain_timer_{ioc_};
+  /// What the writer reads of each record (writer::needs()), asked once at start.
+  record_needs needs_{};
   /// The drain loop's next sleep when it finds nothing to do: poll_interval after any event,
   /// doubling while the worker stays idle, up to idle_poll_bound().
   std::chrono::microseconds idle_sleep_{};

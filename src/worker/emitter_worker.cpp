@@ -2,7 +2,7 @@
 //  - drain_loop takes events from the queue in bulk, formats them into batches, and sleeps
 //    `poll_interval` when the queue is empty (it never spins: a spinning consumer makes every
 //    push on the callers' side several times slower). While nothing at all is held, the sleep
-//    doubles at each empty look, up to idle_poll_bound(): an idle emitter wakes ~20 times a
+//    doubles at each empty look, up to idle_poll_bound(): an idle emitter wakes ~10 times a
 //    second instead of 1,000.
 //  - write_loop writes sealed batches to the driver one at a time, with a timeout per write,
 //    retrying with exponential backoff and jitter while the events fit the cap.
@@ -64,7 +64,7 @@ std::size_t emitter_impl::drain_some(std::size_t limit) {
       raw_event& ev = drain_buffer_[i];
       if (current_.size == 0) current_.first_event = clock::now();
       event_record& record = current_.next();
-      const format_notes notes = formatter_.format(ev, clock_, record);
+      const format_notes notes = formatter_.format(ev, clock_, record, needs_);
       if (notes.cut_name) [[unlikely]] cut_names_.fetch_add(1, std::memory_order_relaxed);
       if (notes.cut_info) [[unlikely]] cut_info_.fetch_add(1, std::memory_order_relaxed);
       if (notes.invalid_utf8) [[unlikely]] invalid_utf8_.fetch_add(1, std::memory_order_relaxed);
@@ -101,11 +101,11 @@ void emitter_impl::seal_batch() {
   writer_wakeup_.cancel();
 }
 
-// The longest idle sleep: max_idle_poll, but never beyond flush_interval (an event that
-// arrives during the sleep then reaches the backend within about twice flush_interval) nor
+// The longest idle sleep: max_idle_poll, but never beyond half of flush_interval (an event
+// that arrives during the sleep then reaches the backend within 1.5 x flush_interval) nor
 // below poll_interval.
 std::chrono::microseconds emitter_impl::idle_poll_bound() const noexcept {
-  const std::chrono::microseconds flush = opts.flush_interval;
+  const std::chrono::microseconds flush = opts.flush_interval / 2;
   return std::max(opts.poll_interval, std::min<std::chrono::microseconds>(max_idle_poll, flush));
 }
 

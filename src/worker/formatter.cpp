@@ -64,13 +64,10 @@ const std::string& event_formatter::cached_function_name(const char* function) {
   return it->second;
 }
 
-format_notes event_formatter::format(const raw_event& ev, const clock_model& clock, event_record& out) {
-  format_notes notes;
-  const bool stop = ev.kind == event_kind::stop;
-  const std::byte* payload = ev.payload_data();
-  const std::string_view name(reinterpret_cast<const char*>(payload), ev.name_size);
-  std::span<const std::byte> rest(payload + ev.name_size, ev.payload_size - ev.name_size);
-
+// name, ids and time: the columns every backend but null:// stores.
+void event_formatter::format_columns(const raw_event& ev, const clock_model& clock, event_record& out,
+                                     format_notes& notes) {
+  const std::string_view name(reinterpret_cast<const char*>(ev.payload_data()), ev.name_size);
   // The name is stored outside JSON too (a column, a key): valid UTF-8 only.
   if (is_valid_utf8(name)) [[likely]] {
     out.name.assign(name);
@@ -78,20 +75,37 @@ format_notes event_formatter::format(const raw_event& ev, const clock_model& clo
     out.name = to_valid_utf8(name);
     notes.invalid_utf8 = true;
   }
-  out.name += stop ? "-stop" : "-start";
-  notes.cut_name = (ev.flags & event_flags::name_cut) != 0;
-  out.is_stop = stop;
+  out.name += out.is_stop ? "-stop" : "-start";
   out.base_id = ev.base_id.to_uuid();
   out.trace_id = ev.trace_id.to_uuid();
   out.parent_id = ev.parent_id.to_uuid();
   out.time_us = clock.to_unix_us(ev.time, (ev.flags & event_flags::clock_tsc) != 0);
   format_timestamp(out.time_us, out.timestamp.data());
+}
+
+format_notes event_formatter::format(const raw_event& ev, const clock_model& clock, event_record& out,
+                                     record_needs needs) {
+  format_notes notes;
+  const bool stop = ev.kind == event_kind::stop;
+  notes.cut_name = (ev.flags & event_flags::name_cut) != 0;
+  out.is_stop = stop;
+  const bool exception = (ev.flags & event_flags::exception) != 0;
+  if (!needs.info && !needs.json) {
+    // A writer that reads no JSON (null://, a binary format): the columns at most.
+    if (needs.columns) {
+      format_columns(ev, clock, out, notes);
+      out.has_error = stop && exception;
+    }
+    return notes;
+  }
+  format_columns(ev, clock, out, notes);
+  const std::byte* payload = ev.payload_data();
+  std::span<const std::byte> rest(payload + ev.name_size, ev.payload_size - ev.name_size);
 
   // info: the caller's fields, then function (start) or etype/message (stop after an
   // exception), then host last, in OSProfiler's order.
   std::string& info = out.info;
   info.assign("{");
-  const bool exception = (ev.flags & event_flags::exception) != 0;
   std::string_view message;
   if (exception && rest.size() >= 4) {
     std::uint32_t size = 0;
@@ -132,6 +146,7 @@ format_notes event_formatter::format(const raw_event& ev, const clock_model& clo
   // OSProfiler flags an error by `etype` in a stop event's info, whoever put it there.
   out.has_error = stop && (exception || info.find("\"etype\": ") != std::string::npos);
 
+  if (!needs.json) return notes;
   out.json.clear();
   json_members(out.json)
       .string("name", out.name)

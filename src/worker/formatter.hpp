@@ -24,7 +24,9 @@ class event_formatter {
   /// project, service and host are stored as valid UTF-8 (U+FFFD for other bytes).
   event_formatter(std::string_view project, std::string_view service, std::string_view host);
 
-  format_notes format(const raw_event& ev, const clock_model& clock, event_record& out);
+  /// Fills what `needs` asks of `out` (see osprof::record_needs); the rest is left as it was.
+  format_notes format(const raw_event& ev, const clock_model& clock, event_record& out,
+                      record_needs needs = record_needs::everything());
 
   /// "void ns::Driver::spawn(int)" -> "ns::Driver::spawn" (best effort; the input otherwise).
   static std::string short_function_name(std::string_view pretty);
@@ -32,6 +34,7 @@ class event_formatter {
   static std::string type_name(const std::type_info& type);
 
  private:
+  void format_columns(const raw_event& ev, const clock_model& clock, event_record& out, format_notes& notes);
   const std::string& cached_type_name(const std::type_info* type);
   const std::string& cached_function_name(const char* function);
 
