@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
 #include <csignal>
 #include <chrono>
 #include <fstream>
@@ -224,6 +226,48 @@ TEST(Emitter, ASignalHandlerMayRequestAFlush) {
   for (int i = 0; i < 500 && store->size() < 20; ++i) std::this_thread::sleep_for(10ms);
   EXPECT_EQ(store->size(), 20u);
   EXPECT_EQ(em.get_stats().written, 20u);
+}
+
+// The idle backoff: an emitter with nothing to send wakes ~10 times a second (not 1,000),
+// and events that come after a long idle spell still reach the backend within
+// 1.5 x flush_interval without any flush.
+TEST(Emitter, AnIdleWorkerBacksOffAndStillDeliversOnTime) {
+  const auto name = osprof_test::unique_store("idle");
+  auto store = memory_store::get(name);
+  auto o = memory_options(name);
+  o.flush_interval = 200ms;  // idle sleeps grow to min(100 ms, flush_interval / 2)
+  osprof::emitter em(o);
+  std::this_thread::sleep_for(300ms);  // past the first, short sleeps
+  rusage before{};
+  getrusage(RUSAGE_SELF, &before);
+  std::this_thread::sleep_for(1s);
+  rusage after{};
+  getrusage(RUSAGE_SELF, &after);
+  // 1 ms polling made ~1,000 switches here; the backoff ~10 (the test's own sleep is one).
+  EXPECT_LT(after.ru_nvcsw - before.ru_nvcsw, 100) << "the idle worker still wakes often";
+  const auto sent = std::chrono::steady_clock::now();
+  run_producers(1, 10);
+  while (store->size() < 20 && std::chrono::steady_clock::now() - sent < 5s) std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(store->size(), 20u);
+  // 300 ms allowed, plus slack for a loaded machine.
+  EXPECT_LT(std::chrono::steady_clock::now() - sent, 1500ms);
+  expect_balanced(em.get_stats());
+}
+
+// A writer that reads only the columns (writer::needs()) gets records without JSON; its
+// accounts are the same.
+TEST(Emitter, AWriterThatNeedsNoJsonGetsNone) {
+  const auto name = osprof_test::unique_store("needs");
+  auto store = memory_store::get(name);
+  store->columns_only = true;
+  osprof::emitter em(memory_options(name));
+  run_producers(2, 50);
+  ASSERT_TRUE(em.flush(30s));
+  const auto events = store->events();
+  ASSERT_EQ(events.size(), 200u);
+  for (const std::string& json : events) EXPECT_TRUE(json.empty());
+  EXPECT_EQ(em.get_stats().written, 200u);
+  expect_balanced(em.get_stats());
 }
 
 TEST(Emitter, PermanentFailuresAreDroppedAndCounted) {

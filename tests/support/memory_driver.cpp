@@ -109,6 +109,11 @@ class memory_writer final : public writer {
     co_return r;
   }
 
+  record_needs needs() const noexcept override {
+    if (!store_->columns_only.load()) return record_needs::everything();
+    return {.columns = true, .info = false, .json = false};
+  }
+
  private:
   std::shared_ptr<memory_store> store_;
   asio::any_io_executor executor_;

@@ -36,6 +36,9 @@ class memory_store {
   std::atomic<fault> fault_mode{fault::none};
   std::atomic<std::uint32_t> reject_every{0};  ///< with fault::none: reject every n-th event
   std::atomic<std::int64_t> delay_ms{0};       ///< each write takes this long
+  /// What the writer says it reads (writer::needs()), asked when the emitter starts: set it
+  /// before. false: everything; true: the columns only (no info, no json).
+  std::atomic<bool> columns_only{false};
   std::atomic<std::uint64_t> write_calls{0};
 
  private:
