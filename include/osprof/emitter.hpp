@@ -60,7 +60,8 @@ class emitter {
 };
 
 /// Asks the running emitter to write what it holds now, without waiting: the worker seals its
-/// partial batch at its next wake-up (within options::poll_interval). Async-signal-safe (it
+/// partial batch at its next wake-up (within options::poll_interval while events come; after
+/// an idle spell, within the idle backoff's bound, min(100 ms, flush_interval / 2)). Async-signal-safe (it
 /// only sets a lock-free flag), so a signal handler may call it; emitter::flush() and
 /// shutdown() may not be called from a signal handler (they lock and wait).
 void request_flush() noexcept;

@@ -97,8 +97,10 @@ struct options {
   /// Longest time an event waits in a partial batch. OSPROF_FLUSH_INTERVAL_MS; default 200.
   std::chrono::milliseconds flush_interval =
       env::milliseconds("OSPROF_FLUSH_INTERVAL_MS", std::chrono::milliseconds{200}, environment_problems);
-  /// How often an idle worker looks for new events. Shorter means fresher batches but more
-  /// wake-ups; the worker never spins. OSPROF_POLL_INTERVAL_US; default 1000.
+  /// How often a worker that is receiving events looks for more. Shorter means fresher batches
+  /// but more wake-ups; the worker never spins. Once the queue stays empty the sleep doubles at
+  /// each empty look, up to min(100 ms, flush_interval / 2) (never below poll_interval), and
+  /// comes back to poll_interval at the next event. OSPROF_POLL_INTERVAL_US; default 1000.
   std::chrono::microseconds poll_interval =
       env::microseconds("OSPROF_POLL_INTERVAL_US", std::chrono::microseconds{1000}, environment_problems);
   /// OSPROF_OVERFLOW = `drop` (default) or `block`.
