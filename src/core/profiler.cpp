@@ -41,6 +41,14 @@ producer* make_producer() {
   return owner.p.get();
 }
 
+}  // namespace
+
+std::uint64_t this_thread_accepted() noexcept {
+  return tls_producer != nullptr ? tls_producer->accepted.load(std::memory_order_relaxed) : 0;
+}
+
+namespace {
+
 // The profiler that init() creates for this thread, reused across init()/clean().
 profiler_state* thread_default_state() {
   thread_local std::unique_ptr<profiler_state> state = std::make_unique<profiler_state>();

@@ -72,4 +72,8 @@ struct profiler_state : profiler {
   std::size_t names_used = 0;
 };
 
+/// Events this thread's trace points put in the queue so far (not those dropped); 0 before
+/// its first. For `osprof bench`, which tells accepted spans from dropped ones.
+std::uint64_t this_thread_accepted() noexcept;
+
 }  // namespace osprof::detail

@@ -52,11 +52,24 @@ void print_run(const run_result& r) {
   std::printf("  throughput    offered %s events/s over %.2f s; written %s events/s (including %.2f s of drain%s)\n",
               si(r.offered_per_s()).c_str(), r.load_s, si(r.written_per_s()).c_str(), r.drain_s,
               r.drained ? "" : ", not drained");
-  std::printf("  emit latency  per span (start + stop), ns: p50 %.0f, p90 %.0f, p99 %.0f, p99.9 %.0f, max %.0f "
+  std::printf("  emit latency  per accepted span (start + stop), ns: p50 %.0f, p90 %.0f, p99 %.0f, p99.9 %.0f, max %.0f "
               "(%llu spans timed, 1 in %llu; includes the timer, ~%.0f ns)\n",
               q(0.5), q(0.9), q(0.99), q(0.999), r.ns(static_cast<double>(r.span_ticks.max())),
               static_cast<unsigned long long>(r.span_ticks.count()),
               static_cast<unsigned long long>(sampled_one_in), r.timer_overhead_ns);
+  if (r.dropped_span_ticks.count() != 0) {
+    const auto d = [&](double quantile) { return r.ns(r.dropped_span_ticks.quantile(quantile)); };
+    std::printf("  dropped spans per span with a dropped event, ns: p50 %.0f, p99 %.0f (%llu spans timed, %.1f %% of those "
+                "timed)\n",
+                d(0.5), d(0.99), static_cast<unsigned long long>(r.dropped_span_ticks.count()),
+                100.0 * r.dropped_span_fraction());
+  }
+  if (!r.latency_meaningful()) {
+    std::printf("  warning       %.1f %% of the timed spans were dropped: the emitter was overloaded, and the latency above "
+                "is that of the spans that got through an overflowing queue, not of a steady state. Lower --rate, or raise "
+                "the queue capacity or the backend's throughput.\n",
+                100.0 * r.dropped_span_fraction());
+  }
   std::printf("  backend       %llu batches, write latency avg %llu us, p99 <= %llu us, max %llu us; %llu failed "
               "writes, %llu retries%s%s\n",
               static_cast<unsigned long long>(st.batches_written), static_cast<unsigned long long>(st.write_latency_avg_us),
@@ -106,7 +119,7 @@ std::string run_json(const run_result& r) {
   j += "}, \"throughput\": {";
   append_field(j, "offered_events_per_s", r.offered_per_s());
   append_field(j, "written_events_per_s", r.written_per_s(), false);
-  j += "}, \"emit_latency_ns\": {\"unit\": \"one span (start + stop)\", ";
+  j += "}, \"emit_latency_ns\": {\"unit\": \"one accepted span (start + stop)\", ";
   append_field(j, "p50", q(0.5));
   append_field(j, "p90", q(0.9));
   append_field(j, "p99", q(0.99));
@@ -116,7 +129,17 @@ std::string run_json(const run_result& r) {
   append_field(j, "samples", r.span_ticks.count());
   append_field(j, "sampled_one_in", sampled_one_in);
   append_field(j, "timer_overhead_ns", r.timer_overhead_ns, false);
-  j += "}, \"backend\": {";
+  j += "}, \"dropped_span_latency_ns\": {\"unit\": \"one span with a dropped event\", ";
+  {
+    const auto d = [&](double quantile) { return r.ns(r.dropped_span_ticks.quantile(quantile)); };
+    append_field(j, "p50", d(0.5));
+    append_field(j, "p99", d(0.99));
+    append_field(j, "samples", r.dropped_span_ticks.count());
+    append_field(j, "fraction_of_timed", r.dropped_span_fraction(), false);
+  }
+  j += "}, ";
+  j += std::string("\"latency_meaningful\": ") + (r.latency_meaningful() ? "true" : "false");
+  j += ", \"backend\": {";
   append_field(j, "batches_written", st.batches_written);
   append_field(j, "write_latency_avg_us", st.write_latency_avg_us);
   append_field(j, "write_latency_p99_us", st.write_latency_p99_us);

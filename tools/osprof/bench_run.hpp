@@ -33,7 +33,8 @@ struct run_result {
   run_settings settings;
   double load_s = 0, drain_s = 0;
   osprof::stats st;
-  latency_histogram span_ticks;
+  latency_histogram span_ticks;          ///< timed spans whose two events were both accepted
+  latency_histogram dropped_span_ticks;  ///< timed spans with an event dropped (queue full)
   double ticks_per_ns = 1, timer_overhead_ns = 0;
   std::uint64_t rss_start_kib = 0, peak_rss_kib = 0, max_held = 0;
   bool drained = false;
@@ -42,6 +43,13 @@ struct run_result {
   double ns(double ticks) const { return ticks / ticks_per_ns; }
   double written_per_s() const { return (load_s + drain_s) > 0 ? static_cast<double>(st.written) / (load_s + drain_s) : 0; }
   double offered_per_s() const { return load_s > 0 ? static_cast<double>(st.emitted) / load_s : 0; }
+  /// Spans with a drop return without queueing anything: their latency is not the emitter's
+  /// cost. Over 1 % of timed spans dropped, the run's figure describes an overloaded emitter.
+  double dropped_span_fraction() const {
+    const auto all = span_ticks.count() + dropped_span_ticks.count();
+    return all ? static_cast<double>(dropped_span_ticks.count()) / static_cast<double>(all) : 0;
+  }
+  bool latency_meaningful() const { return dropped_span_fraction() <= 0.01; }
   double drop_fraction() const { return st.emitted ? static_cast<double>(st.dropped()) / static_cast<double>(st.emitted) : 0; }
   std::uint64_t bytes_per_held_event() const {
     if (max_held == 0 || peak_rss_kib <= rss_start_kib) return 0;
