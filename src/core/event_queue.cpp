@@ -22,7 +22,14 @@ event_queue& event_queue::instance(std::size_t capacity_hint) {
   return *q;
 }
 
-event_queue::event_queue(std::size_t capacity) : queue_(std::max<std::size_t>(capacity, queue_traits::BLOCK_SIZE)) {}
+// `capacity` events can straddle one more block than capacity / BLOCK_SIZE (a partly dequeued
+// head block, a partly filled tail block), and a producer that needs a block beyond the
+// preallocated ones allocates it, and a larger block index, on the caller's thread. A few
+// spare blocks keep a producer that fills the whole capacity off the allocator; with them the
+// producers' block index is also sized past capacity / BLOCK_SIZE (moodycamel rounds it up to
+// a power of two of the pool).
+event_queue::event_queue(std::size_t capacity)
+    : queue_(std::max<std::size_t>(capacity, queue_traits::BLOCK_SIZE) + 4 * queue_traits::BLOCK_SIZE) {}
 
 void event_queue::open(const producer_config& config, std::int64_t capacity, std::int64_t spill_bytes) {
   // Events left by an earlier emitter (a trace point that raced with its shutdown, or a
