@@ -85,7 +85,7 @@ TEST_F(BenchCli, ShortRunIntoMemoryReportsEveryFieldAndAccountsForEveryEvent) {
   const auto r = osprof("bench --connection-string null:// --duration 0.5 --rate 20000 --producers 2 "
                         "--batch-size 64 --flush-interval 20 --json " + json.string());
   ASSERT_EQ(r.code, 0) << r.out;
-  for (const char* field : {"events        emitted", "throughput    offered", "emit latency  per span", "p50", "p99.9",
+  for (const char* field : {"events        emitted", "throughput    offered", "emit latency  per accepted span", "p50", "p99.9",
                             "backend", "batches, write latency avg", "memory        peak RSS", "batch size 64",
                             "flush interval 20 ms", "2 producer(s)"}) {
     EXPECT_NE(r.out.find(field), std::string::npos) << field << "\n" << r.out;
@@ -105,6 +105,30 @@ TEST_F(BenchCli, ShortRunIntoMemoryReportsEveryFieldAndAccountsForEveryEvent) {
   EXPECT_GT(doc["events"]["written"].get_uint64().value(), 5000u);
   EXPECT_LT(doc["events"]["written"].get_uint64().value(), 20000u);
   EXPECT_GT(doc["backend"]["batches_written"].get_uint64().value(), 0u);
+  // No drop: every timed span is an accepted one, and the figure stands.
+  EXPECT_EQ(doc["dropped_span_latency_ns"]["samples"].get_uint64().value(), 0u);
+  EXPECT_TRUE(doc["latency_meaningful"].get_bool().value());
+  EXPECT_EQ(r.out.find("warning"), std::string::npos) << r.out;
+}
+
+TEST_F(BenchCli, DroppedSpansAreTimedApartAndAnOverloadedRunWarns) {
+  // A 64-event queue in front of SQLite, offered all one thread can emit: nearly every span drops.
+  const auto db = dir_ / "drops.db";
+  const auto json = dir_ / "drops.json";
+  const auto r = osprof("bench --connection-string sqlite:///" + db.string() +
+                        " --duration 0.5 --queue-capacity 64 --drain-timeout 5 --json " + json.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("dropped spans per span with a dropped event"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("warning"), std::string::npos) << r.out;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  const std::string text = read_file(json);
+  ASSERT_FALSE(parser.parse(text).get(doc)) << text;
+  EXPECT_GT(doc["dropped_span_latency_ns"]["samples"].get_uint64().value(), 0u);
+  EXPECT_GT(doc["dropped_span_latency_ns"]["fraction_of_timed"].get_double().value(), 0.01);
+  EXPECT_FALSE(doc["latency_meaningful"].get_bool().value());
+  // The accepted spans' own histogram is reported separately (it may hold few samples).
+  EXPECT_EQ(std::string_view(doc["emit_latency_ns"]["unit"].get_string().value()), "one accepted span (start + stop)");
 }
 
 TEST_F(BenchCli, SqliteRunStoresWhatItReportsAsWritten) {
@@ -212,7 +236,7 @@ TEST_F(BenchCli, CtrlCStopsTheLoadAndStillPrintsTheResults) {
   EXPECT_EQ(WEXITSTATUS(status), 130);
   const std::string text = read_file(out);
   EXPECT_NE(text.find("interrupted: results so far"), std::string::npos) << text;
-  EXPECT_NE(text.find("emit latency  per span"), std::string::npos) << text;
+  EXPECT_NE(text.find("emit latency  per accepted span"), std::string::npos) << text;
 
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
