@@ -2,7 +2,10 @@
 // on one server, the Sentinel-named master, or every master of a Redis Cluster.
 #pragma once
 
+#include <chrono>
+#include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <osprof/driver.hpp>
@@ -21,6 +24,15 @@ class redis_reader final : public reader {
   asio::awaitable<std::vector<std::string>> read_trace(std::string_view base_id) override;
   asio::awaitable<std::vector<trace_summary>> list_traces() override;
   asio::awaitable<std::vector<trace_summary>> list_error_traces() override;
+  /// SCANs the trace keys (names only), looks up the start of the traces it has not seen in
+  /// the last 5 minutes, and fills in the page's rows only.
+  asio::awaitable<trace_page> list_page(const list_query& query) override;
+
+  /// Starts of traces seen by list_page(), base_id -> earliest timestamp.
+  struct start_cache {
+    std::unordered_map<std::string, std::string> starts;
+    std::chrono::steady_clock::time_point filled{};
+  };
 
  private:
   /// Runs a read, turning the client's failures into osprof::error (with the redacted string).
@@ -28,6 +40,7 @@ class redis_reader final : public reader {
   asio::awaitable<T> guarded(asio::awaitable<T> op) const;
 
   redis_options options_;
+  std::shared_ptr<start_cache> cache_ = std::make_shared<start_cache>();
 };
 
 }  // namespace osprof::detail::redis

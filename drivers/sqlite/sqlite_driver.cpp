@@ -237,7 +237,115 @@ class sqlite_reader final : public reader {
     co_return co_await db_.run<std::vector<trace_summary>>(op);
   }
 
+  asio::awaitable<trace_page> list_page(const list_query& query) override {
+    const list_query* q = &query;
+    auto op = [this, q]() -> asio::awaitable<trace_page> { co_return page_blocking(*q); };
+    co_return co_await db_.run<trace_page>(op);
+  }
+
  private:
+  // One page in SQL: the filters select traces by their events, HAVING applies the time range
+  // and the cursor to each trace's start, and LIMIT stops the scan's output at the page (one
+  // row more tells whether another page follows). Then a few indexed lookups per row of the
+  // page fill in its details.
+  trace_page page_blocking(const list_query& query) {
+    std::string sql = "SELECT base_id, MIN(timestamp) AS started FROM data WHERE 1";
+    std::vector<std::string> args;
+    const auto arg = [&](std::string value) {
+      args.push_back(std::move(value));
+      return "?" + std::to_string(args.size());
+    };
+    if (!query.id_prefix.empty()) {
+      // A range on the indexed column; the prefix's last byte plus one bounds it.
+      std::string end = query.id_prefix;
+      end.back() = static_cast<char>(end.back() + 1);
+      sql += " AND base_id >= " + arg(query.id_prefix) + " AND base_id < " + arg(end);
+    }
+    const std::pair<const char*, const std::string*> fields[] = {
+        {"project", &query.project}, {"service", &query.service}, {"host", &query.host}};
+    for (const auto& [column, value] : fields) {
+      if (!value->empty()) sql += std::string(" AND base_id IN (SELECT base_id FROM data WHERE ") + column + " = " + arg(*value) + ")";
+    }
+    if (!query.name.empty()) {
+      sql += " AND base_id IN (SELECT base_id FROM data WHERE name = " + arg(query.name + "-start") + " OR name = " +
+             arg(query.name + "-stop") + ")";
+    }
+    if (query.errors_only) {
+      sql += " AND base_id IN (SELECT base_id FROM data WHERE name LIKE '%-stop' AND json_valid(data)"
+             " AND json_valid(json_extract(data, '$'))"
+             " AND json_extract(json_extract(data, '$'), '$.info.etype') IS NOT NULL)";
+    }
+    sql += " GROUP BY base_id HAVING 1";
+    if (!query.since.empty()) sql += " AND started >= " + arg(query.since);
+    if (!query.until.empty()) sql += " AND started < " + arg(query.until);
+    if (query.after) {
+      const std::string ts = arg(query.after->timestamp);
+      sql += " AND (started < " + ts + " OR (started = " + ts + " AND base_id < " + arg(query.after->base_id) + "))";
+    }
+    sql += " ORDER BY started DESC, base_id DESC";
+    if (query.limit != 0) sql += " LIMIT " + std::to_string(query.limit + 1);
+
+    statement q;
+    if (sqlite3_prepare_v2(db_.handle(), sql.c_str(), -1, &q.stmt, nullptr) != SQLITE_OK) db_.fail("cannot list traces");
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      sqlite3_bind_text(q.stmt, static_cast<int>(i + 1), args[i].data(), static_cast<int>(args[i].size()), SQLITE_TRANSIENT);
+    }
+    trace_page page;
+    int rc;
+    while ((rc = sqlite3_step(q.stmt)) == SQLITE_ROW) {
+      if (query.limit != 0 && page.traces.size() == query.limit) {
+        page.more = true;
+        break;
+      }
+      trace_summary row;
+      row.base_id = column_text(q.stmt, 0);
+      row.timestamp = column_text(q.stmt, 1);
+      page.traces.push_back(std::move(row));
+    }
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) db_.fail("listing traces failed");
+    for (auto& row : page.traces) add_details(row);
+    return page;
+  }
+
+  static std::string column_text(sqlite3_stmt* stmt, int col) {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, col));
+    return p != nullptr ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt, col))) : std::string();
+  }
+
+  // The first event's point and service, the latest event, the count and the error flag.
+  void add_details(trace_summary& row) {
+    statement first, span, failed;
+    if (sqlite3_prepare_v2(db_.handle(),
+                           "SELECT name, service FROM data WHERE base_id = ?1 ORDER BY timestamp, id LIMIT 1", -1,
+                           &first.stmt, nullptr) != SQLITE_OK ||
+        sqlite3_prepare_v2(db_.handle(), "SELECT MAX(timestamp), COUNT(*) FROM data WHERE base_id = ?1", -1,
+                           &span.stmt, nullptr) != SQLITE_OK ||
+        sqlite3_prepare_v2(db_.handle(),
+                           "SELECT 1 FROM data WHERE base_id = ?1 AND name LIKE '%-stop' AND json_valid(data)"
+                           " AND json_valid(json_extract(data, '$'))"
+                           " AND json_extract(json_extract(data, '$'), '$.info.etype') IS NOT NULL LIMIT 1",
+                           -1, &failed.stmt, nullptr) != SQLITE_OK) {
+      db_.fail("cannot list traces");
+    }
+    for (sqlite3_stmt* s : {first.stmt, span.stmt, failed.stmt}) {
+      sqlite3_bind_text(s, 1, row.base_id.data(), static_cast<int>(row.base_id.size()), SQLITE_TRANSIENT);
+    }
+    if (sqlite3_step(first.stmt) == SQLITE_ROW) {
+      row.name = column_text(first.stmt, 0);
+      for (std::string_view suffix : {"-start", "-stop"}) {
+        if (row.name.ends_with(suffix)) row.name.resize(row.name.size() - suffix.size());
+      }
+      row.service = column_text(first.stmt, 1);
+    }
+    if (sqlite3_step(span.stmt) == SQLITE_ROW) {
+      row.finished = column_text(span.stmt, 0);
+      row.events = static_cast<std::size_t>(sqlite3_column_int64(span.stmt, 1));
+    }
+    const int rc = sqlite3_step(failed.stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) db_.fail("listing traces failed");
+    row.has_error = rc == SQLITE_ROW;
+  }
+
   std::vector<std::string> read_blocking(const std::string& base_id) {
     statement q;
     if (sqlite3_prepare_v2(db_.handle(),
