@@ -31,7 +31,9 @@ class Browser:
         args = [binary, "--headless=new", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu",
                 "--disable-dev-shm-usage", "--no-first-run", "--no-default-browser-check", "--disable-extensions",
                 "--user-data-dir=" + self.profile, "--window-size=%d,%d" % (width, height), "about:blank"]
-        self.proc = subprocess.Popen(args, preexec_fn=fds, pass_fds=(to_child_r, from_child_w),
+        # close_fds=False: the pipes are placed at 3 and 4 in the child, after which subprocess
+        # would close them (Python's own descriptors are close-on-exec anyway).
+        self.proc = subprocess.Popen(args, preexec_fn=fds, close_fds=False,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.close(to_child_r)
         os.close(from_child_w)
