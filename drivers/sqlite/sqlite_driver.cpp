@@ -9,6 +9,8 @@
 #include <sqlite3.h>
 
 #include <filesystem>
+#include <queue>
+#include <unordered_set>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -244,65 +246,148 @@ class sqlite_reader final : public reader {
   }
 
  private:
-  // One page in SQL: the filters select traces by their events, HAVING applies the time range
-  // and the cursor to each trace's start, and LIMIT stops the scan's output at the page (one
-  // row more tells whether another page follows). Then a few indexed lookups per row of the
-  // page fill in its details.
+  // One page. Without an id prefix: walk the timestamp index from the newest event (or the
+  // cursor) down, look up the start of each trace met, and stop once the page is certain: every
+  // event newer than the walk's position has been seen, so every trace that started after it
+  // is known. A page costs the events of about its own traces, not the table. With an id
+  // prefix: one grouped query over the base_id index's range.
   trace_page page_blocking(const list_query& query) {
-    std::string sql = "SELECT base_id, MIN(timestamp) AS started FROM data WHERE 1";
+    if (!query.id_prefix.empty()) return page_by_prefix(query);
+    if (auto sparse = sparse_filter(query)) return page_grouped(query, sparse->first, sparse->second);
+    std::string sql = "SELECT base_id, timestamp FROM data WHERE 1";
     std::vector<std::string> args;
-    const auto arg = [&](std::string value) {
-      args.push_back(std::move(value));
-      return "?" + std::to_string(args.size());
-    };
-    if (!query.id_prefix.empty()) {
-      // A range on the indexed column; the prefix's last byte plus one bounds it.
-      std::string end = query.id_prefix;
-      end.back() = static_cast<char>(end.back() + 1);
-      sql += " AND base_id >= " + arg(query.id_prefix) + " AND base_id < " + arg(end);
+    if (!query.until.empty()) {
+      args.push_back(query.until);
+      sql += " AND timestamp < ?" + std::to_string(args.size());
     }
-    const std::pair<const char*, const std::string*> fields[] = {
-        {"project", &query.project}, {"service", &query.service}, {"host", &query.host}};
-    for (const auto& [column, value] : fields) {
-      if (!value->empty()) sql += std::string(" AND base_id IN (SELECT base_id FROM data WHERE ") + column + " = " + arg(*value) + ")";
-    }
-    if (!query.name.empty()) {
-      sql += " AND base_id IN (SELECT base_id FROM data WHERE name = " + arg(query.name + "-start") + " OR name = " +
-             arg(query.name + "-stop") + ")";
-    }
-    if (query.errors_only) {
-      sql += " AND base_id IN (SELECT base_id FROM data WHERE name LIKE '%-stop' AND json_valid(data)"
-             " AND json_valid(json_extract(data, '$'))"
-             " AND json_extract(json_extract(data, '$'), '$.info.etype') IS NOT NULL)";
-    }
-    sql += " GROUP BY base_id HAVING 1";
-    if (!query.since.empty()) sql += " AND started >= " + arg(query.since);
-    if (!query.until.empty()) sql += " AND started < " + arg(query.until);
     if (query.after) {
-      const std::string ts = arg(query.after->timestamp);
-      sql += " AND (started < " + ts + " OR (started = " + ts + " AND base_id < " + arg(query.after->base_id) + "))";
+      args.push_back(query.after->timestamp);
+      sql += " AND timestamp <= ?" + std::to_string(args.size());
     }
-    sql += " ORDER BY started DESC, base_id DESC";
-    if (query.limit != 0) sql += " LIMIT " + std::to_string(query.limit + 1);
-
-    statement q;
-    if (sqlite3_prepare_v2(db_.handle(), sql.c_str(), -1, &q.stmt, nullptr) != SQLITE_OK) db_.fail("cannot list traces");
+    sql += " ORDER BY timestamp DESC";
+    statement walk, start;
+    if (sqlite3_prepare_v2(db_.handle(), sql.c_str(), -1, &walk.stmt, nullptr) != SQLITE_OK ||
+        sqlite3_prepare_v2(db_.handle(), "SELECT MIN(timestamp) FROM data WHERE base_id = ?1", -1, &start.stmt,
+                           nullptr) != SQLITE_OK) {
+      db_.fail("cannot list traces");
+    }
     for (std::size_t i = 0; i < args.size(); ++i) {
-      sqlite3_bind_text(q.stmt, static_cast<int>(i + 1), args[i].data(), static_cast<int>(args[i].size()), SQLITE_TRANSIENT);
+      sqlite3_bind_text(walk.stmt, static_cast<int>(i + 1), args[i].data(), static_cast<int>(args[i].size()), SQLITE_TRANSIENT);
     }
-    trace_page page;
+    const auto newer = [](const trace_summary& a, const trace_summary& b) {
+      return a.timestamp != b.timestamp ? a.timestamp > b.timestamp : a.base_id > b.base_id;
+    };
+    const std::size_t wanted = query.limit == 0 ? SIZE_MAX : query.limit + 1;
+    std::unordered_set<std::string> seen;
+    std::vector<trace_summary> found;                 // traces that pass every filter
+    std::priority_queue<std::string> pending;         // their starts not yet above the walk
+    std::size_t certain = 0;                          // found traces that started after the walk's position
     int rc;
-    while ((rc = sqlite3_step(q.stmt)) == SQLITE_ROW) {
-      if (query.limit != 0 && page.traces.size() == query.limit) {
-        page.more = true;
-        break;
+    while ((rc = sqlite3_step(walk.stmt)) == SQLITE_ROW) {
+      const std::string position = column_text(walk.stmt, 1);
+      while (!pending.empty() && pending.top() > position) {
+        pending.pop();
+        ++certain;
       }
-      trace_summary row;
-      row.base_id = column_text(q.stmt, 0);
-      row.timestamp = column_text(q.stmt, 1);
-      page.traces.push_back(std::move(row));
+      if (certain >= wanted) break;
+      if (!query.since.empty() && position < query.since) break;  // every trace that started since is known
+      std::string id = column_text(walk.stmt, 0);
+      if (!seen.insert(id).second) continue;
+      sqlite3_reset(start.stmt);
+      sqlite3_bind_text(start.stmt, 1, id.data(), static_cast<int>(id.size()), SQLITE_TRANSIENT);
+      if (sqlite3_step(start.stmt) != SQLITE_ROW) db_.fail("listing traces failed");
+      trace_summary row{std::move(id), column_text(start.stmt, 0)};
+      if (!in_page_range(query, row) || !passes_filters(query, row.base_id)) continue;
+      pending.push(row.timestamp);
+      found.push_back(std::move(row));
     }
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) db_.fail("listing traces failed");
+    trace_page page;
+    std::sort(found.begin(), found.end(), newer);
+    if (query.limit != 0 && found.size() > query.limit) {
+      found.resize(query.limit);
+      page.more = true;
+    }
+    page.traces = std::move(found);
+    for (auto& row : page.traces) add_details(row);
+    return page;
+  }
+
+  // The error and field filters, for one trace.
+  bool passes_filters(const list_query& query, const std::string& base_id) {
+    const auto exists = [&](const char* where, std::initializer_list<std::string_view> values) {
+      statement q;
+      const std::string sql = std::string("SELECT 1 FROM data WHERE base_id = ?1 AND ") + where + " LIMIT 1";
+      if (sqlite3_prepare_v2(db_.handle(), sql.c_str(), -1, &q.stmt, nullptr) != SQLITE_OK) db_.fail("cannot list traces");
+      sqlite3_bind_text(q.stmt, 1, base_id.data(), static_cast<int>(base_id.size()), SQLITE_TRANSIENT);
+      int i = 2;
+      for (std::string_view v : values) sqlite3_bind_text(q.stmt, i++, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+      const int rc = sqlite3_step(q.stmt);
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) db_.fail("listing traces failed");
+      return rc == SQLITE_ROW;
+    };
+    if (!query.project.empty() && !exists("+project = ?2", {query.project})) return false;
+    if (!query.service.empty() && !exists("+service = ?2", {query.service})) return false;
+    if (!query.host.empty() && !exists("+host = ?2", {query.host})) return false;
+    if (!query.name.empty() && !exists("+name IN (?2, ?3)", {query.name + "-start", query.name + "-stop"})) return false;
+    if (query.errors_only && !exists(error_condition, {})) return false;
+    return true;
+  }
+
+  static constexpr const char* error_condition =
+      "name LIKE '%-stop' AND json_valid(data) AND json_valid(json_extract(data, '$'))"
+      " AND json_extract(json_extract(data, '$'), '$.info.etype') IS NOT NULL";
+
+  // A field filter that few events match (a walk would pass many traces for each one kept):
+  // its condition and values, found by counting at most `sparse_rows` entries of its index.
+  static constexpr int sparse_rows = 50000;
+  std::optional<std::pair<std::string, std::vector<std::string>>> sparse_filter(const list_query& query) {
+    std::vector<std::pair<std::string, std::vector<std::string>>> filters;
+    if (!query.project.empty()) filters.push_back({"project = ?1", {query.project}});
+    if (!query.service.empty()) filters.push_back({"service = ?1", {query.service}});
+    if (!query.host.empty()) filters.push_back({"host = ?1", {query.host}});
+    if (!query.name.empty()) filters.push_back({"name IN (?1, ?2)", {query.name + "-start", query.name + "-stop"}});
+    for (auto& f : filters) {
+      statement q;
+      const std::string sql = "SELECT COUNT(*) FROM (SELECT 1 FROM data WHERE " + f.first + " LIMIT " +
+                              std::to_string(sparse_rows) + ")";
+      if (sqlite3_prepare_v2(db_.handle(), sql.c_str(), -1, &q.stmt, nullptr) != SQLITE_OK) db_.fail("cannot list traces");
+      for (std::size_t i = 0; i < f.second.size(); ++i) {
+        sqlite3_bind_text(q.stmt, static_cast<int>(i + 1), f.second[i].data(), static_cast<int>(f.second[i].size()), SQLITE_TRANSIENT);
+      }
+      if (sqlite3_step(q.stmt) != SQLITE_ROW) db_.fail("listing traces failed");
+      if (sqlite3_column_int(q.stmt, 0) < sparse_rows) return std::move(f);
+    }
+    return std::nullopt;
+  }
+
+  // One grouped query over the traces whose id starts with the prefix (a range of the index).
+  trace_page page_by_prefix(const list_query& query) {
+    std::string end = query.id_prefix;
+    end.back() = static_cast<char>(end.back() + 1);
+    return page_grouped(query, "base_id >= ?1 AND base_id < ?2", {query.id_prefix, end});
+  }
+
+  // One grouped query over the traces with an event that meets `condition` (?1, ?2: values),
+  // then the other filters per trace, and the page cut in memory.
+  trace_page page_grouped(const list_query& query, const std::string& condition, const std::vector<std::string>& values) {
+    statement q;
+    const std::string sql = "SELECT base_id, MIN(timestamp) FROM data WHERE base_id IN (SELECT base_id FROM data WHERE " +
+                            condition + ") GROUP BY base_id";
+    if (sqlite3_prepare_v2(db_.handle(), sql.c_str(), -1, &q.stmt, nullptr) != SQLITE_OK) {
+      db_.fail("cannot list traces");
+    }
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      sqlite3_bind_text(q.stmt, static_cast<int>(i + 1), values[i].data(), static_cast<int>(values[i].size()), SQLITE_TRANSIENT);
+    }
+    std::vector<trace_summary> rows;
+    int rc;
+    while ((rc = sqlite3_step(q.stmt)) == SQLITE_ROW) {
+      trace_summary row{column_text(q.stmt, 0), column_text(q.stmt, 1)};
+      if (in_page_range(query, row) && passes_filters(query, row.base_id)) rows.push_back(std::move(row));
+    }
+    if (rc != SQLITE_DONE) db_.fail("listing traces failed");
+    trace_page page = page_of(std::move(rows), query);
     for (auto& row : page.traces) add_details(row);
     return page;
   }
@@ -321,9 +406,7 @@ class sqlite_reader final : public reader {
         sqlite3_prepare_v2(db_.handle(), "SELECT MAX(timestamp), COUNT(*) FROM data WHERE base_id = ?1", -1,
                            &span.stmt, nullptr) != SQLITE_OK ||
         sqlite3_prepare_v2(db_.handle(),
-                           "SELECT 1 FROM data WHERE base_id = ?1 AND name LIKE '%-stop' AND json_valid(data)"
-                           " AND json_valid(json_extract(data, '$'))"
-                           " AND json_extract(json_extract(data, '$'), '$.info.etype') IS NOT NULL LIMIT 1",
+                           (std::string("SELECT 1 FROM data WHERE base_id = ?1 AND ") + error_condition + " LIMIT 1").c_str(),
                            -1, &failed.stmt, nullptr) != SQLITE_OK) {
       db_.fail("cannot list traces");
     }

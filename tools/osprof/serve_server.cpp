@@ -29,6 +29,7 @@
 #include <osprof/connection_string.hpp>
 #include <osprof/error.hpp>
 
+#include "cli.hpp"
 #include "serve.hpp"
 
 namespace osprof::cli::serve {
@@ -249,7 +250,7 @@ std::optional<tcp::endpoint> parse_listen(const std::string& text) {
 
 int run(const settings& s) {
   const auto where = parse_listen(s.listen);
-  if (!where) throw error("--listen '" + s.listen + "': expected HOST:PORT with a numeric address, e.g. 127.0.0.1:8080");
+  if (!where) throw usage_error{"--listen '" + s.listen + "': expected HOST:PORT with a numeric address, e.g. 127.0.0.1:8080"};
   // A malformed connection string or a backend without a reader is a usage error, found
   // now; a backend that is down (a missing file, a server not running) gives 503 per request.
   {
