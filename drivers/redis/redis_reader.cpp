@@ -323,17 +323,21 @@ asio::awaitable<void> add_details(client& c, trace_summary& row) {
 asio::awaitable<trace_page> page_from(client& c, const list_query& query, redis_reader::start_cache& cache) {
   auto nodes = co_await c.read_nodes();
   // The legacy one-key-per-event layout has no list per trace: page the whole list.
+  // (Results of co_await are named: GCC 12 mishandles some temporaries around co_await.)
+  bool legacy = false;
   for (connection* node : nodes) {
-    if (!(co_await scan(*node, std::string(legacy_prefix) + "*")).empty()) {
-      co_return page_of(co_await list_from(c, query.errors_only), query);
-    }
+    const std::vector<std::string> keys = co_await scan(*node, std::string(legacy_prefix) + "*");
+    legacy = legacy || !keys.empty();
+  }
+  if (legacy) {
+    std::vector<trace_summary> all = co_await list_from(c, query.errors_only);
+    co_return page_of(std::move(all), query);
   }
   const std::string_view prefix = query.errors_only ? error_prefix : list_prefix;
   std::vector<std::string> ids;
   for (connection* node : nodes) {
-    for (auto& k : co_await scan(*node, std::string(prefix) + glob_escape(query.id_prefix) + "*")) {
-      ids.push_back(k.substr(prefix.size()));
-    }
+    std::vector<std::string> keys = co_await scan(*node, std::string(prefix) + glob_escape(query.id_prefix) + "*");
+    for (auto& k : keys) ids.push_back(k.substr(prefix.size()));
   }
   const auto now = std::chrono::steady_clock::now();
   if (now - cache.filled > std::chrono::minutes(5) || cache.starts.size() > 2 * ids.size() + 1024) {
@@ -344,7 +348,8 @@ asio::awaitable<trace_page> page_from(client& c, const list_query& query, redis_
   for (const auto& id : ids) {
     if (!cache.starts.contains(id)) missing.push_back(id);
   }
-  for (auto& [id, ts] : co_await first_event_times(c, missing)) cache.starts[id] = std::move(ts);
+  std::map<std::string, std::string> found = co_await first_event_times(c, missing);
+  for (auto& [id, ts] : found) cache.starts[id] = std::move(ts);
   std::vector<trace_summary> rows;
   rows.reserve(ids.size());
   for (auto& id : ids) {

@@ -81,7 +81,13 @@ boost::asio::awaitable<trace_page> reader::list_page(const list_query& query) {
   if (query.has_field_filter()) {
     throw error("this backend cannot filter traces by project, service, host or name");
   }
-  auto rows = query.errors_only ? co_await list_error_traces() : co_await list_traces();
+  // Not `cond ? co_await a : co_await b`: GCC 12 destroys the result of such an expression twice.
+  std::vector<trace_summary> rows;
+  if (query.errors_only) {
+    rows = co_await list_error_traces();
+  } else {
+    rows = co_await list_traces();
+  }
   co_return page_of(std::move(rows), query);
 }
 
