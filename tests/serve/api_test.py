@@ -6,6 +6,7 @@ usage: api_test.py OSPROF sqlite DIR
        api_test.py OSPROF redis REDIS_PORT"""
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -205,6 +206,16 @@ def main():
     dead_port = closed.getsockname()[1]
     closed.close()
     down = "redis://:hunter2@127.0.0.1:%d/0" % dead_port if kind == "redis" else "sqlite:///" + os.path.join(where, "serve_api.db")
+    if kind == "sqlite":
+        # A database file that is not there (yet): the server starts, and says why it cannot read.
+        server = Server(osprof, "sqlite:///" + os.path.join(where, "missing.db"))
+        try:
+            status, body = server.json("/api/traces")
+            check(status == 503 and "does not exist" in body["error"], "missing database: 503 %s" % body)
+            status, body = server.json("/api/health")
+            check(status == 503 and body["status"] == "unavailable", "health with a missing database: 503")
+        finally:
+            server.stop()
     if kind == "redis":
         server = Server(osprof, down, "--timeout", "3")
         try:
@@ -254,8 +265,18 @@ def main():
             waiting.join(10)
             check(result.get("status") == 503 and b"no answer" in result.get("body", b"") and result["took"] < 4,
                   "silent backend: 503 after the timeout: %s" % result)
+            # SIGTERM while a request waits: it still gets its answer, then the server exits 0.
+            result.clear()
+            waiting = threading.Thread(target=slow)
+            waiting.start()
+            time.sleep(0.5)
+            server.proc.send_signal(signal.SIGTERM)
+            waiting.join(10)
+            check(result.get("status") == 503, "a request in progress at SIGTERM is answered: %s" % result)
+            check(server.proc.wait(timeout=15) == 0, "exit 0 after the request in progress")
         finally:
-            server.stop()
+            if server.proc.poll() is None:
+                server.stop()
     stop.set()
     t.join()
     finish("serve api test (%s)" % kind)
