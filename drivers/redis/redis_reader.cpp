@@ -322,40 +322,53 @@ asio::awaitable<void> add_details(client& c, trace_summary& row) {
 
 asio::awaitable<trace_page> page_from(client& c, const list_query& query, redis_reader::start_cache& cache) {
   auto nodes = co_await c.read_nodes();
-  // The legacy one-key-per-event layout has no list per trace: page the whole list.
+  // One SCAN pass over OSProfiler's keys finds the lists, the error flags and any legacy keys.
   // (Results of co_await are named: GCC 12 mishandles some temporaries around co_await.)
   bool legacy = false;
+  std::vector<std::string> ids;
+  const std::string_view prefix = query.errors_only ? error_prefix : list_prefix;
   for (connection* node : nodes) {
-    const std::vector<std::string> keys = co_await scan(*node, std::string(legacy_prefix) + "*");
-    legacy = legacy || !keys.empty();
+    std::vector<std::string> keys = co_await scan(*node, "osprofiler*");
+    for (auto& k : keys) {
+      if (k.starts_with(prefix)) {
+        std::string id = k.substr(prefix.size());
+        if (id.starts_with(query.id_prefix)) ids.push_back(std::move(id));
+      } else if (k.starts_with(legacy_prefix)) {
+        legacy = true;
+      }
+    }
   }
+  // The legacy one-key-per-event layout has no list per trace: page the whole list.
   if (legacy) {
     std::vector<trace_summary> all = co_await list_from(c, query.errors_only);
     co_return page_of(std::move(all), query);
   }
-  const std::string_view prefix = query.errors_only ? error_prefix : list_prefix;
-  std::vector<std::string> ids;
-  for (connection* node : nodes) {
-    std::vector<std::string> keys = co_await scan(*node, std::string(prefix) + glob_escape(query.id_prefix) + "*");
-    for (auto& k : keys) ids.push_back(k.substr(prefix.size()));
-  }
-  const auto now = std::chrono::steady_clock::now();
-  if (now - cache.filled > std::chrono::minutes(5) || cache.starts.size() > 2 * ids.size() + 1024) {
-    cache.starts.clear();
-    cache.filled = now;
-  }
   std::vector<std::string> missing;
-  for (const auto& id : ids) {
-    if (!cache.starts.contains(id)) missing.push_back(id);
+  {
+    std::lock_guard lock(cache.mutex);
+    const auto now = std::chrono::steady_clock::now();
+    // Forget everything now and then (a trace's start can still move while it is written),
+    // and what no longer exists when the whole list was scanned.
+    if (now - cache.filled > std::chrono::minutes(5) ||
+        (!query.errors_only && query.id_prefix.empty() && cache.starts.size() > 2 * ids.size() + 1024)) {
+      cache.starts.clear();
+      cache.filled = now;
+    }
+    for (const auto& id : ids) {
+      if (!cache.starts.contains(id)) missing.push_back(id);
+    }
   }
   std::map<std::string, std::string> found = co_await first_event_times(c, missing);
-  for (auto& [id, ts] : found) cache.starts[id] = std::move(ts);
   std::vector<trace_summary> rows;
   rows.reserve(ids.size());
-  for (auto& id : ids) {
-    auto it = cache.starts.find(id);
-    if (it == cache.starts.end()) continue;  // an error flag without its trace, or deleted meanwhile
-    rows.push_back({std::move(id), it->second});
+  {
+    std::lock_guard lock(cache.mutex);
+    for (auto& [id, ts] : found) cache.starts[id] = std::move(ts);
+    for (auto& id : ids) {
+      auto it = cache.starts.find(id);
+      if (it == cache.starts.end()) continue;  // an error flag without its trace, or deleted meanwhile
+      rows.push_back({std::move(id), it->second});
+    }
   }
   trace_page page = page_of(std::move(rows), query);
   for (auto& row : page.traces) co_await add_details(c, row);
@@ -364,7 +377,27 @@ asio::awaitable<trace_page> page_from(client& c, const list_query& query, redis_
 
 }  // namespace
 
-redis_reader::redis_reader(redis_options options) : options_(std::move(options)) {}
+namespace {
+
+// One start cache per server and database (the redacted connection string), for as long as a
+// reader uses it.
+std::shared_ptr<redis_reader::start_cache> shared_start_cache(const std::string& key) {
+  static std::mutex mutex;
+  static std::map<std::string, std::weak_ptr<redis_reader::start_cache>> caches;
+  std::lock_guard lock(mutex);
+  auto& slot = caches[key];
+  auto cache = slot.lock();
+  if (!cache) {
+    cache = std::make_shared<redis_reader::start_cache>();
+    slot = cache;
+  }
+  return cache;
+}
+
+}  // namespace
+
+redis_reader::redis_reader(redis_options options)
+    : options_(std::move(options)), cache_(shared_start_cache(options_.redacted)) {}
 
 redis_reader::~redis_reader() = default;
 

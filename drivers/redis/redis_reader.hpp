@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -28,8 +29,10 @@ class redis_reader final : public reader {
   /// the last 5 minutes, and fills in the page's rows only.
   asio::awaitable<trace_page> list_page(const list_query& query) override;
 
-  /// Starts of traces seen by list_page(), base_id -> earliest timestamp.
+  /// Starts of traces seen by list_page(), base_id -> earliest timestamp; shared by the
+  /// readers of one server and database in this process.
   struct start_cache {
+    std::mutex mutex;
     std::unordered_map<std::string, std::string> starts;
     std::chrono::steady_clock::time_point filled{};
   };
@@ -40,7 +43,7 @@ class redis_reader final : public reader {
   asio::awaitable<T> guarded(asio::awaitable<T> op) const;
 
   redis_options options_;
-  std::shared_ptr<start_cache> cache_ = std::make_shared<start_cache>();
+  std::shared_ptr<start_cache> cache_;
 };
 
 }  // namespace osprof::detail::redis
