@@ -132,6 +132,15 @@ def main():
         check(b.eval("document.querySelector('#traces tbody tr .c-id a').getBoundingClientRect().width > 0"),
               "trace links visible on a narrow window")
         b.screenshot(os.path.join(out, "list-narrow.png"))
+        b.navigate(base + "/traces/" + target["base_id"])
+        check(b.wait_for("!!document.querySelector('#tree > details')"), "the trace page on a narrow window")
+        b.click("#tree > details > summary")
+        check(b.eval("document.documentElement.scrollWidth <= window.innerWidth + 1"),
+              "the trace page fits a 400 px window: %s px wide" % b.eval("document.documentElement.scrollWidth"))
+        check(b.eval("document.getElementById('details').getBoundingClientRect().top >= "
+                     "document.getElementById('tree-pane').getBoundingClientRect().bottom - 1"),
+              "on a narrow window the details pane is under the tree")
+        b.screenshot(os.path.join(out, "trace-narrow.png"))
         b.resize(1280, 800)
 
         # A missing trace, in the browser.

@@ -2,6 +2,7 @@
 and 4, messages ended by NUL): enough to load pages in Debian's headless Chromium, run script,
 click, type and take screenshots, with nothing but the standard library."""
 import base64
+import fcntl
 import json
 import os
 import shutil
@@ -25,8 +26,14 @@ class Browser:
         self._from_child, from_child_w = os.pipe()
 
         def fds():
-            os.dup2(to_child_r, 3)
-            os.dup2(from_child_w, 4)
+            # Through descriptors above 4 first, so that placing one cannot overwrite the other,
+            # and marked inheritable (dup2 onto itself would keep close-on-exec).
+            a = fcntl.fcntl(to_child_r, fcntl.F_DUPFD, 10)
+            b = fcntl.fcntl(from_child_w, fcntl.F_DUPFD, 10)
+            os.dup2(a, 3)
+            os.dup2(b, 4)
+            os.set_inheritable(3, True)
+            os.set_inheritable(4, True)
 
         args = [binary, "--headless=new", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu",
                 "--disable-dev-shm-usage", "--no-first-run", "--no-default-browser-check", "--disable-extensions",
