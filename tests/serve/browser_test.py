@@ -58,6 +58,15 @@ def main():
                   "row %s marked %s: class %r, status %r" % (rid, e["error"], cls, status))
         b.screenshot(os.path.join(out, "list.png"))
 
+        # Refresh: a trace stored meanwhile shows up on demand.
+        fresh = store.make_trace(2000, 300 * 1_000_000, points=3)
+        store.write_sqlite(db, [fresh])
+        b.click("#refresh")
+        check(b.wait_for("document.querySelector('#traces tbody tr').dataset.id === %r" % fresh[0]["base_id"]),
+              "Refresh shows a trace stored after the page opened")
+        expected[fresh[0]["base_id"]] = fresh[0]
+        newest.insert(0, fresh[0])
+
         # Paging: the second page holds the rest, and the URL says where we are.
         b.click("#older")
         check(b.wait_for("location.search.indexOf('cursor=') >= 0"), "Older puts the cursor in the URL")
