@@ -170,6 +170,23 @@ def main():
             check(r.status == 200 and r.getheader("Connection", "").lower() != "close", "keep-alive request")
         conn.close()
 
+        # Many clients at once: reads queue for the backend's readers, every request is answered.
+        paths = ["/api/traces?limit=20", "/api/traces/" + failed, "/api/traces?error=true&limit=5", "/api/health",
+                 "/traces/" + failed, "/api/traces/%s/chrome" % failed]
+        statuses = []
+
+        def client(k):
+            for i in range(12):
+                statuses.append(server.request(paths[(k + i) % len(paths)])[0])
+
+        clients = [threading.Thread(target=client, args=(k,)) for k in range(16)]
+        for c in clients:
+            c.start()
+        for c in clients:
+            c.join(60)
+        check(len(statuses) == 16 * 12 and set(statuses) == {200},
+              "16 clients at once: %d answers, statuses %s" % (len(statuses), sorted(set(statuses))))
+
         # The web UI's files are in the binary.
         for path, kind_ in [("/", "text/html"), ("/assets/app.js", "text/javascript"), ("/assets/style.css", "text/css")]:
             status, headers, _ = server.request(path)

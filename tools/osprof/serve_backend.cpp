@@ -46,20 +46,18 @@ struct backend::pool {
         timeout(s.read_timeout),
         max_readers(s.readers) {}
 
-  std::shared_ptr<slot> acquire() {
+  /// A free reader (a new one while fewer than max_readers exist), or nullptr when all are busy.
+  std::shared_ptr<slot> try_acquire() {
     std::lock_guard lock(mutex);
     if (stopped) throw backend_unavailable{"the server is stopping"};
-    ++busy;
     if (!idle.empty()) {
+      ++busy;
       auto s = std::move(idle.back());
       idle.pop_back();
       return s;
     }
-    if (busy > max_readers) {
-      --busy;
-      throw backend_unavailable{"busy: " + std::to_string(max_readers) + " reads from " + redacted +
-                                " are in progress"};
-    }
+    if (busy >= max_readers) return nullptr;
+    ++busy;
     return std::make_shared<slot>(slot{nullptr, asio::make_strand(threads.get_executor())});
   }
 
@@ -88,8 +86,19 @@ template <typename T, typename Op>
 asio::awaitable<T> run_read(std::shared_ptr<backend::pool> p, const Op& op) {
   auto caller = co_await asio::this_coro::executor;
   auto state = std::make_shared<read_state<T>>(caller);
-  state->timer.expires_after(p->timeout);
-  auto s = p->acquire();
+  // All readers busy: wait for one, polling, within the same deadline.
+  const auto deadline = std::chrono::steady_clock::now() + p->timeout;
+  auto s = p->try_acquire();
+  for (auto pause = std::chrono::milliseconds(1); !s; pause = std::min(pause * 2, std::chrono::milliseconds(20))) {
+    if (std::chrono::steady_clock::now() + pause > deadline) {
+      throw backend_unavailable{"busy: " + std::to_string(p->max_readers) + " reads from " + p->redacted +
+                                " took the whole " + std::to_string(p->timeout.count()) + " ms"};
+    }
+    state->timer.expires_after(pause);
+    co_await state->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    s = p->try_acquire();
+  }
+  state->timer.expires_at(deadline);
   auto read = [p, s, op]() -> asio::awaitable<T> {
     if (!s->r) {
       driver_context context;
