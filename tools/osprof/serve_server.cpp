@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <cstdio>
-#include <list>
 #include <mutex>
 #include <thread>
 
