@@ -22,3 +22,15 @@ bench_drivers+=(
   'influxdb|influxdb://127.0.0.1:$port/bench|bash tests/servers/influxdb.sh start-fresh $dir|bash tests/servers/influxdb.sh stop $dir'
   'clickhouse|clickhouse://127.0.0.1:$port/default|bash tests/servers/clickhouse.sh start-fresh $dir|bash tests/servers/clickhouse.sh stop $dir|--batch-size 4096'
 )
+# PostgreSQL 15 and MariaDB 10.11 (drivers/postgresql, drivers/mysql): OSProfiler's SQL layout,
+# a transaction per batch; the servers' index upkeep (eight indexes) sets the pace.
+bench_drivers+=(
+  'postgresql|postgresql://osprof:osprof-secret@127.0.0.1:$port/traces|bash tests/servers/postgresql.sh start-fresh $dir|bash tests/servers/postgresql.sh stop $dir'
+  'mysql|mysql+pymysql://osprof:osprof-secret@127.0.0.1:$port/traces|bash tests/servers/mysql.sh start-fresh $dir|bash tests/servers/mysql.sh stop $dir'
+)
+# MongoDB (drivers/mongodb): no MongoDB server on Debian, so the loopback protocol server
+# (mockupdb + mongomock, Python): the caller's cost is measured truly, the throughput is the
+# Python server's limit, not the driver's or MongoDB's.
+bench_drivers+=(
+  'mongodb-loopback|mongodb://127.0.0.1:$port/bench|bash tests/servers/loopback.sh start tests/servers/fake_mongodb.py $dir|bash tests/servers/loopback.sh stop $dir|--duration 1'
+)

@@ -256,6 +256,7 @@ int main(int argc, char** argv) {
     osprof::options o;
     o.connection_string = cs;
     o.service = "bench";
+    o.strict = true;  // measure the backend asked for, or fail
     osprof::emitter em(o);
     // Each row starts from an empty queue and counts its own events.
     osprof::stats before;

@@ -50,7 +50,7 @@ void es_bulk_encode(benchmark::State& state) {
   std::size_t bytes = 0;
   for (auto _ : state) {
     const auto actions = plan_actions(batch, true);
-    const std::string body = encode_bulk(batch, actions, options);
+    const std::string body = encode_bulk(batch, actions, options, {});
     bytes += body.size();
     benchmark::DoNotOptimize(body.data());
   }
@@ -62,7 +62,7 @@ BENCHMARK(es_bulk_encode);
 void otlp_join_and_encode(benchmark::State& state) {
   using namespace osprof::detail::otlp;
   span_joiner joiner({});
-  span_encoder encoder({"api", "nova", "vm"});
+  span_encoder encoder({service_name("", "nova", "api"), "vm"});
   std::vector<std::vector<event_record>> batches;
   for (std::uint64_t r = 0; r < 64; ++r) batches.push_back(make_batch(r));
   std::size_t i = 0, bytes = 0;

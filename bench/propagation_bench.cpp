@@ -62,6 +62,7 @@ BENCHMARK(BM_CurrentHeaders);
 
 osprof::beast::server make_server() {
   osprof::beast::server_options o;
+  o.propagation.trace_incoming = true;
   o.propagation.hmac_keys = {"SECRET_KEY"};
   o.enabled = true;
   return osprof::beast::server(o);

@@ -5,9 +5,10 @@ busy-wait between bursts, repeat; percentiles over the burst averages.
 
 A span is profiler.start("db", {"db": {"statement": "SELECT 1", "params": i}}) + profiler.stop(),
 with the default no-op notifier and, given --redis URL, with OSProfiler's Redis driver (two
-synchronous LPUSH per span on the caller's thread).
+synchronous LPUSH per span on the caller's thread); given --sql URL (repeatable), with its SQL
+driver on that database (two INSERTs, each committed, per span).
 
-  python_osprofiler.py [--bursts N] [--burst-size K] [--pause-us P] [--redis URL] [--json FILE]
+  python_osprofiler.py [--bursts N] [--burst-size K] [--pause-us P] [--redis URL] [--sql URL]... [--json FILE]
 """
 import argparse
 import json
@@ -48,6 +49,8 @@ def main():
     ap.add_argument("--pause-us", type=float, default=1000)
     ap.add_argument("--redis-bursts", type=int, default=0, help="bursts with Redis (default: bursts / 5)")
     ap.add_argument("--redis", help="redis://host:port: also measure OSProfiler's Redis driver")
+    ap.add_argument("--sql", action="append", default=[],
+                    help="postgresql://... or mysql+pymysql://...: also measure OSProfiler's SQL driver there")
     ap.add_argument("--json")
     args = ap.parse_args()
 
@@ -79,6 +82,18 @@ def main():
         redis_args.bursts = args.redis_bursts or max(1, args.bursts // 5)
         rows.append(dict(case="Python OSProfiler span, Redis driver", kind="python", driver="redis",
                          **percentiles(bursts(redis_args, span, max(1, warmup // 5)))))
+        notifier.set(lambda *a, **k: None)
+    for url in args.sql:
+        from osprofiler.drivers import sqlalchemy_driver
+        driver = sqlalchemy_driver.SQLAlchemyDriver(url, project="bench", service="python", host="bench")
+        notifier.set(driver.notify)
+        profiler.clean()
+        profiler.init("SECRET_KEY")
+        sql_args = argparse.Namespace(**vars(args))
+        sql_args.bursts = args.redis_bursts or max(1, args.bursts // 5)
+        scheme = url.split(":", 1)[0].split("+", 1)[0]
+        rows.append(dict(case="Python OSProfiler span, SQL driver (%s)" % scheme, kind="python", driver=scheme,
+                         **percentiles(bursts(sql_args, span, max(1, warmup // 5)))))
         notifier.set(lambda *a, **k: None)
     profiler.clean()
 

@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
   osprof::options o;
   o.connection_string = s.connection_string;
   o.service = "bench";
+  o.strict = true;  // measure the backend asked for, or fail
   o.batch_size = s.batch_size;
   o.queue_capacity = 1 << 18;
   o.overflow = osprof::overflow_policy::block;  // zero drops: producers wait for room

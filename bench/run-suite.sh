@@ -46,6 +46,7 @@ for f in "$cli" "$latency" "$gbench"; do
 done
 
 work="$(mktemp -d /tmp/osprof-suite-XXXXXX)"
+chmod 755 "$work"  # PostgreSQL runs as user postgres and must reach its directory in here
 if [[ -z "$out" ]]; then
   if ((smoke)); then out="$work/out"; json_out="$out/results.json"; md_out="$out/BENCHMARKS.md"
   else json_out="$root/bench/results.json"; md_out="$root/BENCHMARKS.md"; fi
@@ -100,7 +101,11 @@ for line in "${bench_drivers[@]}"; do
   names+=("$name"); strings+=("$(eval "echo \"$cs\"")"); stops+=("$(eval "echo \"$stop\"")"); extras+=("$extra")
 done
 redis_cs=""
-for i in "${!names[@]}"; do [[ "${names[$i]}" == redis ]] && redis_cs="${strings[$i]}"; done
+sql_args=()  # Python OSProfiler's SQL driver on the SQL servers of the run
+for i in "${!names[@]}"; do
+  [[ "${names[$i]}" == redis ]] && redis_cs="${strings[$i]}"
+  [[ "${names[$i]}" == postgresql || "${names[$i]}" == mysql ]] && sql_args+=(--sql "${strings[$i]}")
+done
 
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 started="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -108,7 +113,7 @@ echo "== load average before: $load_before" >&2
 
 # ---- 1. Python OSProfiler (same burst method)
 echo "== Python OSProfiler baseline" >&2
-"$python" "$root/bench/python_osprofiler.py" "${py_args[@]}" ${redis_cs:+--redis "$redis_cs"} \
+"$python" "$root/bench/python_osprofiler.py" "${py_args[@]}" ${redis_cs:+--redis "$redis_cs"} "${sql_args[@]}" \
   --json "$work/python.json" >"$work/python.txt"
 
 # ---- 2. emit latency: baselines and every driver

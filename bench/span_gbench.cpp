@@ -33,6 +33,7 @@ void BM_span_warm(benchmark::State& state, const char* connection_string) {
   osprof::options o;
   o.connection_string = connection_string;
   o.service = "bench";
+  o.strict = true;  // measure the backend asked for, or fail
   osprof::emitter em(o);
   osprof::init("SECRET_KEY");
   for (auto _ : state) {

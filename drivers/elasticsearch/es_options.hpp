@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <osprof/connection_string.hpp>
@@ -17,8 +18,10 @@ struct es_options : http::backend_options<es_options> {
   std::string index = "osprofiler-notifications";
   /// ?error_index=: {base_id, timestamp} of error events (OSProfiler's fixed name).
   std::string error_index = "osprofiler-notifications-error";
-  /// ?doc_type=: a mapping type for Elasticsearch 6 (OSProfiler's es_doc_type was
-  /// "notification"); empty, the default, sends none (Elasticsearch 7/8, OpenSearch).
+  /// ?doc_type=: the mapping type on servers that have types (OSProfiler's es_doc_type,
+  /// "notification" when not given): sent with every document to 5.x/6.x, given to the
+  /// indices osprof creates on 7.x and OpenSearch 1; 8.x and OpenSearch 2 have no types and
+  /// it is ignored there (logged). On a server whose version is unknown it is used as given.
   std::string doc_type;
   /// ?scroll=: how long the server keeps a scroll context between pages (es_scroll_time).
   std::string scroll = "2m";
@@ -26,10 +29,11 @@ struct es_options : http::backend_options<es_options> {
   std::uint32_t scroll_size = 10000;
   /// ?list_size=: at most this many traces in `trace list` (newest first).
   std::uint32_t list_size = 10000;
-  /// ?keyword_subfields=true: query `base_id.keyword`, for indices that Elasticsearch mapped
-  /// dynamically (as OSProfiler's writes leave them: base_id text with a keyword subfield; the
-  /// timestamp is detected as a date there, so it needs no subfield).
-  bool keyword_subfields = false;
+  /// ?keyword_subfields=true|false: query `base_id.keyword` (true) or `base_id` (false). Unset,
+  /// the default, each read looks at the index's mapping and queries what it finds: a keyword
+  /// field as it is, a text field (what dynamic mapping makes of OSProfiler's documents)
+  /// through its keyword subfield.
+  std::optional<bool> keyword_subfields;
   /// ?create_index=false: do not create the indices with osprof's mapping before writing.
   bool create_index = true;
   /// ?refresh=true|wait_for|false: _bulk's refresh parameter (empty, the default, sends none:
@@ -42,10 +46,20 @@ struct es_options : http::backend_options<es_options> {
   /// The schemes, defaults and summary of this backend.
   /// 100 MB: Elasticsearch's default http.max_content_length.
   static constexpr http::backend backend{"elasticsearch", "Elasticsearch", 9200, 100u << 20, "[?index=...]",
-                                         "7/8 or OpenSearch, OSProfiler's layout, _bulk writes"};
+                                         "5.x to 8.x or OpenSearch 1/2, OSProfiler's layout, _bulk writes"};
 
-  std::string id_field() const { return keyword_subfields ? "base_id.keyword" : "base_id"; }
-  std::string time_field() const { return "timestamp"; }
 };
+
+/// The fields the queries name: base_id and timestamp, as the index maps them.
+struct query_fields {
+  std::string id = "base_id";
+  std::string time = "timestamp";
+};
+
+/// The fields ?keyword_subfields= sets, or nullopt to ask the index's mapping.
+inline std::optional<query_fields> forced_fields(const es_options& o) {
+  if (!o.keyword_subfields) return std::nullopt;
+  return query_fields{*o.keyword_subfields ? "base_id.keyword" : "base_id", "timestamp"};
+}
 
 }  // namespace osprof::detail::elasticsearch

@@ -14,15 +14,15 @@ namespace {
 
 // `id` makes the write idempotent: a batch sent again after a lost answer replaces its
 // documents instead of adding them twice.
-void append_action_line(std::string& body, const std::string& index, std::string_view id, const es_options& options) {
+void append_action_line(std::string& body, const std::string& index, std::string_view id, std::string_view doc_type) {
   body += "{\"index\":{\"_index\":";
   append_json_string(body, index);
   body += ",\"_id\":\"";
   body += id;
   body += '"';
-  if (!options.doc_type.empty()) {
+  if (!doc_type.empty()) {
     body += ",\"_type\":";
-    append_json_string(body, options.doc_type);
+    append_json_string(body, doc_type);
   }
   body += "}}\n";
 }
@@ -47,7 +47,7 @@ std::vector<bulk_action> plan_actions(std::span<const event_record> batch, bool 
 }
 
 std::string encode_bulk(std::span<const event_record> batch, std::span<const bulk_action> actions,
-                        const es_options& options) {
+                        const es_options& options, std::string_view doc_type) {
   std::string body;
   std::size_t size = 0;
   for (const auto& a : actions) size += batch[a.event].json.size() + options.index.size() + 48;
@@ -58,7 +58,7 @@ std::string encode_bulk(std::span<const event_record> batch, std::span<const bul
     if (a.error_doc) {
       // One error document per trace (the latest error), as Redis's osprofiler_error:<base_id>.
       e.base_id.format(id);
-      append_action_line(body, options.error_index, std::string_view(id, uuid_text_size), options);
+      append_action_line(body, options.error_index, std::string_view(id, uuid_text_size), doc_type);
       // OSProfiler's notify_error_trace document, with Python's separators.
       body += "{\"base_id\": \"";
       body.append(id, uuid_text_size);
@@ -68,7 +68,7 @@ std::string encode_bulk(std::span<const event_record> batch, std::span<const bul
     } else {
       e.trace_id.format(id);
       std::memcpy(id + uuid_text_size, e.is_stop ? "-stop" : "-start", e.is_stop ? 5 : 6);
-      append_action_line(body, options.index, std::string_view(id, uuid_text_size + (e.is_stop ? 5 : 6)), options);
+      append_action_line(body, options.index, std::string_view(id, uuid_text_size + (e.is_stop ? 5 : 6)), doc_type);
       body += e.json;
       body += '\n';
     }
@@ -120,10 +120,67 @@ bulk_response parse_bulk_response(std::string_view body) {
   return r;
 }
 
-std::string index_mapping(const es_options& options, bool error_index) {
-  // Elasticsearch 6 has no date_nanos; its date keeps milliseconds (sorting ties within a
-  // millisecond are then broken arbitrarily).
-  const std::string time_type = options.doc_type.empty()
+server_info parse_server_info(std::string_view body) {
+  server_info info;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  std::string_view number, distribution;
+  if (parser.parse(body.data(), body.size()).get(doc) || doc.at_pointer("/version/number").get(number)) return info;
+  if (!doc.at_pointer("/version/distribution").get(distribution)) info.opensearch = distribution == "opensearch";
+  // "7.17.9", "8.11.0-SNAPSHOT": the major and minor numbers are what matter.
+  const auto read = [&](std::size_t& at, int& out) {
+    const std::size_t start = at;
+    out = 0;
+    while (at < number.size() && number[at] >= '0' && number[at] <= '9' && at - start < 6) out = out * 10 + (number[at++] - '0');
+    return at > start;
+  };
+  std::size_t at = 0;
+  if (!read(at, info.major)) return info;
+  if (at < number.size() && number[at] == '.') {
+    ++at;
+    read(at, info.minor);
+  }
+  info.known = true;
+  info.name = (info.opensearch ? "OpenSearch " : "Elasticsearch ") + std::string(number);
+  return info;
+}
+
+query_fields fields_from_mapping(std::string_view body) {
+  query_fields fields;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc, mappings, properties;
+  simdjson::dom::object root, typed;
+  if (parser.parse(body.data(), body.size()).get(doc) || doc.get_object().get(root) || root.size() == 0) return fields;
+  // {"<index>": {"mappings": ...}}: the concrete index (the name asked for may be an alias).
+  if ((*root.begin()).value.at_pointer("/mappings").get(mappings)) return fields;
+  if (mappings.at_pointer("/properties").get(properties)) {
+    // 5.x/6.x (and typed answers): {"mappings": {"<type>": {"properties": ...}}}.
+    if (mappings.get_object().get(typed) || typed.size() == 0 ||
+        (*typed.begin()).value.at_pointer("/properties").get(properties)) {
+      return fields;
+    }
+  }
+  const auto field = [&](const char* name, std::string& out) {
+    simdjson::dom::element m, subfields;
+    std::string_view type;
+    if (properties.at_key(name).get(m) || m.at_pointer("/type").get(type) || type != "text") return;
+    simdjson::dom::object subs;
+    if (m.at_pointer("/fields").get(subfields) || subfields.get_object().get(subs)) return;
+    for (const auto sub : subs) {
+      std::string_view sub_type;
+      if (!sub.value.at_pointer("/type").get(sub_type) && sub_type == "keyword") {
+        out = std::string(name) + "." + std::string(sub.key);
+        return;
+      }
+    }
+  };
+  field("base_id", fields.id);
+  field("timestamp", fields.time);
+  return fields;
+}
+
+std::string index_mapping(bool error_index, std::string_view doc_type, bool date_nanos) {
+  const std::string time_type = date_nanos
                                     ? "{\"type\":\"date_nanos\",\"format\":\"strict_date_optional_time_nanos\"}"
                                     : "{\"type\":\"date\",\"format\":\"strict_date_optional_time\"}";
   std::string properties = "{\"base_id\":{\"type\":\"keyword\"},\"timestamp\":" + time_type;
@@ -135,19 +192,19 @@ std::string index_mapping(const es_options& options, bool error_index) {
   }
   properties += "}";
   std::string mappings = "{\"properties\":" + properties + "}";
-  if (!options.doc_type.empty()) {
+  if (!doc_type.empty()) {
     std::string typed = "{";
-    append_json_string(typed, options.doc_type);
+    append_json_string(typed, doc_type);
     typed += ":" + mappings + "}";
     mappings = std::move(typed);
   }
   return "{\"mappings\":" + mappings + "}";
 }
 
-std::string trace_query(const es_options& options, std::string_view base_id) {
+std::string trace_query(const es_options& options, const query_fields& fields, std::string_view base_id) {
   std::string body = "{\"size\":" + std::to_string(options.scroll_size) +
                      ",\"query\":{\"bool\":{\"filter\":[{\"term\":{";
-  append_json_string(body, options.id_field());
+  append_json_string(body, fields.id);
   body += ":";
   append_json_string(body, base_id);
   // _doc order: the cheapest for scrolling; the report orders events itself.
@@ -205,11 +262,12 @@ search_page parse_search_page(std::string_view body) {
   return page;
 }
 
-std::string list_query(const es_options& options, std::span<const std::string> only) {
-  std::string body = "{\"size\":0";
+std::string list_query(const es_options& options, const query_fields& fields, std::span<const std::string> only,
+                       bool track_total_hits) {
+  std::string body = track_total_hits ? "{\"size\":0,\"track_total_hits\":false" : "{\"size\":0";
   if (!only.empty()) {
     body += ",\"query\":{\"bool\":{\"filter\":[{\"terms\":{";
-    append_json_string(body, options.id_field());
+    append_json_string(body, fields.id);
     body += ":[";
     for (std::size_t i = 0; i < only.size(); ++i) {
       if (i != 0) body += ',';
@@ -218,12 +276,18 @@ std::string list_query(const es_options& options, std::span<const std::string> o
     body += "]}}]}}";
   }
   body += ",\"aggs\":{\"traces\":{\"terms\":{\"field\":";
-  append_json_string(body, options.id_field());
+  append_json_string(body, fields.id);
   body += ",\"size\":" + std::to_string(only.empty() ? options.list_size : only.size());
-  body += ",\"order\":{\"first\":\"desc\"}},\"aggs\":{\"first\":{\"min\":{\"field\":";
-  append_json_string(body, options.time_field());
-  body += "}},\"start\":{\"top_hits\":{\"size\":1,\"sort\":[{";
-  append_json_string(body, options.time_field());
+  // Newest first by the earliest event (a min on the date). A timestamp mapped as text (an
+  // index with date detection off) has no min: its buckets come by count, and the caller
+  // orders the rows by their start times.
+  if (fields.time == "timestamp") {
+    body += ",\"order\":{\"first\":\"desc\"}},\"aggs\":{\"first\":{\"min\":{\"field\":\"timestamp\"}},";
+  } else {
+    body += "},\"aggs\":{";
+  }
+  body += "\"start\":{\"top_hits\":{\"size\":1,\"sort\":[{";
+  append_json_string(body, fields.time);
   body += ":{\"order\":\"asc\"}}],\"_source\":[\"timestamp\"]}}}}}}";
   return body;
 }
@@ -262,9 +326,10 @@ std::vector<trace_summary> parse_list_response(std::string_view body) {
   return out;
 }
 
-std::string error_ids_query(const es_options& options) {
-  std::string body = "{\"size\":0,\"aggs\":{\"traces\":{\"terms\":{\"field\":";
-  append_json_string(body, options.id_field());
+std::string error_ids_query(const es_options& options, const query_fields& fields, bool track_total_hits) {
+  std::string body = track_total_hits ? "{\"size\":0,\"track_total_hits\":false" : "{\"size\":0";
+  body += ",\"aggs\":{\"traces\":{\"terms\":{\"field\":";
+  append_json_string(body, fields.id);
   body += ",\"size\":" + std::to_string(options.list_size) + "}}}}";
   return body;
 }

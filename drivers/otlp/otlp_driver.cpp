@@ -28,7 +28,8 @@ class otlp_codec final : public http::codec {
       : http::codec(options.target, "application/json"),
         options_(std::move(options)),
         joiner_(join_options{options_.unfinished_timeout, options_.max_pending}),
-        encoder_(resource_info{context.service, context.project, context.host}) {}
+        encoder_(resource_info{service_name(options_.service_name_prefix, context.project, context.service),
+                               context.host}) {}
 
   std::vector<http::part> encode(const batch& b) override { return export_of(joiner_.join(b.events, now_us())); }
 

@@ -174,6 +174,63 @@ std::string span_name(std::string_view point, element info, bool has_info) {
   return std::string(point.empty() ? std::string_view("unnamed") : point);
 }
 
+// Python's `info.get(key)` is truthy: present, and not null, false, 0, "" or {}.
+bool truthy(element info, std::string_view key) {
+  element v;
+  if (info.get_object().value_unsafe().at_key(key).get(v)) return false;
+  switch (v.type()) {
+    case element_type::NULL_VALUE: return false;
+    case element_type::BOOL: return v.get_bool().value_unsafe();
+    case element_type::STRING: return !std::string_view(v.get_string().value_unsafe()).empty();
+    case element_type::OBJECT: return v.get_object().value_unsafe().size() != 0;
+    case element_type::ARRAY: return v.get_array().value_unsafe().size() != 0;
+    case element_type::INT64: return v.get_int64().value_unsafe() != 0;
+    case element_type::UINT64: return true;
+    case element_type::DOUBLE: return v.get_double().value_unsafe() != 0;
+  }
+  return false;
+}
+
+// Attribute `key` from the value at `pointer` in `info`, when there is one.
+void copy_to(attribute_list& attrs, std::string key, element info, std::string_view pointer) {
+  element v;
+  if (info.at_pointer(pointer).get(v)) return;
+  std::string value;
+  if (append_any_value(value, v)) attrs.set(std::move(key), std::move(value));
+}
+
+// The attributes Python OSProfiler's OTLP driver gives a span (create_span_tags at the start,
+// notify at the stop), under its names, so a search in Jaeger/Tempo finds the spans of Python
+// and C++ services alike. A field Python requires and info lacks is left out (Python would
+// raise KeyError). db.params is compact JSON text (Python: json.dumps, ", " between items).
+void add_python_tags(attribute_list& attrs, element start, bool has_start, element stop, bool has_stop) {
+  if (has_start) {
+    if (truthy(start, "db")) {
+      copy_to(attrs, "db.statement", start, "/db/statement");
+      element params;
+      if (!start.at_pointer("/db/params").get(params)) attrs.set_string("db.params", simdjson::minify(params));
+    } else if (truthy(start, "request")) {
+      for (const char* field : {"path", "query", "method", "scheme"}) {
+        copy_to(attrs, std::string("http.") + field, start, std::string("/request/") + field);
+      }
+    } else if (truthy(start, "requests")) {
+      for (const char* field : {"path", "query", "method", "scheme", "hostname", "port"}) {
+        copy_to(attrs, std::string("http.") + field, start, std::string("/requests/") + field);
+      }
+    } else if (truthy(start, "function")) {
+      copy_to(attrs, "args", start, "/function/args");
+      copy_to(attrs, "kwargs", start, "/function/kwargs");
+      copy_to(attrs, "name", start, "/function/name");
+    }
+  }
+  if (has_stop) {
+    for (const char* call : {"db", "function"}) {
+      if (truthy(stop, call)) copy_to(attrs, "result", stop, std::string("/") + call + "/result");
+    }
+    if (truthy(stop, "requests")) copy_to(attrs, "status_code", stop, "/requests/status_code");
+  }
+}
+
 bool parse_object(simdjson::dom::parser& parser, const std::string& json, element& out) {
   if (json.empty()) return false;
   if (parser.parse(json).get(out)) return false;
@@ -188,10 +245,19 @@ span_kind kind_of(std::string_view point) noexcept {
   return span_kind::internal;
 }
 
+std::string service_name(std::string_view prefix, std::string_view project, std::string_view service) {
+  std::string name;
+  for (const std::string_view part : {prefix, project, service}) {
+    if (part.empty()) continue;
+    if (!name.empty()) name += '-';
+    name += part;
+  }
+  return name;
+}
+
 span_encoder::span_encoder(resource_info resource) {
   attribute_list attrs;
   attrs.set_string("service.name", resource.service.empty() ? "unknown_service" : resource.service);
-  if (!resource.project.empty()) attrs.set_string("service.namespace", resource.project);
   if (!resource.host.empty()) attrs.set_string("host.name", resource.host);
   attrs.set_string("telemetry.sdk.name", "osprof");
   attrs.set_string("telemetry.sdk.language", "cpp");
@@ -241,15 +307,19 @@ void span_encoder::append_span(std::string& out, const span_record& s) {
   append_nanos(out, std::max(s.end_us, s.start_us));
 
   std::string_view etype, message;
-  bool failed = false;
+  bool failed = false, has_message = false;
   if (has_stop) {
     element v;
     failed = !stop.at_pointer("/etype").get(v) && !v.get_string().get(etype);
-    if (failed && (stop.at_pointer("/message").get(v) || v.get_string().get(message))) message = {};
+    // A message that is not a string (null: an exception without what()) is left out of
+    // OSProfiler's event, as the OpenTelemetry SDK drops a None attribute.
+    has_message = failed && !stop.at_pointer("/message").get(v) && !v.get_string().get(message);
+    if (!has_message) message = {};
   }
   attribute_list attrs;
   if (has_start) attrs.flatten({}, start, false);
   if (has_stop) attrs.flatten({}, stop, failed);
+  add_python_tags(attrs, start, has_start, stop, has_stop);
   char id[uuid_text_size];
   s.trace_id.format(id);
   attrs.set_string("osprofiler.trace_id", std::string_view(id, uuid_text_size));
@@ -262,7 +332,19 @@ void span_encoder::append_span(std::string& out, const span_record& s) {
   attrs.append_to(out);
 
   if (failed) {
+    // Two events at the stop: OSProfiler's `log` (error.kind, message), as its OTLP driver
+    // adds it, and the OpenTelemetry convention's `exception`; and an error status.
     out += ",\"events\":[{\"timeUnixNano\":";
+    append_nanos(out, s.end_us);
+    out += ",\"name\":\"log\",\"attributes\":[{\"key\":\"error.kind\",\"value\":{\"stringValue\":";
+    append_json_string(out, etype);
+    out += "}}";
+    if (has_message) {
+      out += ",{\"key\":\"message\",\"value\":{\"stringValue\":";
+      append_json_string(out, message);
+      out += "}}";
+    }
+    out += "]},{\"timeUnixNano\":";
     append_nanos(out, s.end_us);
     out += ",\"name\":\"exception\",\"attributes\":[{\"key\":\"exception.type\",\"value\":{\"stringValue\":";
     append_json_string(out, etype);

@@ -18,10 +18,14 @@ namespace osprof::detail::otlp {
 
 /// What every span of one emitter shares (the OTLP Resource).
 struct resource_info {
-  std::string service;  ///< service.name
-  std::string project;  ///< service.namespace (omitted when empty)
+  std::string service;  ///< service.name, as service_name() makes it
   std::string host;     ///< host.name
 };
+
+/// service.name as Python OSProfiler's OTLP driver makes it (_get_service_name):
+/// `[<prefix>-]<project>-<service>`; without a project, `[<prefix>-]<service>` (Python would
+/// write "None").
+std::string service_name(std::string_view prefix, std::string_view project, std::string_view service);
 
 /// Span kinds and status codes of opentelemetry-proto (trace.proto).
 enum class span_kind : int { internal = 1, server = 2, client = 3 };

@@ -164,7 +164,7 @@ otlp_options otlp_options::from(const connection_string& cs, std::chrono::millis
     o.target = join_path(cs.path, "/v1/traces");
   }
   o.endpoint = http::endpoint_options::parse(where, backend, timeout,
-                                             {"headers", "unfinished_timeout_ms", "max_pending"});
+                                             {"headers", "unfinished_timeout_ms", "max_pending", "service_name_prefix"});
   http::client_options& client = o.endpoint.client;
   client.redacted = cs.redacted;
   if (!cs.host.empty()) {
@@ -221,6 +221,11 @@ otlp_options otlp_options::from(const connection_string& cs, std::chrono::millis
   if (auto v = cs.param_uint("max_pending")) {
     if (*v == 0) cs.fail("option 'max_pending' must be at least 1");
     o.max_pending = static_cast<std::size_t>(*v);
+  }
+  if (auto v = cs.param("service_name_prefix")) {
+    o.service_name_prefix = std::string(*v);
+  } else if (const char* value = env("OSPROF_OTLP_SERVICE_NAME_PREFIX")) {
+    o.service_name_prefix = std::string(trim(value));
   }
   return o;
 }

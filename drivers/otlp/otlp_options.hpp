@@ -35,6 +35,9 @@ struct otlp_options {
   /// ?max_pending=: starts held waiting for their stop; beyond it the oldest is exported as
   /// unfinished, so memory stays bounded however many stops are lost.
   std::size_t max_pending = 100000;
+  /// ?service_name_prefix=, else OSPROF_OTLP_SERVICE_NAME_PREFIX: as Python OSProfiler's
+  /// `[profiler_otlp] service_name_prefix`, service.name becomes `<prefix>-<project>-<service>`.
+  std::string service_name_prefix;
   std::string url;        ///< the resolved URL, for messages
   std::string redacted;   ///< the connection string without its password
 

@@ -26,11 +26,13 @@ inline namespace v1 {
 
 class emitter {
  public:
-  /// Starts the workers. Throws osprof::error for invalid options (one message naming every
-  /// problem options::validate() finds, including bad values in the environment), a malformed
-  /// connection string, an unknown scheme, a bad driver option, or when another emitter is
-  /// already running. An unreachable backend is not an error here: writes are retried and
-  /// counted.
+  /// Starts the workers. What stops it from starting: invalid options (every problem
+  /// options::validate() finds, bad values in the environment included), a malformed
+  /// connection string, an unknown scheme, a bad driver option, another emitter already
+  /// running. Then by default it logs that error once and runs without tracing (trace points
+  /// are no-ops; stats::start_error says why), so a typo never stops the service; with
+  /// options::strict it throws it as osprof::error. An unreachable backend is not an error
+  /// here: events are held, writes retried and counted.
   explicit emitter(options opts = options{});
   /// shutdown(options::shutdown_timeout).
   ~emitter();

@@ -3,7 +3,8 @@
 // constructed (empty = unset), and code may override any field, e.g.
 // `osprof::options{.batch_size = 1024}`. An invalid value in the environment leaves the
 // field at its default and is recorded in `environment_problems`; `validate()` returns those
-// and the fields' own invalid values, and the emitter refuses options that have any.
+// and the fields' own invalid values. The emitter does not start with options that have any:
+// it logs the problems and runs without tracing, or throws them with `strict`.
 #pragma once
 
 #include <chrono>
@@ -128,6 +129,11 @@ struct options {
   /// false turns every trace point into a no-op (nothing is queued or written).
   /// OSPROF_ENABLED; default true. OTEL_SDK_DISABLED=true also disables.
   bool enabled = env::enabled(environment_problems);
+  /// What the emitter does when it cannot start (invalid options, a connection string no
+  /// driver takes, another emitter running): false logs one error and runs without tracing,
+  /// so tracing never stops the service (stats::start_error says why); true throws it.
+  /// OSPROF_STRICT; default false.
+  bool strict = env::boolean("OSPROF_STRICT", false, environment_problems);
 
   /// Every problem: `environment_problems`, then each field whose value is out of its range
   /// (the ranges are the README's; e.g. `batch_size` at least 1, `write_timeout` at least

@@ -60,8 +60,9 @@ class profiler {
 /// Creates this thread's profiler, unless it already has one (then returns that one and keeps
 /// its key, as OSProfiler does). A nil base id means a new uuid4; a nil parent means the base.
 profiler* init(std::string_view hmac_key, uuid base_id = {}, uuid parent_id = {});
-/// As above with ids in text form. Returns nullptr (and creates nothing) if an id that is not
-/// empty is not a uuid.
+/// As above with ids in text form: any spelling of a uuid (uuid::parse_like), stored in the
+/// canonical lowercase hyphenated form. Returns nullptr (and creates nothing) if an id that is
+/// not empty is not a uuid: osprof's ids are 128-bit, where Python takes any string.
 profiler* init(std::string_view hmac_key, std::string_view base_id, std::string_view parent_id = {});
 /// This thread's profiler, or nullptr.
 inline profiler* get() noexcept { return reinterpret_cast<profiler*>(detail::current); }

@@ -47,6 +47,12 @@ propagators propagator_set(bool accept);
 
 /// Propagation settings. Each default comes from the environment when the struct is built.
 struct propagation_options {
+  /// Whether a request's trace headers are honoured at all, as Python OSProfiler's `[profiler]
+  /// enabled` (off there too): while false, extract() and osprof::beast::server ignore them,
+  /// so nothing from outside switches tracing on. Turn it on with keys of your own (a warning
+  /// is logged when `hmac_keys` holds the well-known `SECRET_KEY`). Outgoing headers do not
+  /// depend on it. OSPROF_TRACE_INCOMING; default false.
+  bool trace_incoming = env::boolean("OSPROF_TRACE_INCOMING", false);
   /// Keys that verify incoming X-Trace-HMAC, tried in order; empty keys are ignored.
   /// OSPROF_HMAC_KEYS (comma-separated, as OSProfiler's `hmac_keys`); default `SECRET_KEY`.
   std::vector<std::string> hmac_keys = env::list("OSPROF_HMAC_KEYS", "SECRET_KEY");
@@ -62,6 +68,13 @@ struct propagation_options {
 
 /// Settings read from the environment once, on first use (what the helpers default to).
 const propagation_options& default_propagation_options();
+
+/// OSProfiler's default key, printed in every OSProfiler guide: headers it signs prove nothing.
+inline constexpr std::string_view well_known_hmac_key = "SECRET_KEY";
+/// Logs a warning, once per process, when `opts` honour incoming headers and one of their keys
+/// is the well-known one. osprof::beast::server calls it when constructed, extract() when it
+/// first looks at headers.
+void warn_about_well_known_key(const propagation_options& opts);
 
 // ---------------------------------------------------------------------------------------
 // OSProfiler's signed headers
@@ -181,7 +194,8 @@ struct extracted_context {
   explicit operator bool() const noexcept { return source != trace_source::none; }
 };
 
-/// Decides whether a request continues a trace. Precedence: a valid signed OSProfiler header
+/// Decides whether a request continues a trace. Nothing does unless `opts.trace_incoming`
+/// (then the headers are not even looked at). Precedence: a valid signed OSProfiler header
 /// wins; otherwise a valid, sampled traceparent (if `accept` has tracecontext); otherwise the
 /// request is not traced. An invalid header is never an error for the caller: it counts in
 /// stats::rejected_headers (once per request) and the request runs untraced.

@@ -27,6 +27,10 @@ struct stats {
   std::uint64_t write_latency_p99_us = 0; ///< upper bound of the p99 bucket (powers of two)
   std::uint64_t write_latency_max_us = 0;
   std::string last_error;                 ///< the latest backend error, empty if none
+  /// Why this emitter is not tracing: what stopped it from starting (invalid options, an
+  /// unknown backend, ...), logged once when it was constructed. Empty when it started (and
+  /// when options::enabled is false).
+  std::string start_error;
 
   std::uint64_t dropped() const noexcept { return dropped_queue_full + dropped_backend + dropped_shutdown; }
 };

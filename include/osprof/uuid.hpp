@@ -22,6 +22,11 @@ struct uuid {
 
   /// Parses the hyphenated text form (either case). Returns nullopt for anything else.
   static std::optional<uuid> parse(std::string_view text) noexcept;
+  /// Also the other spellings of a uuid that Python's uuid module reads and oslo's
+  /// is_uuid_like() accepts (what `osprofiler trace show` takes for a trace id): 32 hex digits
+  /// in either case, hyphens anywhere or none, in braces, after `urn:uuid:`. For trusted
+  /// input (code, a command line); trace headers from outside take parse()'s form only.
+  static std::optional<uuid> parse_like(std::string_view text);
 
   /// Writes the 36-character lowercase hyphenated form into `out`.
   void format(char* out) const noexcept;

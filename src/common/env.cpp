@@ -103,6 +103,7 @@ constexpr setting settings[] = {
     {"clock", "OSPROF_CLOCK"},
     {"enabled", "OSPROF_ENABLED"},
     {"enabled", "OTEL_SDK_DISABLED"},
+    {"strict", "OSPROF_STRICT"},
 };
 
 constexpr const char* allowed_booleans = "true or false (also 1/0, yes/no, on/off)";

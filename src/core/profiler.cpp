@@ -277,14 +277,15 @@ profiler* init(std::string_view hmac_key, uuid base_id, uuid parent_id) {
 }
 
 profiler* init(std::string_view hmac_key, std::string_view base_id, std::string_view parent_id) {
+  // Ids from the service's own code: any spelling of a uuid (stored in the canonical form).
   uuid base{}, parent{};
   if (!base_id.empty()) {
-    auto parsed = uuid::parse(base_id);
+    auto parsed = uuid::parse_like(base_id);
     if (!parsed) return nullptr;
     base = *parsed;
   }
   if (!parent_id.empty()) {
-    auto parsed = uuid::parse(parent_id);
+    auto parsed = uuid::parse_like(parent_id);
     if (!parsed) return nullptr;
     parent = *parsed;
   }

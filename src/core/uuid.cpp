@@ -88,6 +88,38 @@ std::optional<uuid> uuid::parse(std::string_view text) noexcept {
   return uuid{words[0], words[1]};
 }
 
+std::optional<uuid> uuid::parse_like(std::string_view text) {
+  if (text.size() > 128) return std::nullopt;
+  // oslo_utils.uuidutils._format_uuid_string: replace('urn:', ''), replace('uuid:', ''),
+  // strip('{}'), replace('-', ''); what is left must be the uuid's 32 hex digits.
+  std::string s(text);
+  for (const std::string_view part : {std::string_view("urn:"), std::string_view("uuid:")}) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size();) {
+      if (s.compare(i, part.size(), part) == 0) {
+        i += part.size();
+      } else {
+        out += s[i++];
+      }
+    }
+    s = std::move(out);
+  }
+  std::string_view v = s;
+  while (!v.empty() && (v.front() == '{' || v.front() == '}')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == '{' || v.back() == '}')) v.remove_suffix(1);
+  std::uint64_t words[2] = {0, 0};
+  int nibble = 0;
+  for (const char c : v) {
+    if (c == '-') continue;
+    const int value = hex_value(c);
+    if (value < 0 || nibble == 32) return std::nullopt;
+    words[nibble / 16] = words[nibble / 16] << 4 | static_cast<std::uint64_t>(value);
+    ++nibble;
+  }
+  if (nibble != 32) return std::nullopt;
+  return uuid{words[0], words[1]};
+}
+
 void uuid::format(char* out) const noexcept {
   static constexpr char hex[] = "0123456789abcdef";
   int pos = 0;

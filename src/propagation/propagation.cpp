@@ -1,6 +1,8 @@
 // Settings, extract/inject, and the propagated trace a server continues.
 #include <osprof/propagation.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdlib>
 
 #include "common/env_parse.hpp"
@@ -72,6 +74,16 @@ const propagation_options& default_propagation_options() {
   return options;
 }
 
+void warn_about_well_known_key(const propagation_options& opts) {
+  static std::atomic<bool> warned{false};
+  if (!opts.trace_incoming || warned.load(std::memory_order_relaxed)) return;
+  if (std::find(opts.hmac_keys.begin(), opts.hmac_keys.end(), well_known_hmac_key) == opts.hmac_keys.end()) return;
+  if (warned.exchange(true)) return;
+  detail::log_message(
+      "warning: incoming trace headers are verified with OSProfiler's well-known default key SECRET_KEY, so any "
+      "client can switch tracing on here; set OSPROF_HMAC_KEYS (propagation_options::hmac_keys) to keys of your own");
+}
+
 // ---------------------------------------------------------------------------------------
 // The propagated trace
 
@@ -136,7 +148,10 @@ propagated_trace* propagated_trace::active() noexcept {
 
 extracted_context extract(const incoming_headers& headers, const propagation_options& opts) {
   extracted_context x;
-  if (!headers.any()) return x;
+  // Headers from outside mean nothing until the operator turned this on (as Python's
+  // `enabled`): neither verified nor counted.
+  if (!opts.trace_incoming || !headers.any()) return x;
+  warn_about_well_known_key(opts);
 
   // 1. OSProfiler's signed pair wins when it verifies.
   if (has(opts.accept, propagators::osprofiler) && (headers.trace_info || headers.trace_hmac)) {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <system_error>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -27,38 +28,53 @@ namespace {
 
 std::atomic<bool> emitter_running{false};
 
-// What the emitter does with invalid options, decided here only: it refuses to start, with
-// one osprof::error that names every problem (from code and from the environment).
-options checked(options o) {
+// What the emitter does when it cannot start, decided here only. By default tracing never
+// stops the service: the reason is logged once, the emitter runs without tracing (trace
+// points stay no-ops) and stats::start_error keeps the reason. With options::strict it is
+// thrown as one osprof::error instead.
+std::string refuse(const options& o, std::string why) {
+  if (o.strict) throw error(why);
+  log_message("not tracing: " + why);
+  return why;
+}
+
+// Invalid options (from code and from the environment) are one problem naming every value.
+std::string checked(const options& o) {
   const std::vector<option_problem> problems = o.validate();
-  if (problems.empty()) return o;
+  if (problems.empty()) return {};
   std::string text = "invalid osprof::options:";
   for (const option_problem& p : problems) text += "\n  " + p.message();
-  throw error(text);
+  return refuse(o, std::move(text));
 }
 
 }  // namespace
 
 emitter_impl::emitter_impl(options o)
-    : opts(checked(std::move(o))),
-      queue_(event_queue::instance(opts.queue_capacity)),
+    : opts(std::move(o)),
+      start_error_(checked(opts)),
+      // Invalid options never size the queue: it is made with the default capacity then.
+      queue_(event_queue::instance(start_error_.empty() ? opts.queue_capacity : 0)),
       formatter_(opts.project, opts.service, opts.host),
       consumer_(queue_.queue()) {
-  if (!opts.enabled) {
-    baseline_ = queue_.read_totals();  // stats count from here, as for a running emitter
-    return;
-  }
+  baseline_ = queue_.read_totals();  // stats count from here, as for a running emitter
+  if (!start_error_.empty() || !opts.enabled) return;
   if (emitter_running.exchange(true)) {
-    throw error("another osprof::emitter is already running in this process; shut it down first");
+    start_error_ = refuse(opts, "another osprof::emitter is already running in this process; shut it down first");
+    return;
   }
   try {
     driver_context context{ioc_.get_executor(), opts.project, opts.service, opts.host, opts.filter_error_trace,
                            opts.write_timeout};
     writer_ = make_writer(opts.connection_string, context);
     scheme_ = connection_string::parse(opts.connection_string).scheme;
+  } catch (const std::exception& e) {
+    emitter_running = false;
+    start_error_ = refuse(opts, e.what());
+    return;
   } catch (...) {
     emitter_running = false;
-    throw;
+    start_error_ = refuse(opts, "the backend's driver failed to start (it threw something other than an exception)");
+    return;
   }
   tsc_ = use_tsc(opts.clock);
   drain_buffer_.resize(256);
@@ -80,7 +96,15 @@ emitter_impl::emitter_impl(options o)
 
   baseline_ = queue_.read_totals();
   queue_.open(config, capacity, spill_bytes);
-  thread_ = std::thread([this] { run_worker(); });
+  try {
+    thread_ = std::thread([this] { run_worker(); });
+  } catch (const std::system_error& e) {
+    queue_.set_stopping();
+    queue_.set_idle();
+    writer_.reset();
+    emitter_running = false;
+    start_error_ = refuse(opts, std::string("cannot start the worker thread: ") + e.what());
+  }
 }
 
 emitter_impl::~emitter_impl() {
@@ -159,6 +183,11 @@ bool emitter_impl::shutdown(std::chrono::milliseconds timeout) {
 
 stats emitter_impl::get_stats() const {
   stats s;
+  // Not started: nothing here is this emitter's (another one may be running).
+  if (!start_error_.empty()) {
+    s.start_error = start_error_;
+    return s;
+  }
   const auto totals = queue_.read_totals();
   const std::uint64_t accepted = totals.accepted - baseline_.accepted;
   s.dropped_queue_full = totals.dropped_queue_full - baseline_.dropped_queue_full;

@@ -103,6 +103,7 @@ class emitter_impl {
   }
   std::uint64_t accepted_since_start() const { return event_queue::instance().read_totals().accepted - baseline_.accepted; }
 
+  std::string start_error_;  ///< why it did not start; set in the constructor only
   event_queue& queue_;
   event_queue::totals baseline_{};
   asio::io_context ioc_{1};

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -17,6 +18,9 @@
 #include <vector>
 
 #include <simdjson.h>
+
+#include <osprof/emitter.hpp>
+#include <osprof/profiler.hpp>
 
 #include "cli_test_support.hpp"
 
@@ -103,6 +107,170 @@ TEST_F(Cli, EveryOutputFormatAndSavedReports) {
   EXPECT_EQ(run("trace show " + id + " --connection-string " + cs_).out.rfind("{", 0), 0u);
 }
 
+// Python OSProfiler's own command lines, as runbooks write them.
+
+// `--error-trace` is a flag in osprof and takes a value in Python (`--error-trace True`): both
+// forms work, and the value is read for its meaning.
+TEST_F(Cli, ErrorTraceTakesPythonsValueFormToo) {
+  const std::string failed = demo();  // its `driver` point fails
+  std::string clean;
+  {
+    osprof::emitter tracing{osprof::options{.connection_string = cs_, .service = "clean", .strict = true}};
+    osprof::init("K");
+    clean = osprof::get()->base_id().to_string();
+    osprof::start("fine");
+    osprof::stop();
+    osprof::clean();
+  }
+  const auto all = run("trace list --json --connection-string " + cs_);
+  ASSERT_EQ(all.code, 0) << all.out;
+  ASSERT_NE(all.out.find(failed), std::string::npos) << all.out;
+  ASSERT_NE(all.out.find(clean), std::string::npos) << all.out;
+  const auto errors = run("trace list --error-trace --json --connection-string " + cs_);
+  ASSERT_EQ(errors.code, 0) << errors.out;
+  EXPECT_NE(errors.out.find(failed), std::string::npos) << errors.out;
+  EXPECT_EQ(errors.out.find(clean), std::string::npos) << errors.out;
+
+  for (const char* yes : {"--error-trace True", "--error-trace true", "--error-trace=yes", "--error-trace 1",
+                          "--json --error-trace"}) {
+    const auto r = run(std::string("trace list --json ") + yes + " --connection-string " + cs_);
+    EXPECT_EQ(r.code, 0) << yes << "\n" << r.out;
+    EXPECT_EQ(r.out, errors.out) << yes;
+  }
+  for (const char* no : {"--error-trace False", "--error-trace=false", "--error-trace 0", "--error-trace True --error-trace off"}) {
+    const auto r = run(std::string("trace list --json ") + no + " --connection-string " + cs_);
+    EXPECT_EQ(r.code, 0) << no << "\n" << r.out;
+    EXPECT_EQ(r.out, all.out) << no;
+  }
+  const auto bad = run("trace list --error-trace maybe --connection-string " + cs_);
+  EXPECT_EQ(bad.code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("--error-trace"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("must be true or false"), std::string::npos) << bad.out;
+}
+
+bool dot_installed() { return run_command("command -v dot").code == 0; }
+
+std::string read_prefix(const fs::path& p, std::size_t n) {
+  std::ifstream in(p, std::ios::binary);
+  std::string text(n, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(n));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  return text;
+}
+
+// `--render-dot FILE` renders the graph to FILE.pdf with Graphviz's dot, as Python does; the
+// output chosen on the command line is printed as usual.
+TEST_F(Cli, RenderDotWritesFilePdf) {
+  if (!dot_installed()) GTEST_SKIP() << "Graphviz's dot is not installed (tools/packages/test.txt has graphviz)";
+  const std::string id = demo();
+  const fs::path graph = dir_ / "graph";
+  const auto dot = run("trace show " + id + " --connection-string " + cs_ + " --dot");
+  const fs::path tmp = dir_ / "tmp";
+  fs::create_directories(tmp);
+  const auto r = run_command("TMPDIR=" + tmp.string() + " " + OSPROF_CLI_PATH + " trace show " + id +
+                             " --connection-string " + cs_ + " --dot --render-dot " + graph.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out, dot.out);
+  EXPECT_TRUE(fs::is_empty(tmp)) << "the temporary DOT file is removed";
+  EXPECT_EQ(read_prefix(dir_ / "graph.pdf", 5), "%PDF-");
+  EXPECT_FALSE(fs::exists(graph)) << "no DOT file is left where the PDF's name came from";
+
+  const auto json = run("trace show " + id + " --connection-string " + cs_ + " --json --render-dot " + (dir_ / "again").string());
+  ASSERT_EQ(json.code, 0) << json.out;
+  EXPECT_EQ(json.out.rfind("{", 0), 0u) << json.out.substr(0, 200);
+  EXPECT_EQ(read_prefix(dir_ / "again.pdf", 5), "%PDF-");
+}
+
+TEST_F(Cli, RenderDotWithoutGraphvizIsAClearError) {
+  const std::string id = demo();
+  // No dot on PATH: said before the backend is read, exit 1.
+  auto r = run_command("PATH=/nonexistent " + std::string(OSPROF_CLI_PATH) + " trace show " + id +
+                       " --connection-string " + cs_ + " --dot --render-dot " + (dir_ / "graph").string());
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("--render-dot needs Graphviz's dot program, which is not on PATH"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("digraph"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(dir_ / "graph.pdf"));
+
+  // A dot that fails: its status is reported and nothing is printed as if it had worked.
+  const fs::path bin = dir_ / "bin";
+  fs::create_directories(bin);
+  {
+    std::ofstream fake(bin / "dot");
+    fake << "#!/bin/sh\necho \"dot: cannot do that\" >&2\nexit 3\n";
+  }
+  fs::permissions(bin / "dot", fs::perms::owner_all);
+  const fs::path tmp = dir_ / "tmp";
+  fs::create_directories(tmp);
+  r = run_command("TMPDIR=" + tmp.string() + " PATH=" + bin.string() + ":/usr/bin:/bin " + std::string(OSPROF_CLI_PATH) +
+                  " trace show " + id + " --connection-string " + cs_ + " --dot --render-dot " + (dir_ / "graph").string());
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("dot: cannot do that"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("dot could not render '" + (dir_ / "graph.pdf").string() + "' (exit status 3)"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("digraph"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::is_empty(tmp)) << "the temporary DOT file is removed";
+}
+
+TEST_F(Cli, LocalLibsIsAcceptedAndChangesNothing) {
+  const std::string id = demo();
+  const auto html = run("trace show " + id + " --connection-string " + cs_ + " --html");
+  const auto local = run("trace show " + id + " --connection-string " + cs_ + " --html --local-libs");
+  ASSERT_EQ(local.code, 0) << local.out;
+  EXPECT_EQ(local.out, html.out);
+}
+
+// sqlite:///relative.db is relative to the working directory and sqlite:////absolute.db is
+// absolute, as SQLAlchemy reads them.
+TEST_F(Cli, SqlitePathsAreReadAsSqlalchemyReadsThem) {
+  const std::string cli = OSPROF_CLI_PATH;
+  const std::string in_dir = "cd " + dir_.string() + " && ";
+  fs::create_directories(dir_ / "sub");
+  auto r = run_command(in_dir + cli + " demo --connection-string sqlite:///relative.db");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(fs::exists(dir_ / "relative.db"));
+  r = run_command(in_dir + cli + " demo --connection-string sqlite:///sub/nested.db");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(fs::exists(dir_ / "sub" / "nested.db"));
+  // The same files from elsewhere, by absolute path (four slashes).
+  for (const fs::path& file : {dir_ / "relative.db", dir_ / "sub" / "nested.db"}) {
+    r = run_command("cd / && " + cli + " trace list --json --connection-string sqlite:///" + file.string());
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("base_id"), std::string::npos) << r.out;
+  }
+  EXPECT_EQ(run_command("cd / && " + cli + " trace list --connection-string sqlite:///relative.db").code, 1)
+      << "relative to the working directory, where there is none";
+}
+
+// Trace ids as oslo's is_uuid_like() takes them (Python's CLI: any of these is an id), read in
+// the canonical form the backends store; and ids that are not uuids at all (Python stores any
+// string given to profiler.init()), read as stored.
+TEST_F(Cli, TraceIdsInPythonsSpellings) {
+  const std::string id = demo();
+  const auto canonical = run("trace show " + id + " --json --connection-string " + cs_);
+  ASSERT_EQ(canonical.code, 0) << canonical.out;
+  std::string upper = id, bare;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (char c : id) {
+    if (c != '-') bare += c;
+  }
+  for (const std::string& spelling : {upper, bare, "{" + id + "}", "urn:uuid:" + id}) {
+    const auto r = run("trace show '" + spelling + "' --json --connection-string " + cs_);
+    EXPECT_EQ(r.code, 0) << spelling << "\n" << r.out;
+    EXPECT_EQ(r.out, canonical.out) << spelling;
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, ("UPDATE data SET base_id = 'run-42' WHERE base_id = '" + id + "'").c_str(), nullptr, nullptr,
+                         nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  const auto custom = run("trace show run-42 --tree --no-color --connection-string " + cs_);
+  EXPECT_EQ(custom.code, 0) << custom.out;
+  EXPECT_NE(custom.out.find("trace run-42"), std::string::npos) << custom.out;
+  EXPECT_NE(custom.out.find("driver"), std::string::npos) << custom.out;
+  EXPECT_NE(run("trace list --connection-string " + cs_).out.find("run-42"), std::string::npos);
+}
+
 TEST_F(Cli, UnknownTraceExitsOneWithAClearMessage) {
   demo();
   const auto r = run("trace show 00000000-0000-0000-0000-000000000000 --connection-string " + cs_);
@@ -142,9 +310,19 @@ TEST_F(Cli, BadInputGetsClearErrorsAndExitCodes) {
   r = run("trace list --connection-string null://");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("write-only"), std::string::npos) << r.out;
-  r = run("trace show not-a-trace-or-file");
+  r = run("trace show not-a-trace-or-file --connection-string sqlite:///" + (dir_ / "missing.db").string());
   EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.out.find("neither a trace id"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("'not-a-trace-or-file' is not a readable report file, and reading it as a trace id failed: "),
+            std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("does not exist"), std::string::npos) << r.out;
+  demo();
+  r = run("trace show not-a-trace-or-file --connection-string " + cs_);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("'not-a-trace-or-file' is neither a readable report file nor a trace id in " + cs_),
+            std::string::npos) << r.out;
+  r = run("trace show \"$(printf 'bad\\001id')\"");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("is neither a trace id nor a readable report file"), std::string::npos) << r.out;
   std::ofstream(dir_ / "junk.json") << "{\"hello\": 1}";
   r = run("trace show " + (dir_ / "junk.json").string());
   EXPECT_EQ(r.code, 1);
@@ -311,47 +489,107 @@ std::string read_text(const fs::path& p) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-// A service started with --listen/--connection-string/--project/--service, called with --call:
-// both sides' points land in the one trace, under the names the options gave.
-TEST_F(Cli, DemoServiceServesAndCallsAsItsOptionsSay) {
-  const fs::path log = dir_ / "service.log";
-  const fs::path pid_file = dir_ / "service.pid";
-  const auto started = run_command(std::string(OSPROF_DEMO_SERVICE_PATH) + " --listen 127.0.0.1:0 --connection-string " +
-                                   cs_ + " --project cli-test --service backend --threads 1 >" + log.string() +
-                                   " 2>&1 </dev/null & echo $! >" + pid_file.string());
-  ASSERT_EQ(started.code, 0) << started.out;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  const std::string listening = "listening on http://127.0.0.1:";
-  while (read_text(log).find(listening) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+// osprof-demo-service running in the background on a free port; stopped with SIGTERM (it
+// flushes its traces, prints its stats line, and exits).
+class background_service {
+ public:
+  // `environment`: VAR=value words put before the command.
+  background_service(const fs::path& dir, const std::string& args, const std::string& environment = "")
+      : log_(dir / "service.log") {
+    const fs::path pid_file = dir / "service.pid";
+    const auto started = run_command(environment + " " + OSPROF_DEMO_SERVICE_PATH + " --listen 127.0.0.1:0 " + args +
+                                     " >" + log_.string() + " 2>&1 </dev/null & echo $! >" + pid_file.string());
+    EXPECT_EQ(started.code, 0) << started.out;
+    pid_ = std::stoi(read_text(pid_file));
+    const std::string listening = "listening on http://127.0.0.1:";
+    wait_for(listening);
+    const std::string text = read_text(log_);
+    const auto at = text.find(listening);
+    if (at != std::string::npos) port_ = std::stoi(text.substr(at + listening.size()));
   }
-  std::string text = read_text(log);
-  const auto at = text.find(listening);
-  const pid_t pid = std::stoi(read_text(pid_file));
-  if (at == std::string::npos) {
-    kill(pid, SIGKILL);
-    FAIL() << "the service did not start\n" << text;
+  ~background_service() {
+    if (pid_ > 0) kill(pid_, SIGKILL);
   }
-  const int port = std::stoi(text.substr(at + listening.size()));
+  int port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/"; }
+  std::string log() const { return read_text(log_); }
+  // SIGTERM, then the log once the service printed its stats.
+  std::string stop() {
+    kill(pid_, SIGTERM);
+    wait_for("events written");
+    pid_ = 0;
+    return log();
+  }
 
-  const auto call = service("--call http://127.0.0.1:" + std::to_string(port) + "/ --connection-string " + cs_ +
-                            " --project cli-test --service client");
-  kill(pid, SIGTERM);  // the service flushes its traces, then exits
+ private:
+  void wait_for(const std::string& text) const {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (read_text(log_).find(text) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  fs::path log_;
+  pid_t pid_ = 0;
+  int port_ = 0;
+};
+
+// The trace id that `--call` printed.
+std::string called_trace(const result& call) {
+  const auto at = call.out.find("Trace ID: ");
+  return at == std::string::npos ? std::string() : call.out.substr(at + 10, 36);
+}
+
+// A service started with --listen/--connection-string/--project/--service/--hmac-keys, called
+// with --call signed with one of its keys: both sides' points land in the one trace, under the
+// names the options gave.
+TEST_F(Cli, DemoServiceServesAndCallsAsItsOptionsSay) {
+  background_service backend(dir_, "--connection-string " + cs_ + " --project cli-test --service backend --threads 1 "
+                                   "--hmac-keys K1,K2");
+  ASSERT_NE(backend.port(), 0) << "the service did not start\n" << backend.log();
+  const auto call = service("--call " + backend.url() + " --connection-string " + cs_ +
+                            " --project cli-test --service client --hmac-keys K2");
+  const std::string log = backend.stop();
   ASSERT_EQ(call.code, 0) << call.out;
   EXPECT_NE(call.out.find("HTTP 200"), std::string::npos) << call.out;
-  const auto id_at = call.out.find("Trace ID: ");
-  ASSERT_NE(id_at, std::string::npos) << call.out;
-  const std::string id = call.out.substr(id_at + 10, 36);
-
-  while (read_text(log).find("events written") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  ASSERT_NE(read_text(log).find("events written"), std::string::npos) << read_text(log);
+  const std::string id = called_trace(call);
+  ASSERT_EQ(id.size(), 36u) << call.out;
+  EXPECT_NE(log.find("GET / -> 200 trace " + id), std::string::npos) << log;
+  ASSERT_NE(log.find("events written"), std::string::npos) << log;
   const auto tree = run("trace show " + id + " --connection-string " + cs_ + " --tree --no-color");
   EXPECT_EQ(tree.code, 0) << tree.out;
   for (const char* point : {"client  client (cli-test)", "wsgi  backend (cli-test)", "db  backend (cli-test)"}) {
     EXPECT_NE(tree.out.find(point), std::string::npos) << point << "\n" << tree.out;
   }
+}
+
+// Without --hmac-keys the service ignores trace headers, even signed with OSProfiler's default
+// key (which is what --call signs with by default): the caller's trace has only its own points.
+TEST_F(Cli, DemoServiceWithoutKeysIgnoresTraceHeaders) {
+  background_service backend(dir_, "--connection-string " + cs_ + " --service backend --threads 1");
+  ASSERT_NE(backend.port(), 0) << "the service did not start\n" << backend.log();
+  const auto call = service("--call " + backend.url() + " --connection-string " + cs_ + " --service client");
+  const std::string log = backend.stop();
+  ASSERT_EQ(call.code, 0) << call.out;
+  EXPECT_NE(call.out.find("HTTP 200"), std::string::npos) << call.out;
+  const std::string id = called_trace(call);
+  ASSERT_EQ(id.size(), 36u) << call.out;
+  EXPECT_NE(log.find("GET / -> 200\n"), std::string::npos) << "served untraced\n" << log;
+  EXPECT_NE(log.find("0 events written, 0 dropped, 0 rejected trace headers"), std::string::npos) << log;
+  EXPECT_EQ(log.find("SECRET_KEY"), std::string::npos) << "nothing trusted, nothing to warn about\n" << log;
+  const auto tree = run("trace show " + id + " --connection-string " + cs_ + " --tree --no-color");
+  EXPECT_EQ(tree.code, 0) << tree.out;
+  EXPECT_NE(tree.out.find("client  client"), std::string::npos) << tree.out;
+  EXPECT_EQ(tree.out.find("backend"), std::string::npos) << tree.out;
+
+  // OSPROF_TRACE_INCOMING=true is the operator's switch; with the default key it warns at start.
+  background_service enabled(dir_, "--connection-string " + cs_ + " --service enabled --threads 1",
+                             "OSPROF_TRACE_INCOMING=true OSPROF_HMAC_KEYS=");
+  ASSERT_NE(enabled.port(), 0) << "the service did not start\n" << enabled.log();
+  EXPECT_NE(enabled.log().find("well-known default key SECRET_KEY"), std::string::npos) << enabled.log();
+  const auto traced = service("--call " + enabled.url() + " --connection-string " + cs_ + " --service client");
+  const std::string enabled_log = enabled.stop();
+  ASSERT_EQ(traced.code, 0) << traced.out;
+  EXPECT_NE(enabled_log.find("GET / -> 200 trace " + called_trace(traced)), std::string::npos) << enabled_log;
 }
 
 #endif  // OSPROF_DEMO_SERVICE_PATH

@@ -44,6 +44,23 @@ TEST(Uuid, RejectsMalformedText) {
   }
 }
 
+TEST(Uuid, ParseLikeTakesTheOtherSpellingsOfAUuid) {
+  const osprof::uuid want = *osprof::uuid::parse("0123abcd-4567-89ef-0123-456789abcdef");
+  for (const char* good : {"0123abcd-4567-89ef-0123-456789abcdef", "0123ABCD-4567-89EF-0123-456789ABCDEF",
+                           "0123abcd456789ef0123456789abcdef", "{0123abcd-4567-89ef-0123-456789abcdef}",
+                           "urn:uuid:0123abcd-4567-89ef-0123-456789abcdef", "uuid:0123abcd456789ef0123456789abcdef",
+                           "0123-abcd-4567-89ef-0123-4567-89ab-cdef", "{{0123abcd456789ef0123456789abcdef}"}) {
+    const auto parsed = osprof::uuid::parse_like(good);
+    ASSERT_TRUE(parsed) << good;
+    EXPECT_EQ(*parsed, want) << good;
+  }
+  for (const char* bad : {"", "run-42", "0123abcd456789ef0123456789abcde", "0123abcd456789ef0123456789abcdef0",
+                          " 0123abcd456789ef0123456789abcdef", "0123abcd_456789ef0123456789abcdef",
+                          "URN:UUID:0123abcd456789ef0123456789abcdef", "0x0123abcd456789ef0123456789abcdef"}) {
+    EXPECT_FALSE(osprof::uuid::parse_like(bad)) << bad;
+  }
+}
+
 TEST(Uuid, ThreadsDrawDistinctIds) {
   std::vector<std::vector<osprof::uuid>> per_thread(4);
   std::vector<std::thread> threads;

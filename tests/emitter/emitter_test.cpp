@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <optional>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -229,19 +231,48 @@ TEST(Emitter, BlockPolicyWaitsInsteadOfDropping) {
 
 TEST(Emitter, OnlyOneEmitterRunsAtATime) {
   const auto name = osprof_test::unique_store("one");
+  auto store = memory_store::get(name);
   osprof::emitter first(memory_options(name));
+  auto strict = memory_options(name);
+  strict.strict = true;
   try {
-    osprof::emitter second(memory_options(name));
+    osprof::emitter second(strict);
     FAIL() << "a second emitter started";
   } catch (const osprof::error& e) {
     EXPECT_NE(std::string(e.what()).find("already running"), std::string::npos);
   }
+  {
+    // Not strict: the second one does not start, says why, and leaves the first alone.
+    osprof::emitter second(memory_options(name));
+    EXPECT_NE(second.get_stats().start_error.find("already running"), std::string::npos);
+    run_producers(1, 10);
+    EXPECT_EQ(second.get_stats().emitted, 0u) << "the first emitter's events are not the second's";
+    EXPECT_TRUE(second.flush(1s));
+  }
+  ASSERT_TRUE(first.flush(10s));
+  EXPECT_EQ(first.get_stats().written, 20u);
+  EXPECT_EQ(store->size(), 20u);
   first.shutdown(5s);
   osprof::emitter third(memory_options(name));  // fine once the first is down
+  EXPECT_EQ(third.get_stats().start_error, "");
 }
 
-TEST(Emitter, BadConnectionStringIsAClearError) {
+// A log handler that keeps the messages, for the tests that check what the emitter logs.
+std::vector<std::string>& logged_lines() {
+  static std::vector<std::string> lines;
+  return lines;
+}
+struct log_capture {
+  log_capture() {
+    logged_lines().clear();
+    osprof::set_log_handler([](std::string_view m) { logged_lines().emplace_back(m); });
+  }
+  ~log_capture() { osprof::set_log_handler(nullptr); }
+};
+
+TEST(Emitter, BadConnectionStringIsAClearErrorWhenStrict) {
   auto o = memory_options("x");
+  o.strict = true;
   o.connection_string = "redis:/nohost";
   try {
     osprof::emitter em(o);
@@ -254,6 +285,39 @@ TEST(Emitter, BadConnectionStringIsAClearError) {
   // A failed start leaves no emitter running.
   o.connection_string = "memory://" + osprof_test::unique_store("after-bad");
   osprof::emitter ok(o);
+}
+
+// The default: what would stop the emitter from starting is logged once, trace points stay
+// no-ops, stats say why, and the service goes on.
+TEST(Emitter, BadConnectionStringDoesNotStopTheService) {
+  for (const char* cs : {"redis:/nohost", "bogus://u:hunter2@h", "sqlite://host/x.db", "memory://x?no_such_option=1"}) {
+    SCOPED_TRACE(cs);
+    log_capture log;
+    auto o = memory_options("x");
+    o.connection_string = cs;
+    std::optional<osprof::emitter> em;
+    ASSERT_NO_THROW(em.emplace(o));
+    ASSERT_EQ(logged_lines().size(), 1u);
+    const std::string& line = logged_lines()[0];
+    EXPECT_TRUE(line.starts_with("not tracing: ")) << line;
+    EXPECT_EQ(line.find("hunter2"), std::string::npos) << line;
+    const std::string why = em->get_stats().start_error;
+    EXPECT_FALSE(why.empty());
+    EXPECT_EQ(line, "not tracing: " + why);
+    run_producers(1, 10);  // no-ops
+    EXPECT_TRUE(em->flush(1s));
+    EXPECT_EQ(em->get_stats().emitted, 0u);
+    EXPECT_TRUE(em->shutdown(1s));
+    EXPECT_EQ(logged_lines().size(), 1u) << "one error, not one per trace point or call";
+  }
+  // Nothing is left running: a good emitter starts afterwards.
+  const auto name = osprof_test::unique_store("after-refused");
+  auto store = memory_store::get(name);
+  osprof::emitter ok(memory_options(name));
+  EXPECT_EQ(ok.get_stats().start_error, "");
+  run_producers(1, 3);
+  ASSERT_TRUE(ok.flush(10s));
+  EXPECT_EQ(store->size(), 6u);
 }
 
 TEST(Emitter, DisabledEmitterRecordsNothing) {
@@ -277,7 +341,8 @@ void clear_option_variables(env_guard& env) {
        {"OSPROF_QUEUE_CAPACITY", "OSPROF_QUEUE_MAX_BYTES", "OSPROF_BATCH_SIZE", "OSPROF_FLUSH_INTERVAL_MS",
         "OSPROF_POLL_INTERVAL_US", "OSPROF_OVERFLOW", "OSPROF_BLOCK_TIMEOUT_MS", "OSPROF_WRITE_TIMEOUT_MS",
         "OSPROF_RETRY_BACKOFF_MS", "OSPROF_RETRY_BACKOFF_MAX_MS", "OSPROF_SHUTDOWN_TIMEOUT_MS",
-        "OSPROF_MAX_EVENT_BYTES", "OSPROF_FILTER_ERROR_TRACE", "OSPROF_CLOCK", "OSPROF_ENABLED", "OTEL_SDK_DISABLED"}) {
+        "OSPROF_MAX_EVENT_BYTES", "OSPROF_FILTER_ERROR_TRACE", "OSPROF_CLOCK", "OSPROF_ENABLED", "OTEL_SDK_DISABLED",
+        "OSPROF_STRICT"}) {
     env.set(name, nullptr);
   }
 }
@@ -421,8 +486,8 @@ TEST(Options, EachFieldsSmallestValueIsValid) {
   EXPECT_TRUE(o.validate().empty());
 }
 
-// The emitter refuses invalid options: one osprof::error naming every problem, wherever it
-// came from, before it opens the backend; no emitter is left running.
+// With strict, the emitter refuses invalid options: one osprof::error naming every problem,
+// wherever it came from, before it opens the backend; no emitter is left running.
 TEST(Emitter, InvalidOptionsAreRefusedWithEveryProblem) {
   const auto name = osprof_test::unique_store("invalid");
   auto store = memory_store::get(name);
@@ -430,6 +495,7 @@ TEST(Emitter, InvalidOptionsAreRefusedWithEveryProblem) {
   clear_option_variables(env);
   env.set("OSPROF_CLOCK", "sundial");
   auto o = memory_options(name);
+  o.strict = true;
   o.batch_size = 0;
   o.write_timeout = 0ms;
   try {
@@ -453,6 +519,36 @@ TEST(Emitter, InvalidOptionsAreRefusedWithEveryProblem) {
   osprof::clean();
   ASSERT_TRUE(ok.flush(10s));
   EXPECT_EQ(store->size(), 2u);
+}
+
+TEST(Emitter, InvalidEnvironmentDoesNotStopTheService) {
+  env_guard env;
+  clear_option_variables(env);
+  env.set("OSPROF_BATCH_SIZE", "lots");
+  env.set("OSPROF_CONNECTION_STRING", "nosuch://h");
+  log_capture log;
+  osprof::emitter em;  // everything from the environment, as a service does
+  const std::string why = em.get_stats().start_error;
+  EXPECT_NE(why.find(R"(OSPROF_BATCH_SIZE="lots")"), std::string::npos) << why;
+  ASSERT_EQ(logged_lines().size(), 1u);
+  EXPECT_EQ(logged_lines()[0], "not tracing: " + why);
+
+  env.set("OSPROF_STRICT", "true");
+  EXPECT_THROW(osprof::emitter{}, osprof::error);
+  env.set("OSPROF_BATCH_SIZE", nullptr);
+  try {
+    osprof::emitter strict_from_env;
+    ADD_FAILURE() << "started with an unknown backend";
+  } catch (const osprof::error& e) {
+    EXPECT_NE(std::string(e.what()).find("nosuch"), std::string::npos) << e.what();
+  }
+  env.set("OSPROF_STRICT", "sure");  // itself invalid: not strict, and a problem like the others
+  const osprof::options o;
+  EXPECT_FALSE(o.strict);
+  ASSERT_EQ(fields_of(o.environment_problems), std::vector<std::string>{"strict"});
+  osprof::emitter lenient(o);
+  EXPECT_NE(lenient.get_stats().start_error.find(R"(OSPROF_STRICT="sure" (options.strict))"), std::string::npos)
+      << lenient.get_stats().start_error;
 }
 
 }  // namespace

@@ -141,6 +141,24 @@ TEST_F(Events, SecondInitKeepsTheFirstProfilerAndKey) {
   EXPECT_EQ(osprof::get(), nullptr);
 }
 
+// init() takes the ids a service's own code gives in any spelling Python's uuid module reads
+// (oslo's is_uuid_like) and stores them canonical; text that is no uuid creates nothing.
+TEST_F(Events, InitTakesOtherSpellingsOfAUuid) {
+  auto* p = osprof::init("k", "{1111111122223333444455555555555F}", "urn:uuid:66666666-7777-8888-9999-00000000000A");
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->base_id().to_string(), "11111111-2222-3333-4444-55555555555f");
+  EXPECT_EQ(p->id().to_string(), "66666666-7777-8888-9999-00000000000a");
+  osprof::start("point");
+  osprof::stop();
+  const auto events = collect();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].base_id, "11111111-2222-3333-4444-55555555555f");
+  EXPECT_EQ(events[0].parent_id, "66666666-7777-8888-9999-00000000000a");
+  osprof::clean();
+  EXPECT_EQ(osprof::init("k", "11111111-2222-3333-4444-555555555555", "run-42"), nullptr);
+  EXPECT_EQ(osprof::get(), nullptr);
+}
+
 TEST_F(Events, NoProfilerMeansNoEvents) {
   osprof::start("nothing");
   osprof::stop();

@@ -44,7 +44,8 @@ TEST(EsOptions, DefaultsAreOsprofilers) {
   EXPECT_EQ(o.scroll_size, 10000u);
   EXPECT_TRUE(o.create_index);
   EXPECT_FALSE(o.endpoint.gzip);
-  EXPECT_EQ(o.id_field(), "base_id");
+  EXPECT_FALSE(o.keyword_subfields) << "unset: the index's mapping decides";
+  EXPECT_FALSE(forced_fields(o));
   EXPECT_EQ(parse("elasticsearch://h").endpoint.client.port, 9200);
   EXPECT_TRUE(parse("elasticsearch+https://u:secret@h").endpoint.client.tls);
 }
@@ -59,8 +60,10 @@ TEST(EsOptions, EveryOption) {
   EXPECT_EQ(o.scroll, "90s");
   EXPECT_EQ(o.scroll_size, 500u);
   EXPECT_EQ(o.list_size, 20u);
-  EXPECT_EQ(o.id_field(), "base_id.keyword");
-  EXPECT_EQ(o.time_field(), "timestamp") << "dynamic mapping makes it a date, which sorts and aggregates";
+  ASSERT_TRUE(forced_fields(o));
+  EXPECT_EQ(forced_fields(o)->id, "base_id.keyword");
+  EXPECT_EQ(forced_fields(o)->time, "timestamp") << "dynamic mapping makes it a date, which sorts and aggregates";
+  EXPECT_EQ(forced_fields(parse("elasticsearch://h?keyword_subfields=false"))->id, "base_id");
   EXPECT_FALSE(o.create_index);
   EXPECT_EQ(o.refresh, "wait_for");
   EXPECT_TRUE(o.endpoint.gzip);
@@ -103,7 +106,7 @@ TEST(EsBulk, OneActionPerEventPlusAnErrorDocumentAfterErrorStops) {
   EXPECT_EQ(plan_actions(batch, false).size(), 2u) << "no error documents without filter_error_trace";
 
   const auto o = parse("elasticsearch://h");
-  const std::string body = encode_bulk(batch, actions, o);
+  const std::string body = encode_bulk(batch, actions, o, {});
   const std::string expected =
       "{\"index\":{\"_index\":\"osprofiler-notifications\",\"_id\":\"00000000-0000-1111-0000-000000002222-start\"}}\n" +
       batch[0].json + "\n" +
@@ -128,9 +131,9 @@ TEST(EsBulk, OneActionPerEventPlusAnErrorDocumentAfterErrorStops) {
 
 TEST(EsBulk, DocTypeForElasticsearch6AndASubsetOfActions) {
   const auto batch = sample_batch();
-  const auto o = parse("elasticsearch://h?doc_type=notification&index=x");
+  const auto o = parse("elasticsearch://h?index=x");
   const std::vector<bulk_action> only_error{{1, true}};
-  const std::string body = encode_bulk(batch, only_error, o);
+  const std::string body = encode_bulk(batch, only_error, o, "notification");
   EXPECT_TRUE(body.starts_with(
       "{\"index\":{\"_index\":\"osprofiler-notifications-error\",\"_id\":\"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\","
       "\"_type\":\"notification\"}}\n"))
@@ -161,8 +164,7 @@ TEST(EsBulk, ReadsPerItemResults) {
 
 TEST(EsQueries, MappingKeepsIdsExactAndInfoUnindexed) {
   simdjson::dom::parser parser;
-  const auto o = parse("elasticsearch://h");
-  const std::string events = index_mapping(o, false);
+  const std::string events = index_mapping(false, {}, true);
   auto doc = parser.parse(events);
   ASSERT_FALSE(doc.error()) << events;
   auto props = doc["mappings"]["properties"];
@@ -170,22 +172,76 @@ TEST(EsQueries, MappingKeepsIdsExactAndInfoUnindexed) {
   EXPECT_EQ(std::string_view(props["trace_id"]["type"].get_string().value()), "keyword");
   EXPECT_EQ(std::string_view(props["timestamp"]["type"].get_string().value()), "date_nanos");
   EXPECT_FALSE(props["info"]["enabled"].get_bool().value());
-  const std::string errors = index_mapping(o, true);
+  const std::string errors = index_mapping(true, {}, true);
   auto edoc = parser.parse(errors);
   ASSERT_FALSE(edoc.error());
   EXPECT_TRUE(edoc["mappings"]["properties"]["info"].error()) << errors;
   // Elasticsearch 6: a mapping type level, and date (no date_nanos there).
-  const std::string typed = index_mapping(parse("elasticsearch://h?doc_type=notification"), false);
+  const std::string typed = index_mapping(false, "notification", false);
   auto tdoc = parser.parse(typed);
   ASSERT_FALSE(tdoc.error());
   EXPECT_EQ(std::string_view(tdoc["mappings"]["notification"]["properties"]["timestamp"]["type"].get_string().value()),
             "date");
 }
 
+TEST(EsVersions, FromGetRoot) {
+  const auto es8 = parse_server_info(R"({"name":"n","version":{"number":"8.11.0","build_flavor":"default"},"tagline":"You Know, for Search"})");
+  EXPECT_TRUE(es8.known);
+  EXPECT_EQ(es8.name, "Elasticsearch 8.11.0");
+  EXPECT_TRUE(es8.has_no_types());
+  EXPECT_FALSE(es8.requires_types());
+  EXPECT_TRUE(es8.date_nanos());
+  EXPECT_TRUE(es8.track_total_hits());
+  const auto es7 = parse_server_info(R"({"version":{"number":"7.17.9"}})");
+  EXPECT_TRUE(es7.types_deprecated());
+  EXPECT_TRUE(es7.date_nanos());
+  const auto es6 = parse_server_info(R"({"version":{"number":"6.8.23"}})");
+  EXPECT_TRUE(es6.requires_types());
+  EXPECT_FALSE(es6.date_nanos());
+  EXPECT_TRUE(es6.track_total_hits());
+  const auto es5 = parse_server_info(R"({"version":{"number":"5.6.16"}})");
+  EXPECT_TRUE(es5.requires_types());
+  EXPECT_FALSE(es5.track_total_hits());
+  const auto os1 = parse_server_info(R"({"version":{"distribution":"opensearch","number":"1.3.14"}})");
+  EXPECT_EQ(os1.name, "OpenSearch 1.3.14");
+  EXPECT_TRUE(os1.types_deprecated());
+  EXPECT_TRUE(os1.date_nanos());
+  const auto os2 = parse_server_info(R"({"version":{"distribution":"opensearch","number":"2.11.1"}})");
+  EXPECT_TRUE(os2.has_no_types());
+  for (const char* odd : {"", "<html>", R"({"version":{}})", R"({"version":{"number":"x"}})"}) {
+    const auto unknown = parse_server_info(odd);
+    EXPECT_FALSE(unknown.known) << odd;
+    EXPECT_FALSE(unknown.requires_types() || unknown.has_no_types() || unknown.types_deprecated()) << odd;
+    EXPECT_FALSE(unknown.track_total_hits()) << odd;
+  }
+}
+
+TEST(EsQueries, FieldsFromTheIndexMapping) {
+  // osprof's own mapping: keyword ids, a date_nanos timestamp.
+  auto f = fields_from_mapping(R"({"ev":{"mappings":{"properties":{"base_id":{"type":"keyword"},"timestamp":{"type":"date_nanos"}}}}})");
+  EXPECT_EQ(f.id, "base_id");
+  EXPECT_EQ(f.time, "timestamp");
+  // Dynamic mapping (Python OSProfiler's writes), typed as 6.x answers, the subfield's name as mapped.
+  f = fields_from_mapping(R"({"ev":{"mappings":{"notification":{"properties":{
+      "base_id":{"type":"text","fields":{"raw":{"type":"keyword","ignore_above":256}}},"timestamp":{"type":"date"}}}}}})");
+  EXPECT_EQ(f.id, "base_id.raw");
+  EXPECT_EQ(f.time, "timestamp");
+  f = fields_from_mapping(R"({"ev":{"mappings":{"properties":{
+      "base_id":{"type":"text","fields":{"keyword":{"type":"keyword"}}},"timestamp":{"type":"text","fields":{"keyword":{"type":"keyword"}}}}}}})");
+  EXPECT_EQ(f.id, "base_id.keyword");
+  EXPECT_EQ(f.time, "timestamp.keyword");
+  // Nothing mapped yet, or an answer that is not a mapping: the plain names.
+  for (const char* body : {R"({"ev":{"mappings":{}}})", "{}", "oops", R"({"ev":{"mappings":{"properties":{}}}})"}) {
+    f = fields_from_mapping(body);
+    EXPECT_EQ(f.id, "base_id") << body;
+    EXPECT_EQ(f.time, "timestamp") << body;
+  }
+}
+
 TEST(EsQueries, TraceSearchAndScroll) {
   simdjson::dom::parser parser;
   const auto o = parse("elasticsearch://h?scroll_size=250&scroll=30s");
-  const std::string q = trace_query(o, "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee");
+  const std::string q = trace_query(o, query_fields{}, "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee");
   auto doc = parser.parse(q);
   ASSERT_FALSE(doc.error()) << q;
   EXPECT_EQ(doc["size"].get_int64().value(), 250);
@@ -193,7 +249,7 @@ TEST(EsQueries, TraceSearchAndScroll) {
             "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee");
   EXPECT_EQ(scroll_request(o, "abc=="), "{\"scroll\":\"30s\",\"scroll_id\":\"abc==\"}");
   EXPECT_EQ(clear_scroll_request("abc=="), "{\"scroll_id\":[\"abc==\"]}");
-  const auto k = trace_query(parse("elasticsearch://h?keyword_subfields=true"), "x");
+  const auto k = trace_query(o, {"base_id.keyword", "timestamp"}, "x");
   EXPECT_NE(k.find("\"base_id.keyword\":\"x\""), std::string::npos) << k;
 }
 
@@ -215,7 +271,7 @@ TEST(EsQueries, SearchPageKeepsTheStoredSourceBytes) {
 TEST(EsQueries, ListAggregationAndItsAnswer) {
   simdjson::dom::parser parser;
   const auto o = parse("elasticsearch://h?list_size=50");
-  const std::string q = list_query(o, {});
+  const std::string q = list_query(o, query_fields{}, {}, false);
   auto doc = parser.parse(q);
   ASSERT_FALSE(doc.error()) << q;
   EXPECT_EQ(doc["size"].get_int64().value(), 0);
@@ -225,8 +281,15 @@ TEST(EsQueries, ListAggregationAndItsAnswer) {
   EXPECT_EQ(std::string_view(terms["order"]["first"].get_string().value()), "desc");
   EXPECT_EQ(std::string_view(doc["aggs"]["traces"]["aggs"]["first"]["min"]["field"].get_string().value()), "timestamp");
   EXPECT_TRUE(doc["query"].error()) << "no filter without ids";
+  EXPECT_TRUE(doc["track_total_hits"].error()) << "5.x refuses the key";
+  EXPECT_FALSE(parser.parse(list_query(o, query_fields{}, {}, true))["track_total_hits"].get_bool().value());
+  // A timestamp mapped as text: no min to order by, the top hit sorted on its keyword.
+  auto text_time = parser.parse(list_query(o, {"base_id.keyword", "timestamp.keyword"}, {}, false));
+  ASSERT_FALSE(text_time.error());
+  EXPECT_TRUE(text_time["aggs"]["traces"]["aggs"]["first"].error());
+  EXPECT_FALSE(text_time["aggs"]["traces"]["aggs"]["start"]["top_hits"]["sort"].at(0)["timestamp.keyword"].error());
   const std::vector<std::string> ids{"a", "b"};
-  auto filtered = parser.parse(list_query(o, ids));
+  auto filtered = parser.parse(list_query(o, query_fields{}, ids, false));
   ASSERT_FALSE(filtered.error());
   EXPECT_EQ(filtered["query"]["bool"]["filter"].at(0)["terms"]["base_id"].get_array().size(), 2u);
   EXPECT_EQ(filtered["aggs"]["traces"]["terms"]["size"].get_int64().value(), 2);

@@ -108,9 +108,11 @@ inline void inject(std::uint16_t port, const std::string& control_prefix, const 
 /// killed at the end; it can be killed (SIGKILL) and restarted on the same port.
 class loopback_process {
  public:
-  explicit loopback_process(std::string script, std::uint16_t port = 0)
+  /// `args`: more of the script's options, e.g. {"--es-version", "6.8.23"}.
+  explicit loopback_process(std::string script, std::uint16_t port = 0, std::vector<std::string> args = {})
       : script_(std::string(OSPROF_TEST_SOURCE_DIR) + "/tests/servers/" + std::move(script)),
-        port_(port == 0 ? free_port() : port) {}
+        port_(port == 0 ? free_port() : port),
+        args_(std::move(args)) {}
   ~loopback_process() { kill_now(); }
   loopback_process(const loopback_process&) = delete;
   loopback_process& operator=(const loopback_process&) = delete;
@@ -119,6 +121,7 @@ class loopback_process {
 
   void start() {
     std::vector<std::string> args = {"/usr/bin/python3", script_, "--port", std::to_string(port_)};
+    args.insert(args.end(), args_.begin(), args_.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -161,6 +164,7 @@ class loopback_process {
  private:
   std::string script_;
   std::uint16_t port_;
+  std::vector<std::string> args_;
   pid_t pid_ = -1;
 };
 

@@ -78,8 +78,8 @@ TEST_F(OtlpServer, HandMadeEventsArriveAsTheExpectedSpans) {
   EXPECT_EQ(str(root["attributes"]["request.query"]), "a=1");
   EXPECT_EQ(str(root["attributes"]["host"]), "vm");
   EXPECT_EQ(root["status"]["code"].get_int64().value(), 0);
-  EXPECT_EQ(str(root["resource"]["service.name"]), "api");
-  EXPECT_EQ(str(root["resource"]["service.namespace"]), "nova");
+  EXPECT_EQ(str(root["resource"]["service.name"]), "nova-api") << "<project>-<service>, as Python OSProfiler's";
+  EXPECT_TRUE(root["resource"]["service.namespace"].error());
   EXPECT_EQ(str(root["resource"]["host.name"]), "vm");
   EXPECT_EQ(str(root["scope"]["name"]), "osprof");
   auto child = by_span["4444444444444444"];
@@ -90,16 +90,20 @@ TEST_F(OtlpServer, HandMadeEventsArriveAsTheExpectedSpans) {
   EXPECT_EQ(child["attributes"]["db.params.x"].get_int64().value(), 1);
   EXPECT_EQ(child["status"]["code"].get_int64().value(), 2);
   EXPECT_EQ(str(child["status"]["message"]), "IntegrityError: dup");
-  EXPECT_EQ(str(child["events"].at(0)["name"]), "exception");
-  EXPECT_EQ(str(child["events"].at(0)["attributes"]["exception.type"]), "IntegrityError");
-  EXPECT_EQ(child["events"].at(0)["timeUnixNano"].get_uint64().value(), 1764590400001100000ULL);
+  EXPECT_TRUE(child["attributes"]["error"].get_bool().value());
+  EXPECT_EQ(str(child["events"].at(0)["name"]), "log");
+  EXPECT_EQ(str(child["events"].at(0)["attributes"]["error.kind"]), "IntegrityError");
+  EXPECT_EQ(str(child["events"].at(0)["attributes"]["message"]), "dup");
+  EXPECT_EQ(str(child["events"].at(1)["name"]), "exception");
+  EXPECT_EQ(str(child["events"].at(1)["attributes"]["exception.type"]), "IntegrityError");
+  EXPECT_EQ(child["events"].at(1)["timeUnixNano"].get_uint64().value(), 1764590400001100000ULL);
 }
 
 TEST_F(OtlpServer, TraceFromTheEmitterKeepsItsTree) {
   std::string base;
   osprof::stats st;
   {
-    osprof::emitter e{test_options(otlp_url())};
+    osprof::emitter e{test_options(otlp_url("service_name_prefix=region1"))};
     base = emit_demo_trace();
     ASSERT_TRUE(e.flush(10s));
     e.shutdown(5s);
@@ -126,7 +130,9 @@ TEST_F(OtlpServer, TraceFromTheEmitterKeepsItsTree) {
   EXPECT_EQ(str(by_name["SQL_SELECT"]["parentSpanId"]), str(by_name["rpc"]["spanId"]));
   EXPECT_EQ(str(by_name["driver"]["parentSpanId"]), str(wsgi["spanId"]));
   EXPECT_EQ(by_name["driver"]["status"]["code"].get_int64().value(), 2);
-  EXPECT_EQ(str(by_name["driver"]["events"].at(0)["attributes"]["exception.message"]), "boom: cannot spawn vm1");
+  EXPECT_EQ(str(by_name["driver"]["events"].at(0)["attributes"]["message"]), "boom: cannot spawn vm1");
+  EXPECT_EQ(str(by_name["driver"]["events"].at(1)["attributes"]["exception.message"]), "boom: cannot spawn vm1");
+  EXPECT_EQ(str(by_name["driver"]["resource"]["service.name"]), "region1-demo-api") << "the prefix option reaches the resource";
   for (auto [name, s] : by_name) {
     EXPECT_GE(s["endTimeUnixNano"].get_uint64().value(), s["startTimeUnixNano"].get_uint64().value()) << name;
     EXPECT_GE(s["startTimeUnixNano"].get_uint64().value(), wsgi["startTimeUnixNano"].get_uint64().value()) << name;

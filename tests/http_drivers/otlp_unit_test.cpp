@@ -190,15 +190,15 @@ TEST(OtlpEncode, MapsASpanAsOsprofilersOtlpDriver) {
             R"({"request": {"path": "/v2.1/servers", "method": "POST", "query": ""}, "n": -42, "big": 18446744073709551615, "ratio": 0.5, "ok": true, "none": null, "list": [1, "a", {"k": 2}, null], "host": "vm"})"),
       stop(0x0102030405060708ULL, t0 + 1001, parent, "wsgi", R"({"status": 201, "host": "vm2"})")};
   const auto spans = j.join(batch, t0 + 2000);
-  span_encoder enc({"api", "nova", "vm"});
+  span_encoder enc({service_name("", "nova", "api"), "vm"});
   const std::string body = enc.encode(spans);
   simdjson::dom::parser parser;
   auto doc = parser.parse(body);
   ASSERT_FALSE(doc.error()) << body;
   auto rs = doc["resourceSpans"].at(0);
   auto res = rs["resource"]["attributes"];
-  EXPECT_EQ(std::string_view(attribute(res, "service.name")["stringValue"].get_string().value()), "api");
-  EXPECT_EQ(std::string_view(attribute(res, "service.namespace")["stringValue"].get_string().value()), "nova");
+  EXPECT_EQ(std::string_view(attribute(res, "service.name")["stringValue"].get_string().value()), "nova-api");
+  EXPECT_FALSE(has_attribute(res, "service.namespace")) << "Python's resource holds service.name only";
   EXPECT_EQ(std::string_view(attribute(res, "host.name")["stringValue"].get_string().value()), "vm");
   EXPECT_EQ(std::string_view(rs["scopeSpans"].at(0)["scope"]["name"].get_string().value()), "osprof");
   auto span = rs["scopeSpans"].at(0)["spans"].at(0);
@@ -243,7 +243,7 @@ TEST(OtlpEncode, RootErrorUnfinishedKindsAndNames) {
   auto spans = j.join(batch, t0 + 10);
   auto unfinished = j.drain();
   spans.insert(spans.end(), unfinished.begin(), unfinished.end());
-  span_encoder enc({"api", "", "vm"});
+  span_encoder enc({"api", "vm"});
   const std::string body = enc.encode(spans);
   simdjson::dom::parser parser;
   auto doc = parser.parse(body);
@@ -259,7 +259,11 @@ TEST(OtlpEncode, RootErrorUnfinishedKindsAndNames) {
   EXPECT_EQ(db["kind"].get_int64().value(), 3);
   EXPECT_EQ(db["status"]["code"].get_int64().value(), 2);
   EXPECT_EQ(std::string_view(db["status"]["message"].get_string().value()), "std::runtime_error: boom \"x\"");
-  auto ev = db["events"].at(0);
+  auto log = db["events"].at(0);
+  EXPECT_EQ(std::string_view(log["name"].get_string().value()), "log");
+  EXPECT_EQ(std::string_view(attribute(log["attributes"], "error.kind")["stringValue"].get_string().value()),
+            "std::runtime_error");
+  auto ev = db["events"].at(1);
   EXPECT_EQ(std::string_view(ev["name"].get_string().value()), "exception");
   EXPECT_EQ(std::string_view(ev["timeUnixNano"].get_string().value()), "1764000000000005000");
   EXPECT_EQ(std::string_view(attribute(ev["attributes"], "exception.type")["stringValue"].get_string().value()),
@@ -333,6 +337,112 @@ TEST(OtlpOptions, ConnectionStringAsOsprofiler) {
   ASSERT_EQ(opts.endpoint.client.headers.size(), 2u);
   EXPECT_EQ(opts.endpoint.client.headers[0], (std::pair<std::string, std::string>{"x-token", "a"}));
   EXPECT_EQ(opts.endpoint.client.headers[1], (std::pair<std::string, std::string>{"x-b", "c%d"}));
+}
+
+// What Python OSProfiler's OTLP driver (osprofiler/drivers/otlp.py, 4.0.0 and later) makes of
+// a service and an error, from its source: Debian has neither that version nor the
+// OpenTelemetry SDK it needs, so the rules are checked here as the source writes them.
+//   _get_service_name: "{}-{}-{}".format(prefix, project, service) with the prefix, else
+//                      "{}-{}".format(project, service); Resource(attributes={"service.name": ...})
+//   notify (stop with etype): span.set_attribute("error", True);
+//                             span.add_event("log", {"error.kind": etype, "message": message})
+TEST(OtlpEncode, ServiceNameAndErrorsAsPythonsOtlpDriver) {
+  EXPECT_EQ(service_name("", "nova", "api"), "nova-api");
+  EXPECT_EQ(service_name("region1", "nova", "api"), "region1-nova-api");
+  EXPECT_EQ(service_name("", "", "api"), "api") << "no project: no leading dash (Python would write None-api)";
+  EXPECT_EQ(service_name("region1", "", "api"), "region1-api");
+
+  span_joiner j({});
+  const std::vector<event_record> batch{
+      start(1, t0, base, "rpc", R"({"function": {"name": "f"}})"),
+      stop(1, t0 + 5, base, "rpc", R"({"etype": "RuntimeError", "message": "no valid host", "host": "vm"})"),
+      start(2, t0, base, "odd"),
+      stop(2, t0 + 5, base, "odd", R"({"etype": "unknown", "message": null, "host": "vm"})")};
+  const std::string body = span_encoder({service_name("region1", "nova", "conductor"), "vm"}).encode(j.join(batch, t0 + 10));
+  simdjson::dom::parser parser;
+  auto doc = parser.parse(body);
+  ASSERT_FALSE(doc.error()) << body;
+  auto res = doc["resourceSpans"].at(0)["resource"]["attributes"];
+  EXPECT_EQ(std::string_view(attribute(res, "service.name")["stringValue"].get_string().value()), "region1-nova-conductor");
+  std::map<std::string, simdjson::dom::element> by_name;
+  for (auto s : doc["resourceSpans"].at(0)["scopeSpans"].at(0)["spans"]) by_name[std::string(s["name"].get_string().value())] = s;
+  auto rpc = by_name.at("rpc");
+  EXPECT_TRUE(attribute(rpc["attributes"], "error")["boolValue"].get_bool().value());
+  auto log = rpc["events"].at(0);
+  EXPECT_EQ(std::string_view(log["name"].get_string().value()), "log");
+  ASSERT_EQ(log["attributes"].get_array().size(), 2u);
+  EXPECT_EQ(std::string_view(attribute(log["attributes"], "error.kind")["stringValue"].get_string().value()), "RuntimeError");
+  EXPECT_EQ(std::string_view(attribute(log["attributes"], "message")["stringValue"].get_string().value()), "no valid host");
+  // The OpenTelemetry convention alongside: an exception event and an error status.
+  EXPECT_EQ(std::string_view(rpc["events"].at(1)["name"].get_string().value()), "exception");
+  EXPECT_EQ(rpc["status"]["code"].get_int64().value(), 2);
+  // A message that is not a string: the SDK drops a None attribute, so the event has none.
+  auto odd_log = by_name.at("odd")["events"].at(0);
+  EXPECT_EQ(odd_log["attributes"].get_array().size(), 1u);
+  EXPECT_FALSE(has_attribute(odd_log["attributes"], "message"));
+}
+
+// Python's create_span_tags (at the start; the first of db, request, requests, function that
+// info has) and the stop's result/status_code, under Python's names, next to osprof's own.
+//   db:       db.statement, db.params = json.dumps(params)
+//   request:  http.path, http.query, http.method, http.scheme
+//   requests: the same, and http.hostname, http.port
+//   function: args, kwargs (when present), name
+//   stop:     result = info[db|function]["result"]; status_code = info["requests"]["status_code"]
+TEST(OtlpEncode, PythonsAttributeNamesAlongside) {
+  span_joiner j({});
+  const std::vector<event_record> batch{
+      start(1, t0, base, "db", R"({"db": {"statement": "SELECT 1", "params": {"id": 7, "s": "x"}}, "host": "vm"})"),
+      stop(1, t0 + 1, base, "db", R"({"db": {"result": "1 row"}, "host": "vm"})"),
+      start(2, t0, base, "wsgi", R"({"request": {"path": "/v2/servers", "query": "limit=1", "method": "GET", "scheme": "http"}})"),
+      stop(2, t0 + 1, base, "wsgi", R"({"request": {"status_code": 200}})"),
+      start(3, t0, base, "http", R"({"requests": {"method": "POST", "query": "", "path": "/v3/auth", "hostname": "keystone", "port": 5000, "scheme": "http"}})"),
+      stop(3, t0 + 1, base, "http", R"({"requests": {"status_code": 201}})"),
+      start(4, t0, base, "rpc", R"j({"function": {"name": "nova.compute.build", "args": "(1,)", "kwargs": "{}"}})j"),
+      stop(4, t0 + 1, base, "rpc", R"({"function": {"result": "ok"}})"),
+      start(5, t0, base, "plain", R"({"db": {}, "function": {"name": "f"}})"),
+      stop(5, t0 + 1, base, "plain", "{}")};
+  const std::string body = span_encoder({"api", "vm"}).encode(j.join(batch, t0 + 10));
+  simdjson::dom::parser parser;
+  auto doc = parser.parse(body);
+  ASSERT_FALSE(doc.error()) << body;
+  std::map<std::string, simdjson::dom::element> by_id;
+  for (auto s : doc["resourceSpans"].at(0)["scopeSpans"].at(0)["spans"]) by_id[std::string(s["spanId"].get_string().value())] = s;
+  auto text = [&](const char* span, std::string_view key) {
+    return std::string(attribute(by_id.at(span)["attributes"], key)["stringValue"].get_string().value());
+  };
+  auto integer = [&](const char* span, std::string_view key) {
+    return std::string(attribute(by_id.at(span)["attributes"], key)["intValue"].get_string().value());
+  };
+  EXPECT_EQ(text("0000000000000001", "db.statement"), "SELECT 1");
+  EXPECT_EQ(text("0000000000000001", "db.params"), R"({"id":7,"s":"x"})");
+  EXPECT_EQ(integer("0000000000000001", "db.params.id"), "7") << "osprof's own keys stay";
+  EXPECT_EQ(text("0000000000000001", "result"), "1 row");
+  EXPECT_EQ(text("0000000000000002", "http.path"), "/v2/servers");
+  EXPECT_EQ(text("0000000000000002", "http.query"), "limit=1");
+  EXPECT_EQ(text("0000000000000002", "http.method"), "GET");
+  EXPECT_EQ(text("0000000000000002", "http.scheme"), "http");
+  EXPECT_FALSE(has_attribute(by_id.at("0000000000000002")["attributes"], "status_code")) << "Python records none for wsgi";
+  EXPECT_EQ(text("0000000000000003", "http.hostname"), "keystone");
+  EXPECT_EQ(integer("0000000000000003", "http.port"), "5000");
+  EXPECT_EQ(text("0000000000000003", "http.method"), "POST");
+  EXPECT_EQ(integer("0000000000000003", "status_code"), "201");
+  EXPECT_EQ(text("0000000000000004", "name"), "nova.compute.build");
+  EXPECT_EQ(text("0000000000000004", "args"), "(1,)");
+  EXPECT_EQ(text("0000000000000004", "kwargs"), "{}");
+  EXPECT_EQ(text("0000000000000004", "result"), "ok");
+  // An empty db is falsy in Python, so function is the one taken.
+  EXPECT_FALSE(has_attribute(by_id.at("0000000000000005")["attributes"], "db.params"));
+  EXPECT_EQ(text("0000000000000005", "name"), "f");
+}
+
+TEST(OtlpOptions, ServiceNamePrefixFromTheConnectionStringOrTheEnvironment) {
+  EXPECT_EQ(parse("otlp://c").service_name_prefix, "");
+  EXPECT_EQ(parse("otlp://c?service_name_prefix=region1").service_name_prefix, "region1");
+  fake_env env;
+  env.vars["OSPROF_OTLP_SERVICE_NAME_PREFIX"] = " region2 ";
+  EXPECT_EQ(parse("otlp://c", env).service_name_prefix, "region2");
+  EXPECT_EQ(parse("otlp://c?service_name_prefix=region1", env).service_name_prefix, "region1") << "the string wins";
 }
 
 TEST(OtlpOptions, BadOptionsAreErrors) {

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # A build's osprof lists exactly the drivers OSPROF_DRIVERS selected, and links TLS and zlib
-# only when a driver needs them: libssl for redis and the HTTP drivers, libz for the HTTP ones.
+# only when a driver needs them: libssl for redis, mongodb, the HTTP drivers and the SQL servers'
+# client libraries (libpq, MariaDB Connector/C), libz for the HTTP ones, mongodb and Connector/C.
 #   drivers_and_libraries_test.sh <osprof binary> "<driver;driver;...>"
 set -euo pipefail
 cli="$1"
 IFS=';' read -r -a wanted <<<"$2"
 
-listed=$("$cli" drivers | awk '{print $1}' | sed 's|://$||; s|+https$||; s|^rediss$|redis|; s|^redissentinel$|redis|; s|^rediscluster$|redis|' | sort -u)
+listed=$("$cli" drivers | awk '{print $1}' | sed 's|://$||; s|+.*$||; s|^rediss$|redis|; s|^redissentinel$|redis|; s|^rediscluster$|redis|' | sort -u)
 expected=$(printf '%s\n' "${wanted[@]}" | sort -u)
 if [[ "$listed" != "$expected" ]]; then
   echo "osprof drivers lists:"$'\n'"$listed"$'\n'"but the build has:"$'\n'"$expected" >&2
@@ -18,7 +19,9 @@ needs_zlib=no
 for d in "${wanted[@]}"; do
   case "$d" in
     redis) needs_tls=yes ;;
-    influxdb | clickhouse | elasticsearch | otlp) needs_tls=yes needs_zlib=yes ;;
+    influxdb | clickhouse | elasticsearch | otlp | mysql) needs_tls=yes needs_zlib=yes ;;
+    postgresql) needs_tls=yes ;;
+    mongodb) needs_tls=yes needs_zlib=yes ;;  # through libmongoc (TLS, zlib compression)
   esac
 done
 libs=$(ldd "$cli")

@@ -3,6 +3,7 @@
 #include <osprof_beast/beast.hpp>
 
 #include <osprof/emitter.hpp>
+#include <osprof/error.hpp>
 
 #include <gtest/gtest.h>
 
@@ -12,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "support/env_guard.hpp"
 #include "support/memory_store.hpp"
 #include "trace_events.hpp"
 
@@ -36,8 +38,10 @@ request signed_request(std::string_view target, std::string_view key, uuid base 
   return req;
 }
 
+// A server the operator turned on, with keys of its own.
 osprof::beast::server_options server_opts(std::vector<std::string> keys) {
   osprof::beast::server_options o;
+  o.propagation.trace_incoming = true;
   o.propagation.hmac_keys = std::move(keys);
   o.propagation.accept = osprof::propagators::osprofiler;
   o.propagation.emit = osprof::propagators::osprofiler | osprof::propagators::tracecontext;
@@ -148,6 +152,72 @@ TEST_F(BeastTest, DisabledServerLooksAtNothing) {
   });
   EXPECT_EQ(events(B).size(), 0u);
   EXPECT_EQ(emitter_->get_stats().rejected_headers, 0u);
+}
+
+// Nothing from outside switches tracing on by default: a header signed with the key every
+// OSProfiler guide prints (the default key) is ignored, neither traced nor counted.
+TEST_F(BeastTest, DefaultServerIgnoresTraceHeaders) {
+  osprof_test::env_guard env;
+  for (const char* name : {"OSPROF_TRACE_INCOMING", "OSPROF_HMAC_KEYS", "OSPROF_PROPAGATORS", "OSPROF_PROPAGATORS_ACCEPT",
+                           "OTEL_PROPAGATORS", "OSPROF_ENABLED", "OTEL_SDK_DISABLED"}) {
+    env.set(name, nullptr);
+  }
+  const osprof::beast::server server;  // every setting at its default
+  EXPECT_FALSE(server.options().propagation.trace_incoming);
+  EXPECT_EQ(server.options().propagation.hmac_keys, std::vector<std::string>{"SECRET_KEY"});
+  for (int i = 0; i < 3; ++i) {
+    server.handle(signed_request("/", "SECRET_KEY"), [] {
+      EXPECT_EQ(osprof::get(), nullptr);
+      return response{http::status::ok, 11};
+    });
+  }
+  request traceparent{http::verb::get, "/", 11};
+  traceparent.set("traceparent", "00-11111111222233334444555555555555-0000000000000001-01");
+  server.handle(traceparent, [] { return response{http::status::ok, 11}; });
+  EXPECT_EQ(events(B).size(), 0u);
+  EXPECT_EQ(emitter_->get_stats().rejected_headers, 0u);
+
+  // The operator's switch: OSPROF_TRACE_INCOMING=true with a key of its own, and a request
+  // signed with that key is traced.
+  env.set("OSPROF_TRACE_INCOMING", "true");
+  env.set("OSPROF_HMAC_KEYS", "K9");
+  const osprof::beast::server enabled;
+  enabled.handle(signed_request("/", "K9"), [] {
+    EXPECT_NE(osprof::get(), nullptr);
+    return response{http::status::ok, 11};
+  });
+  EXPECT_EQ(events(B).size(), 2u);
+}
+
+// Turned on, a server honours exactly its configured keys; with the well-known one among them
+// it warns once, when it is constructed.
+TEST_F(BeastTest, EnabledServerHonoursItsKeysAndWarnsOnceAboutTheWellKnownOne) {
+  static std::vector<std::string> logged;
+  logged.clear();
+  osprof::set_log_handler([](std::string_view m) { logged.emplace_back(m); });
+  const osprof::beast::server own(server_opts({"K1", "K2"}));
+  EXPECT_TRUE(logged.empty()) << logged.front();
+  own.handle(signed_request("/", "SECRET_KEY"), [] {
+    EXPECT_EQ(osprof::get(), nullptr);
+    return response{http::status::ok, 11};
+  });
+  own.handle(signed_request("/", "K2"), [] {
+    EXPECT_NE(osprof::get(), nullptr);
+    EXPECT_EQ(osprof::get()->hmac_key(), "K2");
+    return response{http::status::ok, 11};
+  });
+  EXPECT_EQ(emitter_->get_stats().rejected_headers, 1u);
+  EXPECT_EQ(events(B).size(), 2u);
+
+  const osprof::beast::server well_known(server_opts({"K1", "SECRET_KEY"}));
+  ASSERT_EQ(logged.size(), 1u);
+  EXPECT_NE(logged[0].find("well-known default key SECRET_KEY"), std::string::npos) << logged[0];
+  EXPECT_NE(logged[0].find("OSPROF_HMAC_KEYS"), std::string::npos) << logged[0];
+  const osprof::beast::server again(server_opts({"SECRET_KEY"}));
+  well_known.handle(signed_request("/", "SECRET_KEY"), [] { return response{http::status::ok, 11}; });
+  EXPECT_EQ(logged.size(), 1u) << "once per process";
+  osprof::set_log_handler(nullptr);
+  EXPECT_EQ(events(B).size(), 4u);
 }
 
 TEST_F(BeastTest, TraceparentWhenAccepted) {

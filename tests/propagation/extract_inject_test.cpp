@@ -20,8 +20,10 @@ const uuid P = *uuid::parse("66666666-7777-8888-9999-000000000000");
 
 std::uint64_t rejected_count() { return osprof::detail::event_queue::instance().read_totals().rejected_headers; }
 
+// Options of a service whose operator turned incoming traces on.
 propagation_options options(propagators accept, propagators emit, std::vector<std::string> keys = {"SECRET_KEY"}) {
   propagation_options o;
+  o.trace_incoming = true;
   o.hmac_keys = std::move(keys);
   o.accept = accept;
   o.emit = emit;
@@ -34,6 +36,27 @@ struct clean_thread {
   clean_thread() { osprof::clean(); }
   ~clean_thread() { osprof::clean(); }
 };
+
+// Until the operator turns trace_incoming on, extract() does not look at the headers: a valid
+// one continues nothing, an invalid one is not counted.
+TEST(Extract, NothingIsContinuedUntilTurnedOn) {
+  clean_thread clean;
+  const auto before = rejected_count();
+  auto off = options(both, both);
+  off.trace_incoming = false;
+  const auto s = osprof::sign_trace_info("SECRET_KEY", B, P);
+  osprof::incoming_headers h;
+  h.trace_info = s.info;
+  h.trace_hmac = s.hmac;
+  h.traceparent = "00-11111111222233334444555555555555-0000000000000001-01";
+  EXPECT_FALSE(osprof::extract(h, off));
+  EXPECT_EQ(osprof::extract(h, off).osprofiler_status, osprof::header_status::missing);
+  h.trace_hmac = "forged";
+  EXPECT_FALSE(osprof::extract(h, off));
+  EXPECT_EQ(rejected_count(), before);
+  h.trace_hmac = s.hmac;
+  EXPECT_TRUE(osprof::extract(h, options(both, both)));
+}
 
 TEST(Extract, NoHeadersIsNotTracedAndNotCounted) {
   const auto before = rejected_count();
@@ -353,10 +376,11 @@ using osprof_test::env_guard;
 TEST(Settings, DefaultsAndEnvironment) {
   env_guard env;
   for (const char* name : {"OSPROF_PROPAGATORS", "OSPROF_PROPAGATORS_ACCEPT", "OSPROF_PROPAGATORS_EMIT",
-                           "OTEL_PROPAGATORS", "OSPROF_HMAC_KEYS"}) {
+                           "OTEL_PROPAGATORS", "OSPROF_HMAC_KEYS", "OSPROF_TRACE_INCOMING"}) {
     env.set(name, nullptr);
   }
   propagation_options defaults;
+  EXPECT_FALSE(defaults.trace_incoming);
   EXPECT_EQ(defaults.accept, propagators::osprofiler);
   EXPECT_EQ(defaults.emit, both);
   EXPECT_EQ(defaults.hmac_keys, std::vector<std::string>{"SECRET_KEY"});
@@ -382,6 +406,11 @@ TEST(Settings, DefaultsAndEnvironment) {
 
   env.set("OSPROF_PROPAGATORS_ACCEPT", "bogus");  // nothing usable: the default
   EXPECT_EQ(propagation_options{}.accept, propagators::osprofiler);
+
+  env.set("OSPROF_TRACE_INCOMING", "true");
+  EXPECT_TRUE(propagation_options{}.trace_incoming);
+  env.set("OSPROF_TRACE_INCOMING", "maybe");  // invalid: logged, and the default (off) kept
+  EXPECT_FALSE(propagation_options{}.trace_incoming);
 }
 
 }  // namespace

@@ -160,6 +160,7 @@ TEST(Fuzz, ServerNeverCrashesNeverTrustsForgeriesNeverLeaks) {
 
   generator g(seed);
   osprof::beast::server_options strict;
+  strict.propagation.trace_incoming = true;
   strict.propagation.hmac_keys = {"K1", "K2"};
   strict.propagation.accept = osprof::propagators::osprofiler;
   strict.enabled = true;

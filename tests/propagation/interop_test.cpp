@@ -570,6 +570,26 @@ TEST_F(Interop, PythonClientContinuesIntoTheDemoService) {
   EXPECT_EQ(osprof::test::only(ev, "db")->parent_id, wsgi->trace_id);
 }
 
+// As Python's WsgiMiddleware with `enabled = False` (its default): a request Python's client
+// signed with OSProfiler's default key SECRET_KEY is served untraced by a service that was not
+// told to trust anyone, and leaves nothing in the backend.
+TEST_F(Interop, DefaultServiceIgnoresAPythonClientSigningWithSecretKey) {
+  const fs::path dir = temp_dir();
+  const std::string cs = "sqlite:///" + (dir / "traces.db").string();
+  demo_service service(dir, "api", {"--connection-string", cs, "--service", "api"});
+  ASSERT_GT(service.port(), 0) << service.log();
+  const auto out = ask_python("client", {"{\"key\": \"SECRET_KEY\", \"host\": \"127.0.0.1\", \"port\": " +
+                                         std::to_string(service.port()) + "}"});
+  ASSERT_EQ(out.lines.size(), 1u);
+  const reply& r = out.lines[0];
+  EXPECT_EQ(r.number("status"), 200) << r.str("body");
+  EXPECT_EQ(service.stop(), 0) << service.log();
+  const std::string log = service.log();
+  EXPECT_NE(log.find("GET / -> 200\n"), std::string::npos) << "served untraced\n" << log;
+  EXPECT_NE(log.find("0 events written, 0 dropped, 0 rejected trace headers"), std::string::npos) << log;
+  EXPECT_TRUE(read_trace(cs, r.str("base")).empty()) << log;
+}
+
 TEST_F(Interop, ChainPythonClientThroughTwoDemoServicesIsOneTree) {
   const fs::path dir = temp_dir();
   const std::string cs = "sqlite:///" + (dir / "traces.db").string();

@@ -150,6 +150,7 @@ TEST_F(TracedExecutorTest, EveryResumptionOnANewThread) {
 // points land in its own trace, well nested, and no handler ever sees a trace it does not own.
 TEST_F(TracedExecutorTest, ManyRequestsOnAMultiThreadedIoContext) {
   osprof::beast::server_options opts;
+  opts.propagation.trace_incoming = true;
   opts.propagation.hmac_keys = {"K"};
   opts.enabled = true;
   const osprof::beast::server server(opts);

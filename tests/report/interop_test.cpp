@@ -7,11 +7,16 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <algorithm>
+#include <cctype>
 #include <fstream>
+#include <iterator>
+#include <random>
 
 #include <gtest/gtest.h>
 
 #include <osprof/report.hpp>
+#include <osprof/uuid.hpp>
 #include "report_test_util.hpp"
 #include "reference_events.hpp"
 
@@ -112,6 +117,86 @@ TEST(PythonOsprofiler, DotIsByteIdentical) {
   EXPECT_EQ(render_dot(build_report(reference_base_id, reference)), python_report("dot", reference));
   const auto rich = rich_events();
   EXPECT_EQ(render_dot(build_report(base_id, rich)), python_report("dot", rich));
+}
+
+std::string read_all(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// The PDF's creation time is the one thing two renderings of one graph differ in.
+std::string without_creation_date(std::string pdf) {
+  const auto at = pdf.find("/CreationDate (");
+  if (at != std::string::npos) pdf.erase(at, pdf.find(')', at) + 1 - at);
+  return pdf;
+}
+
+// `--render-dot FILE` as Python's CLI does it: FILE.pdf, rendered by Graphviz from the same
+// graph, and no FILE left behind (Python's graphviz writes the DOT text there and deletes it).
+TEST(PythonOsprofiler, RenderDotMakesThePdfPythonMakes) {
+  const auto events = rich_events();
+  const fs::path saved = temp_file("render-report.json");
+  write_file(saved, render_json(build_report(base_id, events)));
+  const fs::path python_pdf = temp_file("python"), osprof_pdf = temp_file("osprof");
+  std::string lines;
+  for (const auto& e : events) lines += e + "\n";
+  const fs::path events_file = temp_file("pdf-events.jsonl");
+  write_file(events_file, lines);
+  run("/usr/bin/python3 " + (source_dir / "python_report.py").string() + " pdf " + events_file.string() + " " +
+      python_pdf.string());
+  const std::string printed = run(std::string(OSPROF_CLI_PATH) + " trace show " + saved.string() + " --dot --render-dot " +
+                                  osprof_pdf.string());
+  EXPECT_EQ(printed, python_report("dot", events));
+  for (const fs::path& p : {python_pdf, osprof_pdf}) EXPECT_FALSE(fs::exists(p)) << p;
+  const std::string theirs = read_all(python_pdf.string() + ".pdf"), ours = read_all(osprof_pdf.string() + ".pdf");
+  ASSERT_TRUE(theirs.starts_with("%PDF-")) << theirs.substr(0, 40);
+  ASSERT_TRUE(ours.starts_with("%PDF-")) << ours.substr(0, 40);
+  EXPECT_EQ(without_creation_date(ours), without_creation_date(theirs));
+  for (const fs::path& p : {saved, events_file}) fs::remove(p);
+  fs::remove(python_pdf.string() + ".pdf");
+  fs::remove(osprof_pdf.string() + ".pdf");
+}
+
+// What `osprofiler trace show` takes for a trace id (oslo's uuidutils.is_uuid_like) is what
+// osprof's uuid::parse_like() takes, over generated spellings and mangled ones.
+TEST(PythonOsprofiler, UuidLikeIdsAreTheOnesOsloAccepts) {
+  std::mt19937 rng(20261206);
+  const auto below = [&](unsigned n) { return static_cast<unsigned>(rng() % n); };
+  const std::string pieces[] = {"-", "{", "}", "urn:", "uuid:", " ", "_", "0x", "g", "A", "\t", "urn:uuid:"};
+  std::vector<std::string> cases;
+  for (int i = 0; i < 3000; ++i) {
+    std::string s = osprof::uuid::random().to_string();
+    if (below(2) == 0) s.erase(std::remove(s.begin(), s.end(), '-'), s.end());
+    for (unsigned edits = below(4); edits > 0; --edits) {
+      const std::size_t at = below(static_cast<unsigned>(s.size() + 1));
+      switch (below(5)) {
+        case 0: s.insert(at, pieces[below(std::size(pieces))]); break;
+        case 1: if (at < s.size()) s.erase(at, 1); break;
+        case 2: if (at < s.size()) s[at] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[at]))); break;
+        case 3: s = "{" + s + "}"; break;
+        default: s = (below(2) == 0 ? "urn:uuid:" : "uuid:") + s; break;
+      }
+    }
+    cases.push_back(s);
+  }
+  std::string lines;
+  for (const auto& c : cases) lines += c + "\n";
+  const fs::path input = temp_file("uuid-like.txt");
+  write_file(input, lines);
+  const std::string verdicts =
+      run("/usr/bin/python3 -c 'import sys\nfrom oslo_utils import uuidutils\n"
+          "for line in open(sys.argv[1], encoding=\"utf-8\"):\n    print(int(uuidutils.is_uuid_like(line[:-1])))' " +
+          input.string());
+  fs::remove(input);
+  ASSERT_EQ(verdicts.size(), 2 * cases.size());
+  int accepted = 0;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const bool python = verdicts[2 * i] == '1';
+    accepted += python;
+    EXPECT_EQ(osprof::uuid::parse_like(cases[i]).has_value(), python) << "'" << cases[i] << "'";
+  }
+  EXPECT_GT(accepted, 300) << "the cases must exercise both verdicts";
+  EXPECT_LT(accepted, 2700) << "the cases must exercise both verdicts";
 }
 
 TEST(PythonOsprofiler, RedisOrderReportIsTheOneOfSection43) {

@@ -6,6 +6,8 @@ python3-osprofiler exactly as its drivers' get_report() do (Driver._append_resul
 Driver._parse_results). Prints what `osprofiler trace show` prints for the chosen format:
   python_report.py json EVENTS   --json  (json.dumps(indent=2, separators=(",", ": ")))
   python_report.py dot EVENTS    --dot   (TraceCommands._create_dot_graph(...).source)
+  python_report.py pdf EVENTS FILE   --dot --render-dot FILE (the graph's render(FILE,
+                                     cleanup=True): Graphviz writes FILE.pdf)
 """
 import json
 import sys
@@ -35,6 +37,8 @@ def main():
         sys.stdout.write(json.dumps(report, separators=(",", ": "), indent=2))
     elif fmt == "dot":
         sys.stdout.write(commands.TraceCommands()._create_dot_graph(report).source)
+    elif fmt == "pdf":
+        commands.TraceCommands()._create_dot_graph(report).render(sys.argv[3], cleanup=True)
     else:
         sys.exit("unknown format " + fmt)
 

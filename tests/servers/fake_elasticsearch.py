@@ -1,13 +1,33 @@
 #!/usr/bin/env python3
-"""A loopback Elasticsearch 8 for the tests of osprof's elasticsearch:// driver: the part of
-the REST API the driver uses, answering as Elasticsearch documents it (no Elasticsearch can be
-installed on Debian):
+"""A loopback Elasticsearch for the tests of osprof's elasticsearch:// driver: the part of the
+REST API the driver (and Python OSProfiler's driver, on elasticsearch-py 7) uses, answering as
+Elasticsearch documents it (no Elasticsearch can be installed on Debian). It plays 8.x by
+default, or the version given with --es-version (5.6.16, 6.8.23, 7.17.9, 8.11.0,
+opensearch-1.3.14, opensearch-2.11.1, ...) where versions differ in what they take and answer:
+
+  mapping types   5.x: typed mappings, several types an index, _type required in _bulk;
+                  6.x: typed mappings (include_type_name=false: typeless), one type an index,
+                  _type required in _bulk; 7.x and OpenSearch 1: typeless (typed with
+                  include_type_name=true), _type optional in _bulk, `_doc` meaning the
+                  index's type, typed endpoints (POST /<index>/<type>, /<index>/<type>/_search)
+                  still there and a typed search seeing its type's documents only; 8.x and
+                  OpenSearch 2: no types anywhere
+  date_nanos      7.0 and later, and OpenSearch; not in 5.x/6.x
+  hits.total      a number before 7.0 (-1 with track_total_hits false); {value, relation}
+                  from 7.0 and in OpenSearch (absent with track_total_hits false)
+  track_total_hits  6.0 and later, OpenSearch; 5.x refuses the key
+  GET /           version.number, build_flavor, OpenSearch's distribution, the tagline, and
+                  X-Elastic-Product from 7.14 (what elasticsearch-py 7.17 checks)
+  index exists    index_already_exists_exception in 5.x, resource_already_exists_exception later
+  _bulk items     _type in 5.x/6.x (the item's), "_doc" in 7.x and OpenSearch 1, none later
+
 
   GET /                                cluster info
   PUT /<index>                         create with mappings; resource_already_exists_exception
-  HEAD|GET|DELETE /<index>
+  HEAD|GET|DELETE /<index>, GET /<index>/_mapping
   POST /_bulk, /<index>/_bulk          NDJSON index/create actions, per-item results and
-                                       "errors"; final newline required; _type refused (8.x)
+                                       "errors"; final newline required; _type by version
+  POST /<index>/<type>, /<index>/_doc  one document, as elasticsearch-py 7's index() sends it
   POST|GET /<index>/_search            query: match_all, term, terms, match, bool (filter,
                                        must, must_not); sort (_doc, fields, asc/desc); size,
                                        from, the 10,000 result window; _source filtering;
@@ -44,6 +64,48 @@ MAX_RESULT_WINDOW = 10000
 INDEX_NAME = re.compile(r'^[^A-Z\\/*?"<>| ,#:_\-+][^A-Z\\/*?"<>| ,#:]*$')
 DATE_OPTIONAL_TIME = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
+class Flavor:
+    """The server's product and version, and what follows from them (see the file comment)."""
+
+    def __init__(self, spec):
+        self.opensearch = spec.startswith("opensearch-")
+        self.number = spec[len("opensearch-"):] if self.opensearch else spec
+        parts = (self.number.split(".") + ["0", "0"])[:3]
+        self.major, self.minor = int(parts[0]), int(parts[1])
+        es = not self.opensearch
+        self.types_required = es and self.major < 7
+        self.multiple_types = es and self.major < 6
+        self.types_allowed = (es and self.major < 8) or (self.opensearch and self.major < 2)
+        self.typeless_default = not self.types_required
+        self.date_nanos = self.opensearch or self.major >= 7
+        self.total_as_object = self.opensearch or self.major >= 7
+        self.track_total_hits = self.opensearch or self.major >= 6
+        self.exists_type = "index_already_exists_exception" if es and self.major < 6 else \
+            "resource_already_exists_exception"
+
+    def info(self, headers):
+        if self.opensearch:
+            return {"name": "osprof-loopback", "cluster_name": "loopback",
+                    "version": {"distribution": "opensearch", "number": self.number, "build_type": "tar",
+                                "minimum_wire_compatibility_version": "7.10.0"},
+                    "tagline": "The OpenSearch Project: https://opensearch.org/"}
+        if (self.major, self.minor) >= (7, 14):
+            headers["X-Elastic-Product"] = "Elasticsearch"
+        version = {"number": self.number, "build_type": "tar", "minimum_wire_compatibility_version": "5.6.0"}
+        if (self.major, self.minor) >= (6, 3):
+            version["build_flavor"] = "default"
+        return {"name": "osprof-loopback", "cluster_name": "loopback", "version": version,
+                "tagline": "You Know, for Search"}
+
+    def total(self, n, tracked=True):
+        if self.total_as_object:
+            return {"value": n, "relation": "eq"} if tracked else None
+        return n if tracked else -1
+
+
+FLAVOR = Flavor("8.11.0")
 
 
 class EsError(Exception):
@@ -186,12 +248,31 @@ def doc_value(mapping, subfield, value):
 # ---------------------------------------------------------------- storage
 
 class Index:
-    def __init__(self, name, mappings):
+    def __init__(self, name, mappings, types=()):
         self.name = name
         self.properties = mappings.get("properties", {})
         self.docs = {}  # _id -> (source text, parsed, seq_no, version)
+        self.doc_types = {}  # _id -> its mapping type (versions with types)
+        self.types = list(types)  # the mapping types, in creation order
         self.seq = 0
         self.uuid = uuid.uuid4().hex[:22]
+
+    def resolve_type(self, requested):
+        """The type a write goes to (None: no types), or an EsError as the version answers."""
+        if not FLAVOR.types_allowed:
+            return None
+        if requested is None or requested == "_doc":
+            if requested is None and FLAVOR.types_required:
+                raise EsError(400, "action_request_validation_exception", "Validation Failed: 1: type is missing;")
+            # 6.8 and 7.x: _doc stands for the index's one type, whatever its name.
+            requested = self.types[0] if self.types and not FLAVOR.multiple_types else "_doc"
+        if requested not in self.types:
+            if self.types and not FLAVOR.multiple_types:
+                raise EsError(400, "illegal_argument_exception",
+                              "Rejecting mapping update to [%s] as the final mapping would have more than 1 type: "
+                              "[%s, %s]" % (self.name, self.types[0], requested))
+            self.types.append(requested)
+        return requested
 
 
 class Store:
@@ -221,6 +302,23 @@ class Store:
                 raise EsError(404, "index_not_found_exception", "no such index [%s]" % name,
                               **{"resource.type": "index_or_alias", "resource.id": name, "index": name})
         return out
+
+
+def check_mapping(mapping):
+    """A typeless mapping body: its root keys and its field types as this version knows them."""
+    unknown = [k for k in mapping if k not in ("properties", "dynamic", "_source", "date_detection")]
+    if unknown:
+        # A type name where a typeless body is expected (8.x, or 7.x without include_type_name).
+        raise EsError(400, "mapper_parsing_exception",
+                      "Root mapping definition has unsupported parameters:  [%s : %s]"
+                      % (unknown[0], json.dumps(mapping[unknown[0]])))
+    for field, m in mapping.get("properties", {}).items():
+        if m.get("type") == "date_nanos" and not FLAVOR.date_nanos:
+            raise EsError(400, "mapper_parsing_exception",
+                          "No handler for type [date_nanos] declared on field [%s]" % field)
+        if "nanos" in m.get("format", "") and not FLAVOR.date_nanos:
+            raise EsError(400, "mapper_parsing_exception",
+                          "Invalid format: [%s]: Unknown pattern letter: t" % m["format"])
 
 
 def check_index_name(name):
@@ -440,7 +538,7 @@ def run_aggs(aggs, hits, indices):
             if "sort" in body:
                 chosen = sorted_hits(chosen, sort_key_fn(sort_spec(body["sort"]), indices))
             size = int(body.get("size", 3))
-            out[name] = {"hits": {"total": {"value": len(hits), "relation": "eq"}, "max_score": None,
+            out[name] = {"hits": {"total": FLAVOR.total(len(hits)), "max_score": None,
                                   "hits": [render_hit(h, body.get("_source"), "sort" in body) for h in chosen[:size]]}}
         else:
             raise EsError(400, "parsing_exception", "Unknown aggregation type [%s]" % kind)
@@ -533,6 +631,7 @@ class Handler(LoopbackHandler):
                        503: "unavailable_shards_exception"}
         if self.apply_fault(lambda status: EsError(status, fault_types.get(status, "exception"), "injected fault").body()):
             return
+        self.reply_headers = {}
         try:
             if body and self.command in ("POST", "PUT") and not self.headers.get("Content-Type", "").startswith(
                     ("application/json", "application/x-ndjson")):
@@ -543,7 +642,7 @@ class Handler(LoopbackHandler):
             status, answer = e.status, e.body()
         except (ValueError, KeyError, TypeError) as e:
             status, answer = 400, EsError(400, "parsing_exception", "%s: %s" % (type(e).__name__, e)).body()
-        self.send(status, answer if isinstance(answer, str) else dumps(answer))
+        self.send(status, answer if isinstance(answer, str) else dumps(answer), headers=self.reply_headers)
 
     def route(self, path, params, body):
         store = self.server.store
@@ -551,10 +650,7 @@ class Handler(LoopbackHandler):
         m = self.command
         with store.lock:
             if not parts:
-                return 200, {"name": "osprof-loopback", "cluster_name": "loopback",
-                             "version": {"number": "8.11.0", "distribution": "elasticsearch (osprof loopback)",
-                                         "minimum_wire_compatibility_version": "7.17.0"},
-                             "tagline": "You Know, for Search"}
+                return 200, FLAVOR.info(self.reply_headers)
             if parts == ["_bulk"] and m in ("POST", "PUT"):
                 return self.bulk(None, body)
             if parts == ["_search", "scroll"]:
@@ -566,33 +662,58 @@ class Handler(LoopbackHandler):
             if len(parts) == 2 and parts[1] == "_refresh" and m == "POST":
                 n = len(store.resolve(parts[0], params.get("ignore_unavailable") == "true"))
                 return 200, {"_shards": {"total": n, "successful": n, "failed": 0}}
+            if len(parts) == 2 and parts[1] == "_mapping" and m == "GET":
+                return self.index_op(parts[0], body, params)
+            if len(parts) == 3 and parts[2] == "_search" and m in ("GET", "POST") and FLAVOR.types_allowed:
+                return self.search(parts[0], params, body, doc_type=parts[1])
+            if len(parts) in (2, 3) and m in ("POST", "PUT") and not parts[0].startswith("_") and (
+                    parts[1] == "_doc" or (FLAVOR.types_allowed and not parts[1].startswith("_"))):
+                return self.index_doc(parts[0], parts[1], parts[2] if len(parts) == 3 else None, body)
             if len(parts) == 1 and not parts[0].startswith("_"):
-                return self.index_op(parts[0], body)
+                return self.index_op(parts[0], body, params)
         raise EsError(405 if parts and not parts[0].startswith("_") else 400, "illegal_argument_exception",
                       "no handler found for uri [%s] and method [%s]" % (path, m))
 
-    def index_op(self, name, body):
+    def index_op(self, name, body, params):
         store = self.server.store
         if self.command == "PUT":
             check_index_name(name)
             if name in store.indices:
-                raise EsError(400, "resource_already_exists_exception",
+                raise EsError(400, FLAVOR.exists_type,
                               "index [%s/%s] already exists" % (name, store.indices[name].uuid), index=name)
             spec = json.loads(body) if body else {}
             mappings = spec.get("mappings", {})
-            unknown = [k for k in mappings if k not in ("properties", "dynamic", "_source", "date_detection")]
-            if unknown:
-                # Elasticsearch 8 has no mapping types: {"mappings": {"<type>": {...}}} is refused.
-                raise EsError(400, "mapper_parsing_exception",
-                              "Root mapping definition has unsupported parameters:  [%s : %s]"
-                              % (unknown[0], json.dumps(mappings[unknown[0]])))
-            store.indices[name] = Index(name, mappings)
+            types = []
+            typed = FLAVOR.types_allowed and params.get(
+                "include_type_name", "false" if FLAVOR.typeless_default else "true") == "true"
+            if typed and mappings:
+                # {"mappings": {"<type>": {"properties": ...}}}: one type (several in 5.x).
+                if len(mappings) > 1 and not FLAVOR.multiple_types:
+                    raise EsError(400, "illegal_argument_exception",
+                                  "Rejecting mapping update to [%s] as the final mapping would have more than 1 "
+                                  "type: %s" % (name, list(mappings)))
+                merged = {}
+                for type_name, m in mappings.items():
+                    check_mapping(m)
+                    merged.update(m.get("properties", {}))
+                    types.append(type_name)
+                mappings = {"properties": merged}
+            else:
+                check_mapping(mappings)
+            store.indices[name] = Index(name, mappings, types)
             return 200, {"acknowledged": True, "shards_acknowledged": True, "index": name}
         idx = store.resolve(name)[0]
         if self.command == "DELETE":
             del store.indices[idx.name]
             return 200, {"acknowledged": True}
-        return 200, {idx.name: {"mappings": {"properties": idx.properties}, "settings": {}}}
+        return 200, {idx.name: {"mappings": self.mappings_of(idx, params), "settings": {}}}
+
+    def mappings_of(self, idx, params):
+        typed = FLAVOR.types_allowed and params.get(
+            "include_type_name", "false" if FLAVOR.typeless_default else "true") == "true"
+        if typed:
+            return {t: {"properties": idx.properties} for t in idx.types}
+        return {"properties": idx.properties}
 
     def bulk(self, default_index, body):
         store = self.server.store
@@ -618,8 +739,9 @@ class Handler(LoopbackHandler):
                 raise EsError(400, "illegal_argument_exception",
                               "Malformed action/metadata line [%d], expected one of [create, delete, index, update] "
                               "but found [%s]" % (i + 1, op))
+            known = ("_index", "_id", "routing", "pipeline", "require_alias") + (("_type",) if FLAVOR.types_allowed else ())
             for key in meta:
-                if key not in ("_index", "_id", "routing", "pipeline", "require_alias"):
+                if key not in known:
                     raise EsError(400, "illegal_argument_exception",
                                   "Action/metadata line [%d] contains an unknown parameter [%s]" % (i + 1, key))
             if i + 1 >= len(lines):
@@ -630,13 +752,20 @@ class Handler(LoopbackHandler):
             if index_name is None:
                 raise EsError(400, "action_request_validation_exception", "Validation Failed: 1: index is missing;")
             doc_id = meta.get("_id") or base64.urlsafe_b64encode(uuid.uuid4().bytes[:15]).decode()
-            result = {"_index": index_name, "_id": doc_id}
+            if FLAVOR.types_required and "_type" not in meta:
+                raise EsError(400, "action_request_validation_exception",
+                              "Validation Failed: %d: type is missing;" % action_no)
+            result = {"_index": index_name}
+            if FLAVOR.types_allowed:
+                result["_type"] = meta.get("_type", "_doc") if FLAVOR.types_required else "_doc"
+            result["_id"] = doc_id
             try:
                 if injected and action_no % int(injected.get("every", 1)) == 0:
                     status = int(injected.get("status", 429))
                     raise EsError(status, "es_rejected_execution_exception" if status == 429 else "mapper_parsing_exception",
                                   "injected item fault")
                 idx = store.index_for_write(index_name)
+                doc_type = idx.resolve_type(meta.get("_type", "_doc"))
                 try:
                     parsed = json.loads(source)
                 except ValueError as e:
@@ -654,6 +783,7 @@ class Handler(LoopbackHandler):
                 version = existing[3] + 1 if existing else 1
                 # Reindexing an id keeps its place in index order, as _doc order would roughly.
                 idx.docs[doc_id] = (source, parsed, existing[2] if existing else idx.seq, version)
+                idx.doc_types[doc_id] = doc_type
                 result.update({"_version": version, "result": "updated" if existing else "created",
                                "_shards": {"total": 2, "successful": 1, "failed": 0},
                                "_seq_no": idx.seq, "_primary_term": 1, "status": 200 if existing else 201})
@@ -666,9 +796,44 @@ class Handler(LoopbackHandler):
         self.server.stats_add("bulk_requests")
         return 200, {"took": int((time.time() - started) * 1000), "errors": errors, "items": items}
 
-    def search(self, index_expr, params, body):
+    def index_doc(self, index_name, type_name, doc_id, body):
+        """One document (POST /<index>/<type>[/<id>], /<index>/_doc), as elasticsearch-py 7's index()."""
+        store = self.server.store
+        idx = store.index_for_write(index_name)
+        doc_type = idx.resolve_type(type_name)
+        source = body.decode("utf-8")
+        try:
+            parsed = json.loads(source)
+        except ValueError as e:
+            raise EsError(400, "mapper_parsing_exception", "failed to parse: %s" % e)
+        if not isinstance(parsed, dict):
+            raise EsError(400, "mapper_parsing_exception", "failed to parse, document is empty")
+        props = json.loads(json.dumps(idx.properties))
+        apply_mapping(props, parsed)
+        idx.properties = props
+        doc_id = doc_id or base64.urlsafe_b64encode(uuid.uuid4().bytes[:15]).decode()
+        existing = idx.docs.get(doc_id)
+        idx.seq += 1
+        version = existing[3] + 1 if existing else 1
+        idx.docs[doc_id] = (source, parsed, existing[2] if existing else idx.seq, version)
+        idx.doc_types[doc_id] = doc_type
+        result = {"_index": index_name}
+        if FLAVOR.types_allowed:
+            result["_type"] = doc_type if FLAVOR.types_required else "_doc"
+        result.update({"_id": doc_id, "_version": version, "result": "updated" if existing else "created",
+                       "_shards": {"total": 2, "successful": 1, "failed": 0}, "_seq_no": idx.seq, "_primary_term": 1})
+        self.server.stats_add("documents_indexed")
+        return (200 if existing else 201), result
+
+    def search(self, index_expr, params, body, doc_type=None):
         store = self.server.store
         spec = json.loads(body) if body else {}
+        tracked = spec.get("track_total_hits", True)
+        if "track_total_hits" in spec and not FLAVOR.track_total_hits:
+            raise EsError(400, "parsing_exception", "Unknown key for a VALUE_BOOLEAN in [track_total_hits].")
+        if tracked is False and params.get("scroll"):
+            raise EsError(400, "action_request_validation_exception",
+                          "Validation Failed: 1: disabling [track_total_hits] is not allowed in a scroll context;")
         indices = store.resolve(index_expr, params.get("ignore_unavailable") == "true")
         size = int(params.get("size", spec.get("size", 10)))
         from_ = int(params.get("from", spec.get("from", 0)))
@@ -685,7 +850,13 @@ class Handler(LoopbackHandler):
         hits = []
         for idx in indices:
             match = compile_query(spec.get("query"), idx)
+            # A typed search sees its type's documents only (`_doc`: the index's one type).
+            wanted_type = None
+            if doc_type is not None:
+                wanted_type = idx.types[0] if doc_type == "_doc" and idx.types else doc_type
             for doc_id, (source, parsed, seq, _version) in sorted(idx.docs.items(), key=lambda kv: kv[1][2]):
+                if wanted_type is not None and idx.doc_types.get(doc_id) != wanted_type:
+                    continue
                 if match(parsed):
                     hits.append({"_index": idx.name, "_id": doc_id, "_source": source, "_parsed": parsed,
                                  "_doc": seq})
@@ -724,8 +895,10 @@ class Handler(LoopbackHandler):
                                         "indices": [i.name for i in indices]}
             answer["_scroll_id"] = scroll_id
             self.server.stats_add("scrolls_opened")
-        answer["hits"] = {"total": {"value": len(hits), "relation": "eq"}, "max_score": None,
+        answer["hits"] = {"total": FLAVOR.total(len(hits), tracked is not False), "max_score": None,
                           "hits": [render_hit(h, source_fields, with_sort) for h in page]}
+        if answer["hits"]["total"] is None:
+            del answer["hits"]["total"]
         if aggs:
             answer["aggregations"] = aggs
         self.server.stats_add("searches")
@@ -759,7 +932,7 @@ class Handler(LoopbackHandler):
         self.server.stats_add("scroll_pages")
         return 200, {"_scroll_id": sid, "took": 1, "timed_out": False,
                      "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
-                     "hits": {"total": {"value": len(ctx["hits"]), "relation": "eq"}, "max_score": None,
+                     "hits": {"total": FLAVOR.total(len(ctx["hits"])), "max_score": None,
                               "hits": [render_hit(h, ctx["source"], ctx["sort"]) for h in page]}}
 
 
@@ -779,4 +952,11 @@ class FakeElasticsearch(LoopbackServer):
 
 
 if __name__ == "__main__":
-    sys.exit(serve(FakeElasticsearch, Handler, "fake Elasticsearch 8"))
+    import argparse
+    versions = argparse.ArgumentParser(add_help=False)
+    versions.add_argument("--es-version", default="8.11.0")
+    known, rest = versions.parse_known_args()
+    sys.argv = sys.argv[:1] + rest
+    FLAVOR = Flavor(known.es_version)
+    sys.exit(serve(FakeElasticsearch, Handler,
+                   "fake %s %s" % ("OpenSearch" if FLAVOR.opensearch else "Elasticsearch", FLAVOR.number)))

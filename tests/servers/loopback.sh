@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts and stops a loopback protocol server of the test suite (fake_elasticsearch.py,
-# otlp_receiver.py) on a free 127.0.0.1 port. CTest runs it as FIXTURES_SETUP / FIXTURES_CLEANUP.
+# otlp_receiver.py, fake_mongodb.py) on a free 127.0.0.1 port. CTest runs it as FIXTURES_SETUP /
+# FIXTURES_CLEANUP.
 #
 #   loopback.sh start <server.py> <dir>   the port goes to <dir>/port, the PID to <dir>/server.pid
 #   loopback.sh stop  <dir>               stops the server started in <dir>, by its recorded PID
@@ -16,7 +17,7 @@ stop_in() {
   rm -f "$dir/server.pid"
   [[ "$pid" =~ ^[0-9]+$ ]] || return 0
   # Only the server we started: the PID may have been reused since.
-  grep -q -e "fake_elasticsearch.py" -e "otlp_receiver.py" "/proc/$pid/cmdline" 2>/dev/null || return 0
+  grep -q -e "fake_elasticsearch.py" -e "otlp_receiver.py" -e "fake_mongodb.py" "/proc/$pid/cmdline" 2>/dev/null || return 0
   kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 1 100); do
     kill -0 "$pid" 2>/dev/null || return 0
@@ -31,7 +32,8 @@ case "$cmd" in
     dir="$(realpath -m "${3:?state directory missing}")"
     stop_in "$dir"
     rm -rf "$dir"; mkdir -p "$dir"
-    python3 "$script" --port-file "$dir/port" >"$dir/server.log" 2>&1 </dev/null &
+    # Debian's python3: fake_mongodb.py needs its python3-mockupdb and python3-mongomock.
+    /usr/bin/python3 "$script" --port-file "$dir/port" >"$dir/server.log" 2>&1 </dev/null &
     echo $! > "$dir/server.pid"
     for _ in $(seq 1 200); do
       if [[ -s "$dir/port" ]]; then

@@ -1,8 +1,9 @@
 // osprof-demo-service: a small Boost.Beast HTTP service instrumented with osprof, and the
-// example to copy when instrumenting a service. It continues the traces that callers send
-// (OSProfiler's signed headers; W3C traceparent if enabled), does a little traced work per
-// request, optionally calls a downstream service with the trace propagated, and flushes its
-// traces when stopped with SIGINT or SIGTERM.
+// example to copy when instrumenting a service. Given --hmac-keys (or OSPROF_TRACE_INCOMING=true)
+// it continues the traces that callers send (OSProfiler's signed headers; W3C traceparent if
+// enabled); otherwise it ignores trace headers, as osprof does by default. It does a little
+// traced work per request, optionally calls a downstream service with the trace propagated,
+// and flushes its traces when stopped with SIGINT or SIGTERM.
 //
 // Only osprof's public API is used: <osprof/...> and <osprof_beast/...>; the command line
 // is CLI11's (Debian's libcli11-dev).
@@ -74,6 +75,7 @@ struct config {
   std::string listen = "127.0.0.1:8080";
   std::optional<std::string> connection_string, project, service, downstream, call;
   std::vector<std::string> hmac_keys = osprof::env::list("OSPROF_HMAC_KEYS", "SECRET_KEY");
+  bool hmac_keys_given = false;  ///< --hmac-keys: the operator trusts these keys
   unsigned threads = 2;
 };
 
@@ -118,7 +120,8 @@ constexpr const char* footer = R"(Paths:
   GET /fail   the `db` point fails (the error is recorded on it); 500
   other       404
 
-Propagation settings (OSPROF_PROPAGATORS, OSPROF_PROPAGATORS_ACCEPT, ...) come from the
+Trace headers are ignored unless --hmac-keys is given or OSPROF_TRACE_INCOMING=true. Other
+propagation settings (OSPROF_PROPAGATORS, OSPROF_PROPAGATORS_ACCEPT, ...) come from the
 environment; see integrations/beast/README.md.
 Exit codes: 0 success, 1 failure (a call that failed, traces not delivered), 2 usage error.)";
 
@@ -126,8 +129,8 @@ Exit codes: 0 success, 1 failure (a call that failed, traces not delivered), 2 u
 config parse_args(int argc, char** argv) {
   config c;
   CLI::App app(
-      "Serves HTTP, continuing the traces callers send (X-Trace-Info/X-Trace-HMAC, as Python OSProfiler sends "
-      "them), and writes its trace points to the connection string's backend.",
+      "Serves HTTP, continuing the traces callers send signed with --hmac-keys (X-Trace-Info/X-Trace-HMAC, as "
+      "Python OSProfiler sends them), and writes its trace points to the connection string's backend.",
       "osprof-demo-service");
   app.footer(footer);
   app.get_formatter()->column_width(30);
@@ -145,8 +148,13 @@ config parse_args(int argc, char** argv) {
   optional("--connection-string", c.connection_string, "CS",
            "backend for traces (default $OSPROF_CONNECTION_STRING, $OSPROFILER_CONNECTION_STRING, sqlite:///osprof.db)");
   app.add_option_function<std::string>(
-         "--hmac-keys", [&c](const std::string& v) { c.hmac_keys = split_keys(v); },
-         "keys that verify incoming trace headers, tried in order (default $OSPROF_HMAC_KEYS, else SECRET_KEY)")
+         "--hmac-keys",
+         [&c](const std::string& v) {
+           c.hmac_keys = split_keys(v);
+           c.hmac_keys_given = true;
+         },
+         "continue the traces callers send signed with one of these keys, tried in order (without it trace "
+         "headers are ignored; --call signs with the first: default $OSPROF_HMAC_KEYS, else SECRET_KEY)")
       ->option_text("K1,K2")
       ->check(accepts("needs at least one key", [](const std::string& v) { return !split_keys(v).empty(); }));
   optional("--project", c.project, "NAME", "`project` of every stored event (default $OSPROF_PROJECT)");
@@ -353,10 +361,10 @@ asio::awaitable<void> listen(asio::io_context& ioc, tcp::acceptor& acceptor, con
 
 void print_stats(const osprof::emitter& tracing) {
   const osprof::stats s = tracing.get_stats();
-  std::fprintf(stderr, "osprof-demo-service: %llu events written, %llu dropped, %llu rejected trace headers%s%s\n",
+  std::fprintf(stderr, "osprof-demo-service: %llu events written, %llu dropped, %llu rejected trace headers%s%s%s%s\n",
                static_cast<unsigned long long>(s.written), static_cast<unsigned long long>(s.dropped()),
                static_cast<unsigned long long>(s.rejected_headers), s.last_error.empty() ? "" : "; last error: ",
-               s.last_error.c_str());
+               s.last_error.c_str(), s.start_error.empty() ? "" : "; not tracing: ", s.start_error.c_str());
 }
 
 osprof::options emitter_options(const config& cfg) {
@@ -410,6 +418,9 @@ int main(int argc, char** argv) {
     osprof::emitter tracing{emitter_options(cfg)};
     osprof::beast::server_options server_opts;
     server_opts.propagation.hmac_keys = cfg.hmac_keys;
+    // Keys given on the command line are the operator's decision to trust callers that hold
+    // them; otherwise OSPROF_TRACE_INCOMING decides (off by default).
+    if (cfg.hmac_keys_given) server_opts.propagation.trace_incoming = true;
     const osprof::beast::server server(server_opts);
 
     asio::io_context ioc(static_cast<int>(cfg.threads));

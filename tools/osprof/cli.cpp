@@ -1,5 +1,6 @@
 #include "cli.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <cstdio>
 #include <fstream>
@@ -66,6 +67,25 @@ CLI::Validator number_in(double min, double max) {
         return "must be a number from " + number_text(min) + " to " + number_text(max) + ", not '" + text + "'";
       },
       "");
+}
+
+CLI::Validator boolean_word() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        std::string word = text;
+        for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        for (const char* known : {"true", "false", "yes", "no", "on", "off", "1", "0"}) {
+          if (word == known) return "";
+        }
+        return "must be true or false (also yes/no, on/off, 1/0), not '" + text + "'";
+      },
+      "");
+}
+
+bool boolean_value(const std::string& word) {
+  std::string w = word;
+  for (char& c : w) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return w == "true" || w == "yes" || w == "on" || w == "1";
 }
 
 void write_file(const std::string& path, const std::string& text) {

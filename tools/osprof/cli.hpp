@@ -38,6 +38,10 @@ class help_formatter : public CLI::Formatter {
 CLI::Validator integer_in(long long min, long long max);
 /// A number (decimal or with an exponent) from min to max.
 CLI::Validator number_in(double min, double max);
+/// true/false, yes/no, on/off, 1/0 in any case (Python's True and False too).
+CLI::Validator boolean_word();
+/// The meaning of a word boolean_word() accepted.
+bool boolean_value(const std::string& word);
 
 /// Writes `text` to the file at `path`, replacing it; throws osprof::error if it cannot.
 void write_file(const std::string& path, const std::string& text);
@@ -63,6 +67,7 @@ struct trace_show_settings {
   bool json = false, tree = false, html = false, dot = false, chrome = false;
   bool color = false, no_color = false;
   std::optional<std::string> out{};
+  std::optional<std::string> render_dot{};  ///< OSProfiler's --render-dot: the graph to <FILE>.pdf
   int timeout_s = 30;
 };
 struct trace_list_settings {

@@ -79,6 +79,7 @@ int demo(const demo_settings& settings) {
   o.connection_string = cs;
   o.project = settings.project;
   o.service = settings.service;
+  o.strict = true;  // the demo exists to show tracing: a bad backend is its error
   std::string base_id;
   {
     osprof::emitter tracing(o);

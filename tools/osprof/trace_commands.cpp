@@ -1,7 +1,14 @@
 // `osprof trace show` and `osprof trace list`, as OSProfiler's CLI.
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -33,6 +40,57 @@ bool write_output(const std::string& text, const std::optional<std::string>& pat
   return std::fflush(stdout) == 0;
 }
 
+// Whether `program` is an executable file in one of PATH's directories.
+bool on_path(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::string_view dirs = path != nullptr ? path : "";
+  while (true) {
+    const auto colon = dirs.find(':');
+    std::string dir(dirs.substr(0, colon));
+    if (dir.empty()) dir = ".";
+    if (::access((dir + "/" + program).c_str(), X_OK) == 0) return true;
+    if (colon == std::string_view::npos) return false;
+    dirs.remove_prefix(colon + 1);
+  }
+}
+
+constexpr const char* no_dot =
+    "--render-dot needs Graphviz's dot program, which is not on PATH (Debian: apt-get install graphviz); "
+    "--dot prints the graph without it";
+
+// OSProfiler's --render-dot FILE: Graphviz's dot renders the graph to FILE.pdf. The DOT text
+// goes through a temporary file, never through FILE itself (Python's graphviz writes FILE,
+// then deletes it).
+void render_pdf(const std::string& dot_text, const std::string& pdf) {
+  std::string source = (std::filesystem::temp_directory_path() / "osprof-dot-XXXXXX").string();
+  const int fd = ::mkstemp(source.data());
+  if (fd < 0) throw error("--render-dot: cannot create a temporary file: " + std::string(std::strerror(errno)));
+  const bool written = ::write(fd, dot_text.data(), dot_text.size()) == static_cast<ssize_t>(dot_text.size());
+  ::close(fd);
+  const auto remove_source = [&] { ::unlink(source.c_str()); };
+  if (!written) {
+    remove_source();
+    throw error("--render-dot: cannot write the temporary file " + source);
+  }
+  const char* argv[] = {"dot", "-Tpdf", "-o", pdf.c_str(), source.c_str(), nullptr};
+  pid_t pid = 0;
+  const int spawned = ::posix_spawnp(&pid, "dot", nullptr, nullptr, const_cast<char* const*>(argv), environ);
+  if (spawned != 0) {
+    remove_source();
+    throw error(spawned == ENOENT ? std::string(no_dot) : "--render-dot: cannot run dot: " + std::string(std::strerror(spawned)));
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  remove_source();
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw error("--render-dot: dot could not render '" + pdf + "' (" +
+                (WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
+                                   : "killed by signal " + std::to_string(WTERMSIG(status))) +
+                ")");
+  }
+}
+
 // A backend that did not answer in time: the message names the option that sets the time.
 template <class Read>
 auto with_timeout_hint(Read read) {
@@ -51,28 +109,57 @@ int trace_show(const trace_show_settings& s) {
   const std::string& target = s.target;
   const bool terminal = !s.out && isatty(STDOUT_FILENO) != 0;
   const bool any_format = s.json || s.tree || s.html || s.dot || s.chrome;
+  if (s.render_dot && !on_path("dot")) throw error(no_dot);  // before the backend is asked
+
+  // As OSProfiler: a uuid in any spelling oslo calls uuid-like is a trace id (read in its
+  // canonical form, the one stored), anything else a report saved with --json. When no such
+  // file exists, other text is tried as a stored id too: Python stores whatever its code gave
+  // profiler.init(). Such an id is bounded as the SQL layout's column is (255 bytes).
+  std::optional<std::string> id;
+  if (const auto u = uuid::parse_like(target)) id = u->to_string();
+  std::ifstream file;
+  if (!id) {
+    file.open(target, std::ios::binary);
+    const bool printable = std::none_of(target.begin(), target.end(), [](char c) {
+      return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+    });
+    if (!file && (target.empty() || target.size() > 255 || !printable)) {
+      std::fprintf(stderr, "osprof: '%s' is neither a trace id nor a readable report file\n", target.c_str());
+      return 1;
+    }
+    if (!file) id = target;
+  }
 
   report r;
-  if (uuid::parse(target)) {
+  if (id) {
     const std::string cs = connection_string(s.connection_string);
-    r = with_timeout_hint([&] { return read_report(cs, target, read_options{std::chrono::seconds(s.timeout_s)}); });
+    const bool uuid_like = uuid::parse_like(target).has_value();
+    try {
+      r = with_timeout_hint([&] { return read_report(cs, *id, read_options{std::chrono::seconds(s.timeout_s)}); });
+    } catch (const error& e) {
+      if (uuid_like) throw;
+      std::fprintf(stderr, "osprof: '%s' is not a readable report file, and reading it as a trace id failed: %s\n",
+                   target.c_str(), e.what());
+      return 1;
+    }
     for (const auto& problem : r.problems) std::fprintf(stderr, "osprof: skipped a corrupt event: %s\n", problem.c_str());
     if (r.empty()) {
-      std::fprintf(stderr, "osprof: trace %s not found in %s\n", target.c_str(),
-                   redact_connection_string(cs).c_str());
+      if (uuid_like) {
+        std::fprintf(stderr, "osprof: trace %s not found in %s\n", id->c_str(), redact_connection_string(cs).c_str());
+      } else {
+        std::fprintf(stderr, "osprof: '%s' is neither a readable report file nor a trace id in %s\n", target.c_str(),
+                     redact_connection_string(cs).c_str());
+      }
       return 1;
     }
   } else {
-    // Not a trace id: a report saved with --json (osprof's or OSProfiler's), as OSProfiler does.
-    std::ifstream in(target, std::ios::binary);
-    if (!in) {
-      std::fprintf(stderr, "osprof: '%s' is neither a trace id (a uuid) nor a readable report file\n", target.c_str());
-      return 1;
-    }
+    // A report saved with --json (osprof's or OSProfiler's), as OSProfiler does.
     std::stringstream text;
-    text << in.rdbuf();
+    text << file.rdbuf();
     r = parse_report_json(text.str());
   }
+
+  if (s.render_dot) render_pdf(render_dot(r), *s.render_dot + ".pdf");
 
   std::string text;
   if (s.json || (!any_format && !terminal)) {
@@ -159,6 +246,12 @@ void add_trace_commands(CLI::App& app, command_action& action) {
       ->add_option_function<std::string>(
           "--out", [show](const std::string& path) { show->out = path; }, "write to FILE instead of stdout")
       ->option_text("FILE");
+  show_command
+      ->add_option_function<std::string>(
+          "--render-dot", [show](const std::string& path) { show->render_dot = path; },
+          "also render the graph to FILE.pdf with Graphviz's dot, as OSProfiler does")
+      ->option_text("FILE");
+  show_command->add_flag("--local-libs")->description("accepted as OSProfiler takes it; osprof's HTML needs no libraries");
   show_command->add_flag("--color", show->color, "colour the tree even when stdout is not a terminal");
   show_command->add_flag("--no-color", show->no_color, "never colour the tree (as $NO_COLOR does)");
   add_timeout_option(*show_command, show->timeout_s);
@@ -167,7 +260,16 @@ void add_trace_commands(CLI::App& app, command_action& action) {
   auto list = std::make_shared<trace_list_settings>();
   CLI::App* list_command = trace->add_subcommand("list", "One row per trace, newest first");
   add_connection_string_option(*list_command, list->connection_string);
-  list_command->add_flag("--error-trace", list->error_trace, "only the traces that contain an error");
+  // A flag, or with a value as OSProfiler's `--error-trace True` (its value is read: False is false).
+  list_command
+      ->add_option_function<std::string>(
+          "--error-trace", [list](const std::string& v) { list->error_trace = boolean_value(v); },
+          "only the traces that contain an error; a value as in OSProfiler's `--error-trace True` is read as "
+          "true or false")
+      ->expected(0, 1)
+      ->default_str("true")
+      ->check(boolean_word())
+      ->option_text("[BOOL]");
   list_command->add_flag("--json", list->json, "a JSON array of {base_id, timestamp} instead of the table");
   add_timeout_option(*list_command, list->timeout_s);
   list_command->callback([list, &action] { action = [list] { return trace_list(*list); }; });

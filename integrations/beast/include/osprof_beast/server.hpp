@@ -2,10 +2,12 @@
 // OSProfiler's WsgiMiddleware does. Per request it verifies the trace headers and, when they
 // are valid, runs the handler inside the request's trace, wrapped in a point named `wsgi`
 // (OSProfiler tools expect that name) whose start info is request: {path, query, method,
-// scheme} and whose stop info adds request: {status_code}. Disabled, or without a valid
-// header, the handler runs as is: no trace, no allocation, no point.
+// scheme} and whose stop info adds request: {status_code}. Unless the operator turned on
+// `propagation.trace_incoming` (OSPROF_TRACE_INCOMING, off by default as Python's `enabled`),
+// trace headers are ignored. Disabled, or without a valid header, the handler runs as is: no
+// trace, no allocation, no point.
 //
-//   osprof::beast::server tracing{{.propagation = {.hmac_keys = {"K1", "K2"}}}};
+//   osprof::beast::server tracing{{.propagation = {.trace_incoming = true, .hmac_keys = {"K1", "K2"}}}};
 //   // coroutine servers: the handler returns asio::awaitable<Response>
 //   auto res = co_await tracing.async_handle(req, [&] { return handle(req); });
 //   // synchronous servers
@@ -39,7 +41,8 @@ namespace osprof::beast {
 namespace http = boost::beast::http;
 
 struct server_options {
-  /// Keys and accepted header kinds (defaults from the environment: see propagation_options).
+  /// Whether trace headers are honoured (`trace_incoming`, off by default), keys and accepted
+  /// header kinds (defaults from the environment: see propagation_options).
   propagation_options propagation{};
   /// Name of the point around the handler. `wsgi` is what OSProfiler's tools and drivers
   /// expect of a request (e.g. the OTLP driver makes it a SERVER span).
@@ -80,15 +83,17 @@ request_info make_request_info(const http::header<true, Fields>& req, std::strin
 
 class server {
  public:
-  explicit server(server_options opts = {}) : opts_(std::move(opts)) {}
+  explicit server(server_options opts = {}) : opts_(std::move(opts)) {
+    if (opts_.enabled) warn_about_well_known_key(opts_.propagation);
+  }
 
   const server_options& options() const noexcept { return opts_; }
 
-  /// The request's trace, or nullptr: disabled, no trace header, or a rejected one (counted
-  /// in stats::rejected_headers; never an error for the caller).
+  /// The request's trace, or nullptr: disabled, trace_incoming off, no trace header, or a
+  /// rejected one (counted in stats::rejected_headers; never an error for the caller).
   template <class Fields>
   std::shared_ptr<propagated_trace> accept(const http::header<true, Fields>& req) const {
-    if (!opts_.enabled) return nullptr;
+    if (!opts_.enabled || !opts_.propagation.trace_incoming) return nullptr;
     std::string storage;
     const incoming_headers headers = detail::read_trace_headers(req, storage);
     if (!headers.any()) return nullptr;
