@@ -3,7 +3,8 @@
 requests, auth, and a backend that is down or never answers.
 
 usage: api_test.py OSPROF sqlite DIR
-       api_test.py OSPROF redis REDIS_PORT"""
+       api_test.py OSPROF redis REDIS_PORT
+       api_test.py OSPROF postgresql PG_PORT"""
 import json
 import os
 import signal
@@ -53,6 +54,20 @@ def main():
             os.remove(path)
         store.write_sqlite(path, traces)
         cs = "sqlite:///" + path
+    elif kind == "postgresql":
+        import psycopg2
+        # A database of its own on the suite's server (tests/servers/postgresql.sh).
+        admin = psycopg2.connect(host="127.0.0.1", port=int(where), user="osprof", password="osprof-secret",
+                                 dbname="traces")
+        admin.autocommit = True
+        admin.cursor().execute("DROP DATABASE IF EXISTS osprof_serve_test")
+        admin.cursor().execute("CREATE DATABASE osprof_serve_test")
+        admin.close()
+        conn = psycopg2.connect(host="127.0.0.1", port=int(where), user="osprof", password="osprof-secret",
+                                dbname="osprof_serve_test")
+        store.write_postgresql(conn, traces)
+        conn.close()
+        cs = "postgresql://osprof:osprof-secret@127.0.0.1:%s/osprof_serve_test" % where
     else:
         import redis
         client = redis.Redis(host="127.0.0.1", port=int(where), db=5)
@@ -104,7 +119,7 @@ def main():
               sorted([i for i in expected if i.startswith(one[:2])], key=lambda i: (expected[i]["timestamp"], i), reverse=True),
               "q= id prefix: %s" % (body and [r["base_id"] for r in body["traces"]]))
         status, body = server.json("/api/traces?service=scheduler&limit=1000")
-        if kind == "sqlite":
+        if kind != "redis":
             check(status == 200 and {r["base_id"] for r in body["traces"]} ==
                   {i for i, e in expected.items() if e["service"] == "scheduler"}, "service= filter")
             status, body = server.json("/api/traces?name=db3&host=host1&limit=1000")

@@ -92,3 +92,23 @@ def standard_set(count=120, every_error=7):
     traces = [make_trace(n, n * 1_000_000, points=2 + n % 4, error=(n % every_error == 3)) for n in range(count)]
     traces.append(make_trace(count, (count - 1) * 1_000_000, points=2))
     return traces
+
+
+def write_postgresql(conn, traces):
+    """The table Python's SQLAlchemy driver makes on PostgreSQL (drivers/postgresql/README.md)."""
+    cur = conn.cursor()
+    cur.execute("DROP TABLE IF EXISTS data")
+    cur.execute("""CREATE TABLE data (
+  id SERIAL NOT NULL, timestamp VARCHAR(26), base_id VARCHAR(255), parent_id VARCHAR(255),
+  trace_id VARCHAR(255), project VARCHAR(255), host VARCHAR(255), service VARCHAR(255),
+  name VARCHAR(255), data JSON, PRIMARY KEY (id))""")
+    for column in ("timestamp", "base_id", "parent_id", "trace_id", "project", "host", "service", "name"):
+        cur.execute("CREATE INDEX ix_data_%s ON data (%s)" % (column, column))
+    rows = []
+    for _, events in traces:
+        for e in events:
+            rows.append((e["timestamp"], e["base_id"], e["parent_id"], e["trace_id"], e["project"],
+                         e["info"]["host"], e["service"], e["name"], json.dumps(json.dumps({"info": e["info"]}))))
+    cur.executemany("INSERT INTO data (timestamp, base_id, parent_id, trace_id, project, host, service, name, data)"
+                    " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)", rows)
+    conn.commit()
