@@ -119,7 +119,7 @@ bool newer(const trace_summary& a, const trace_summary& b) {
   return a.timestamp != b.timestamp ? a.timestamp > b.timestamp : a.base_id > b.base_id;
 }
 
-constexpr std::size_t walk_chunk = 1000;
+constexpr std::size_t walk_chunk = 4000;
 
 }  // namespace
 
@@ -184,8 +184,10 @@ asio::awaitable<void> sql_reader::add_details(std::vector<trace_summary>& page) 
       "SELECT base_id, MAX(timestamp), COUNT(*) FROM data WHERE " + in_list(dialect_, ids.size()) + " GROUP BY base_id",
       std::move(params));
   params = ids;
+  // The rows at each trace's first timestamp only (not all of a big trace's rows).
   const result_rows first = co_await runner_->query(
-      "SELECT base_id, name, service, timestamp FROM data WHERE " + in_list(dialect_, ids.size()) + " ORDER BY timestamp, id",
+      "SELECT d.base_id, d.name, d.service FROM data d JOIN (SELECT base_id, MIN(timestamp) AS t FROM data WHERE " +
+          in_list(dialect_, ids.size()) + " GROUP BY base_id) f ON d.base_id = f.base_id AND d.timestamp = f.t ORDER BY d.id",
       std::move(params));
   list_query errors;
   errors.errors_only = true;
