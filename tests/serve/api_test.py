@@ -4,7 +4,8 @@ requests, auth, and a backend that is down or never answers.
 
 usage: api_test.py OSPROF sqlite DIR
        api_test.py OSPROF redis REDIS_PORT
-       api_test.py OSPROF postgresql PG_PORT"""
+       api_test.py OSPROF postgresql PG_PORT
+       api_test.py OSPROF mysql MARIADB_PORT"""
 import json
 import os
 import signal
@@ -68,6 +69,18 @@ def main():
         store.write_postgresql(conn, traces)
         conn.close()
         cs = "postgresql://osprof:osprof-secret@127.0.0.1:%s/osprof_serve_test" % where
+    elif kind == "mysql":
+        import pymysql
+        admin = pymysql.connect(host="127.0.0.1", port=int(where), user="osprof", password="osprof-secret",
+                                database="traces", autocommit=True)
+        admin.cursor().execute("DROP DATABASE IF EXISTS osprof_serve_test")
+        admin.cursor().execute("CREATE DATABASE osprof_serve_test CHARACTER SET utf8mb4")
+        admin.close()
+        conn = pymysql.connect(host="127.0.0.1", port=int(where), user="osprof", password="osprof-secret",
+                               database="osprof_serve_test")
+        store.write_mysql(conn, traces)
+        conn.close()
+        cs = "mysql://osprof:osprof-secret@127.0.0.1:%s/osprof_serve_test" % where
     else:
         import redis
         client = redis.Redis(host="127.0.0.1", port=int(where), db=5)

@@ -112,3 +112,23 @@ def write_postgresql(conn, traces):
     cur.executemany("INSERT INTO data (timestamp, base_id, parent_id, trace_id, project, host, service, name, data)"
                     " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)", rows)
     conn.commit()
+
+
+def write_mysql(conn, traces):
+    """The table Python's SQLAlchemy driver makes on MariaDB/MySQL (drivers/sql/sql_layout.cpp)."""
+    cur = conn.cursor()
+    cur.execute("DROP TABLE IF EXISTS data")
+    cur.execute("""CREATE TABLE data (
+  id INTEGER NOT NULL AUTO_INCREMENT, timestamp VARCHAR(26), base_id VARCHAR(255), parent_id VARCHAR(255),
+  trace_id VARCHAR(255), project VARCHAR(255), host VARCHAR(255), service VARCHAR(255),
+  name VARCHAR(255), data JSON, PRIMARY KEY (id))""")
+    for column in ("timestamp", "base_id", "parent_id", "trace_id", "project", "host", "service", "name"):
+        cur.execute("CREATE INDEX ix_data_%s ON data (%s)" % (column, column))
+    rows = []
+    for _, events in traces:
+        for e in events:
+            rows.append((e["timestamp"], e["base_id"], e["parent_id"], e["trace_id"], e["project"],
+                         e["info"]["host"], e["service"], e["name"], json.dumps(json.dumps({"info": e["info"]}))))
+    cur.executemany("INSERT INTO data (timestamp, base_id, parent_id, trace_id, project, host, service, name, data)"
+                    " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)", rows)
+    conn.commit()
