@@ -34,3 +34,7 @@ bench_drivers+=(
 bench_drivers+=(
   'mongodb-loopback|mongodb://127.0.0.1:$port/bench|bash tests/servers/loopback.sh start tests/servers/fake_mongodb.py $dir|bash tests/servers/loopback.sh stop $dir|--duration 1'
 )
+# RabbitMQ 3.10 (drivers/messaging): oslo.messaging notifications with publisher confirms.
+bench_drivers+=(
+  'messaging|rabbit://guest:guest@127.0.0.1:$port/|bash tests/servers/rabbitmq.sh start $dir|bash tests/servers/rabbitmq.sh stop $dir'
+)

@@ -20,7 +20,8 @@ namespace {
 constexpr int max_rounds = 8;              // redirect rounds per write before giving up (retry)
 constexpr std::int64_t scan_count = 1000;  // SCAN COUNT: keys looked at per call
 constexpr std::size_t get_chunk = 1000;    // GETs per pipelined request
-constexpr std::size_t head_chunk = 500;    // LRANGEs per pipelined request (list)
+constexpr std::size_t head_chunk = 500;
+constexpr std::int64_t range_page = 1000;   // events per LRANGE when reading a trace    // LRANGEs per pipelined request (list)
 constexpr std::int64_t oldest_events = 16; // events looked at for a trace's start (list)
 
 std::string glob_escape(std::string_view text) {
@@ -220,15 +221,25 @@ asio::awaitable<std::vector<std::string>> read_trace_from(client& c, std::string
       if (v) events.push_back(std::move(*v));
     }
   }
+  // In pages counted from the list's tail: writers LPUSH at the head, so the tail's indexes
+  // stay put while a service goes on writing, and no reply grows beyond a page of events.
+  // The pages are put back in the list's order (newest first), as one LRANGE 0 -1 gives it.
   const std::string key = std::string(list_prefix) + base_id;
-  std::string cmd;
-  command_writer(cmd).command("LRANGE", key, std::int64_t{0}, std::int64_t{-1});
-  resp_value r = co_await keyed_request(c, key, cmd);
-  if (r.is_error()) {
-    throw redis_failure(classify_error(r), "LRANGE " + key + " failed: " + r.text);
+  std::vector<std::vector<resp_value>> pages;
+  for (std::int64_t from_tail = 0;; from_tail += range_page) {
+    std::string cmd;
+    command_writer(cmd).command("LRANGE", key, -(from_tail + range_page), -(from_tail + 1));
+    resp_value r = co_await keyed_request(c, key, cmd);
+    if (r.is_error()) {
+      throw redis_failure(classify_error(r), "LRANGE " + key + " failed: " + r.text);
+    }
+    const bool last = static_cast<std::int64_t>(r.elements.size()) < range_page;
+    pages.push_back(std::move(r.elements));
+    if (last) break;
   }
-  events.reserve(events.size() + r.elements.size());
-  for (auto& e : r.elements) events.push_back(std::move(e.text));
+  for (auto page = pages.rbegin(); page != pages.rend(); ++page) {
+    for (auto& e : *page) events.push_back(std::move(e.text));
+  }
   co_return events;
 }
 

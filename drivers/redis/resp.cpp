@@ -92,10 +92,22 @@ void resp_parser::complete(resp_value value) {
     stack_.pop_back();
   }
   ready_.push_back(std::move(value));
+  reply_elements_ = reply_bytes_ = 0;  // the next reply counts afresh
 }
 
 std::size_t resp_parser::parse(std::string_view data) {
   std::size_t pos = 0;
+  // What a reply may take, counted as its lines and bulk strings are consumed.
+  const auto count = [this](std::int64_t bytes, std::int64_t elements) {
+    reply_bytes_ += bytes;
+    reply_elements_ += elements;
+    if (reply_bytes_ > max_reply_bytes) {
+      throw protocol_error("a reply larger than " + std::to_string(max_reply_bytes >> 20) + " MiB");
+    }
+    if (reply_elements_ > max_reply_elements) {
+      throw protocol_error("a reply of more than " + std::to_string(max_reply_elements) + " elements");
+    }
+  };
   for (;;) {
     if (in_bulk_) {
       const auto need = static_cast<std::size_t>(bulk_length_) + 2;
@@ -103,6 +115,7 @@ std::size_t resp_parser::parse(std::string_view data) {
       if (data[pos + need - 2] != '\r' || data[pos + need - 1] != '\n') {
         throw protocol_error("a bulk string is not followed by CRLF");
       }
+      count(static_cast<std::int64_t>(need), 0);
       resp_value v;
       v.type = resp_value::kind::bulk;
       v.text.assign(data.data() + pos, need - 2);
@@ -121,6 +134,7 @@ std::size_t resp_parser::parse(std::string_view data) {
     }
     const std::string_view line = data.substr(pos, eol - pos);
     if (line.empty()) throw protocol_error("an empty line where a reply was expected");
+    count(static_cast<std::int64_t>(line.size()) + 2, 0);
     const std::string_view body = line.substr(1);
     resp_value v;
     switch (line[0]) {
@@ -155,6 +169,7 @@ std::size_t resp_parser::parse(std::string_view data) {
           break;
         }
         if (n < 0) throw protocol_error("bad array length in '" + printable_excerpt(line) + "'");
+        count(0, n);  // announced: refused before any of it is read
         v.type = resp_value::kind::array;
         if (n == 0) break;
         if (stack_.size() >= max_depth) throw protocol_error("arrays nested too deeply");
@@ -183,6 +198,7 @@ void resp_parser::reset() {
   ready_.clear();
   in_bulk_ = false;
   bulk_length_ = 0;
+  reply_elements_ = reply_bytes_ = 0;
 }
 
 }  // namespace osprof::detail::redis

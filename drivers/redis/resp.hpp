@@ -67,6 +67,10 @@ class resp_parser {
   static constexpr std::size_t max_line = 64 * 1024;
   static constexpr std::int64_t max_bulk = 512LL * 1024 * 1024;  // Redis's proto-max-bulk-len
   static constexpr std::size_t max_depth = 32;
+  /// One reply, nested arrays included: at most this many elements and bytes. Far above what
+  /// osprof asks for (a trace's events, a SCAN page), far below what would exhaust memory.
+  static constexpr std::int64_t max_reply_elements = std::int64_t{1} << 22;
+  static constexpr std::int64_t max_reply_bytes = std::int64_t{256} << 20;
 
   /// Consumes what it can of `data` and returns how many bytes it used; the caller keeps the
   /// rest and passes it again with more bytes appended. Throws protocol_error on bad input.
@@ -89,6 +93,8 @@ class resp_parser {
   std::deque<resp_value> ready_;
   bool in_bulk_ = false;
   std::int64_t bulk_length_ = 0;
+  std::int64_t reply_elements_ = 0;  ///< of the reply being parsed
+  std::int64_t reply_bytes_ = 0;
 };
 
 /// Printable excerpt of bytes a peer sent, for messages ("HTTP/1.1 400 Bad Request...").

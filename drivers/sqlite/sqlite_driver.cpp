@@ -61,7 +61,28 @@ class database {
         fail("cannot open the database for reading");
       }
       sqlite3_busy_timeout(db_, opts_.busy_timeout_ms);
+      if (sqlite3_exec(db_, "PRAGMA schema_version", nullptr, nullptr, nullptr) == SQLITE_CANTOPEN) {
+        // A WAL database in a directory this process may not write to: its -shm file cannot be
+        // made. Nobody can be writing there either, so read it as immutable.
+        sqlite3_close_v2(db_);
+        db_ = nullptr;
+        std::string uri = "file:";
+        for (const char c : opts_.path) {
+          if (c == '%') uri += "%25";
+          else if (c == '?') uri += "%3f";
+          else if (c == '#') uri += "%23";
+          else uri += c;
+        }
+        uri += "?immutable=1";
+        if (sqlite3_open_v2(uri.c_str(), &db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, nullptr) !=
+            SQLITE_OK) {
+          fail("cannot open the database for reading");
+        }
+      }
       return;
+    }
+    if (std::filesystem::is_directory(opts_.path)) {
+      throw error("sqlite://: '" + opts_.path + "' is a directory, not a database file");
     }
     if (sqlite3_open_v2(opts_.path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         nullptr) != SQLITE_OK) {
@@ -224,6 +245,9 @@ sqlite_options parse_options(const connection_string& cs) {
   sqlite_options o;
   // SQLAlchemy's convention: the path follows the third slash.
   o.path = std::string(cs.database());
+  if (o.path.find('\0') != std::string::npos) {
+    cs.fail("the path contains a NUL byte (%00), which would cut it short");
+  }
   if (o.path.empty()) {
     throw error("invalid connection string '" + cs.redacted +
                 "': no database file; write sqlite:///relative/path.db, sqlite:////absolute/path.db or "

@@ -59,5 +59,11 @@ class emitter {
   std::unique_ptr<detail::emitter_impl> impl_;
 };
 
+/// Asks the running emitter to write what it holds now, without waiting: the worker seals its
+/// partial batch at its next wake-up (within options::poll_interval). Async-signal-safe (it
+/// only sets a lock-free flag), so a signal handler may call it; emitter::flush() and
+/// shutdown() may not be called from a signal handler (they lock and wait).
+void request_flush() noexcept;
+
 }  // namespace v1
 }  // namespace osprof

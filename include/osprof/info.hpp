@@ -121,9 +121,15 @@ using info = std::initializer_list<info_field>;
 /// heap allocation. The name costs its length; the info 4 bytes plus, per field, its key's length
 /// + 2 and its value: a string's length + 4, 8 for a number, 4 for a nested object (plus its
 /// fields), nothing for a boolean or null. Larger payloads are copied to the heap once (counted
-/// as `spilled_events`); payloads above `options::max_event_bytes` have their info replaced by
-/// a truncation marker (counted as `truncated_events`).
+/// as `spilled_events`); payloads above `options::max_event_bytes`, or that would take the
+/// queue past `options::queue_max_bytes`, have their info replaced by a truncation marker
+/// (counted as `truncated_events`).
 inline constexpr std::size_t inline_payload_budget = 168;
+
+/// Objects nested deeper than this are stored as null; keys longer than max_info_key_bytes are
+/// cut to it. Each event so changed is counted in stats::cut_info.
+inline constexpr int max_info_depth = 16;
+inline constexpr std::size_t max_info_key_bytes = 254;
 
 }  // namespace v1
 }  // namespace osprof

@@ -86,8 +86,11 @@ struct options {
 
   /// Most events held at once (queued plus being written). OSPROF_QUEUE_CAPACITY; default 65536.
   std::size_t queue_capacity = env::size("OSPROF_QUEUE_CAPACITY", 65536, environment_problems);
-  /// Most bytes held at once: fixed-size events plus out-of-line payloads.
-  /// OSPROF_QUEUE_MAX_BYTES; default 64 MiB.
+  /// Most bytes held at once: fixed-size events, out-of-line payloads and the formatted
+  /// events waiting to be written (retried ones included). Over it, payloads that do not fit
+  /// inline lose their info (stats::truncated_events) and the worker leaves events queued, so
+  /// new ones are dropped (stats::dropped_queue_full). Resident memory stays within about 1.5x
+  /// of it. OSPROF_QUEUE_MAX_BYTES; default 64 MiB.
   std::size_t queue_max_bytes = env::size("OSPROF_QUEUE_MAX_BYTES", std::size_t{64} << 20, environment_problems);
   /// Events per backend write. OSPROF_BATCH_SIZE; default 512.
   std::size_t batch_size = env::size("OSPROF_BATCH_SIZE", 512, environment_problems);

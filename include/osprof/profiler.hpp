@@ -43,6 +43,9 @@ void stop_point_after_exception(profiler_state* state) noexcept;
 namespace osprof {
 inline namespace v1 {
 
+/// Point names longer than this are cut to it (counted in stats::cut_names).
+inline constexpr std::size_t max_point_name_bytes = 1024;
+
 /// This thread's profiler, as OSProfiler's `_Profiler`.
 class profiler {
  public:

@@ -72,6 +72,13 @@ struct report {
   bool empty() const noexcept { return event_count == 0; }
 };
 
+/// A stored event larger than this is skipped (and named in report::problems): no trace point
+/// needs it, and one hostile event must not cost gigabytes.
+inline constexpr std::size_t max_stored_event_bytes = std::size_t{16} << 20;
+/// Points nested deeper than this are shown at this depth (and counted in report::problems):
+/// the report's JSON grows with depth on every line, and Python's report fails far earlier.
+inline constexpr std::size_t max_report_depth = 128;
+
 /// Builds the report from a trace's stored events (JSON texts, any order).
 report build_report(std::string_view base_id, std::span<const std::string> stored_events);
 

@@ -20,7 +20,10 @@ struct stats {
   std::uint64_t queue_depth = 0;         ///< events accepted but not yet taken by the worker
   std::uint64_t held = 0;                ///< events accepted but not yet written or dropped
   std::uint64_t spilled_events = 0;      ///< payload above the inline budget, copied to the heap
-  std::uint64_t truncated_events = 0;    ///< info above max_event_bytes, replaced by a marker
+  std::uint64_t truncated_events = 0;    ///< info above max_event_bytes or the byte cap, replaced by a marker
+  std::uint64_t cut_names = 0;           ///< point names cut at max_point_name_bytes (1024)
+  std::uint64_t cut_info = 0;            ///< info nested deeper than max_info_depth (16) stored as null, or a key cut
+  std::uint64_t invalid_utf8 = 0;        ///< events whose name or info had bytes that are not UTF-8 (stored as U+FFFD)
   std::uint64_t rejected_headers = 0;    ///< incoming trace headers that failed verification
   std::uint64_t write_latency_count = 0; ///< timed backend writes
   std::uint64_t write_latency_avg_us = 0;

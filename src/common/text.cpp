@@ -1,5 +1,7 @@
 #include "common/text.hpp"
 
+#include <cstring>
+
 namespace osprof::detail {
 
 std::size_t decode_utf8(std::string_view s, std::size_t i, std::uint32_t& cp) noexcept {
@@ -29,6 +31,42 @@ std::size_t decode_utf8(std::string_view s, std::size_t i, std::uint32_t& cp) no
     return 4;
   }
   return 0;
+}
+
+bool is_valid_utf8(std::string_view s) noexcept {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    if (s.size() - i >= 8) {
+      std::uint64_t word;
+      std::memcpy(&word, s.data() + i, 8);
+      if ((word & 0x8080808080808080u) == 0) {
+        i += 8;
+        continue;
+      }
+    }
+    std::uint32_t cp;
+    const std::size_t n = decode_utf8(s, i, cp);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+std::string to_valid_utf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 8);
+  for (std::size_t i = 0; i < s.size();) {
+    std::uint32_t cp;
+    const std::size_t n = decode_utf8(s, i, cp);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";  // U+FFFD
+      ++i;
+      continue;
+    }
+    out.append(s.data() + i, n);
+    i += n;
+  }
+  return out;
 }
 
 std::string_view utf8_prefix(std::string_view text, std::size_t n) noexcept {

@@ -17,6 +17,13 @@ inline constexpr char hex_digits[] = "0123456789abcdef";
 /// that are not valid UTF-8 (overlong forms, surrogates, code points above U+10FFFF).
 std::size_t decode_utf8(std::string_view s, std::size_t i, std::uint32_t& cp) noexcept;
 
+/// Whether `s` is all valid UTF-8 (ASCII is checked eight bytes at a time).
+bool is_valid_utf8(std::string_view s) noexcept;
+
+/// `s` with each byte that is not valid UTF-8 replaced by U+FFFD, as Python decodes with
+/// errors="replace".
+std::string to_valid_utf8(std::string_view s);
+
 /// The first `n` code points of `text` (not splitting a sequence).
 std::string_view utf8_prefix(std::string_view text, std::size_t n) noexcept;
 

@@ -94,6 +94,10 @@ class event_queue {
 
   // ---- consumer side
   void release(std::int64_t events, std::int64_t spill_bytes) noexcept;
+  /// The worker's formatted records count against the same bytes as out-of-line payloads;
+  /// unlike a producer, the worker cannot refuse, so the pool may go below zero.
+  void charge_spill_bytes(std::int64_t n) noexcept { free_spill_bytes_.fetch_sub(n, std::memory_order_relaxed); }
+  bool over_byte_cap() const noexcept { return free_spill_bytes_.load(std::memory_order_relaxed) < 0; }
   void count_dequeued(std::uint64_t n) noexcept { dequeued_.fetch_add(n, std::memory_order_relaxed); }
 
   // ---- stats (cumulative since process start)

@@ -4,13 +4,21 @@
 #include <cstring>
 
 #include "common/json_writer.hpp"
+#include "common/text.hpp"
 #include "core/small_copy.hpp"
 
 namespace osprof::detail {
 
 namespace {
 
-constexpr std::size_t max_key_size = 255;
+constexpr std::size_t max_key_size = max_info_key_bytes;
+// The length byte of a key that was cut (max_key_size bytes follow).
+constexpr std::uint8_t cut_key_length = 255;
+static_assert(max_key_size < cut_key_length);
+
+std::uint8_t key_length_byte(std::string_view key) noexcept {
+  return key.size() > max_key_size ? cut_key_length : static_cast<std::uint8_t>(key.size());
+}
 
 std::size_t fields_size(std::span<const info_field> fields, int depth) noexcept;
 
@@ -58,7 +66,7 @@ std::byte* encode_value(std::byte* out, const info_value& v, int depth) noexcept
       return put_bytes(put(put(out, 's'), static_cast<std::uint32_t>(s.size())), s);
     }
     case info_value::kind::object:
-      if (depth >= max_info_depth) return put(out, 'z');
+      if (depth >= max_info_depth) return put(out, 'Z');
       return encode_fields(put(out, 'o'), v.as_object(), depth + 1);
   }
   return put(out, 'z');
@@ -68,7 +76,7 @@ std::byte* encode_fields(std::byte* out, std::span<const info_field> fields, int
   out = put(out, static_cast<std::uint32_t>(fields.size()));
   for (const auto& f : fields) {
     const auto key = f.key.substr(0, max_key_size);
-    out = put(out, static_cast<std::uint8_t>(key.size()));
+    out = put(out, key_length_byte(f.key));
     out = put_bytes(out, key);
     out = encode_value(out, f.value, depth);
   }
@@ -90,9 +98,17 @@ std::byte* encode_fields_bounded(std::byte* p, const std::byte* limit, std::span
   p = store(p, static_cast<std::uint32_t>(fields.size()));
   for (const auto& f : fields) {
     const std::size_t key_size = f.key.size() < max_key_size ? f.key.size() : max_key_size;
-    // Room for the key, its tag and the largest fixed-size value (or a string's length).
-    if (static_cast<std::size_t>(limit - p) < key_size + 10) return nullptr;
-    *p++ = static_cast<std::byte>(key_size);
+    // Room for the key's length byte, the key, the tag and the value's fixed-size part.
+    std::size_t fixed = 0;
+    switch (f.value.type()) {
+      case info_value::kind::null:
+      case info_value::kind::boolean: break;
+      case info_value::kind::string: fixed = 4; break;
+      case info_value::kind::object: fixed = depth >= max_info_depth ? 0 : 4; break;
+      default: fixed = 8; break;
+    }
+    if (static_cast<std::size_t>(limit - p) < 1 + key_size + 1 + fixed) return nullptr;
+    *p++ = static_cast<std::byte>(key_length_byte(f.key));
     copy_bytes(p, f.key.data(), key_size);
     p += key_size;
     const info_value& v = f.value;
@@ -122,7 +138,7 @@ std::byte* encode_fields_bounded(std::byte* p, const std::byte* limit, std::span
       }
       case info_value::kind::object:
         if (depth >= max_info_depth) {
-          *p++ = std::byte{'z'};
+          *p++ = std::byte{'Z'};
           break;
         }
         *p++ = std::byte{'o'};
@@ -138,6 +154,7 @@ std::byte* encode_fields_bounded(std::byte* p, const std::byte* limit, std::span
 struct reader {
   const std::byte* p;
   const std::byte* end;
+  info_notes& notes;
 
   bool take(void* dst, std::size_t n) noexcept {
     if (static_cast<std::size_t>(end - p) < n) return false;
@@ -160,6 +177,10 @@ bool decode_value(std::string& out, reader& in, int depth) {
   if (!in.take(&tag, 1)) return false;
   switch (tag) {
     case 'z': out += "null"; return true;
+    case 'Z':
+      in.notes.cut = true;
+      out += "null";
+      return true;
     case 'T': out += "true"; return true;
     case 'F': out += "false"; return true;
     case 'i': {
@@ -184,6 +205,7 @@ bool decode_value(std::string& out, reader& in, int depth) {
       std::uint32_t n;
       std::string_view s;
       if (!in.take(&n, 4) || !in.take_view(s, n)) return false;
+      if (!is_valid_utf8(s)) in.notes.invalid_utf8 = true;
       append_json_string(out, s);
       return true;
     }
@@ -204,7 +226,13 @@ bool decode_members(std::string& out, reader& in, bool first, std::string_view s
   for (std::uint32_t i = 0; i < count; ++i) {
     std::uint8_t key_size;
     std::string_view key;
-    if (!in.take(&key_size, 1) || !in.take_view(key, key_size)) return false;
+    if (!in.take(&key_size, 1)) return false;
+    if (key_size == cut_key_length) {
+      in.notes.cut = true;
+      key_size = max_key_size;
+    }
+    if (!in.take_view(key, key_size)) return false;
+    if (!is_valid_utf8(key)) in.notes.invalid_utf8 = true;
     if (!skip.empty() && key == skip) {
       // Decode into a scratch string to advance past the value.
       std::string scratch;
@@ -232,8 +260,9 @@ std::byte* encode_info_bounded(std::byte* out, const std::byte* limit, std::span
   return encode_fields_bounded(out, limit, fields, 0);
 }
 
-bool append_info_members(std::string& out, std::span<const std::byte> encoded, bool first, std::string_view skip) {
-  reader in{encoded.data(), encoded.data() + encoded.size()};
+bool append_info_members(std::string& out, std::span<const std::byte> encoded, bool first, std::string_view skip,
+                         info_notes& notes) {
+  reader in{encoded.data(), encoded.data() + encoded.size(), notes};
   // A malformed tail would leave the JSON open; decode into a copy and only keep it if whole.
   const std::size_t mark = out.size();
   const bool was_first = first;

@@ -16,8 +16,14 @@
 
 namespace osprof::detail {
 
-/// Nesting deeper than this is encoded as null.
-inline constexpr int max_info_depth = 16;
+// Nesting deeper than max_info_depth is encoded as tag 'Z' (null because cut); a key longer
+// than max_info_key_bytes is cut to it and its length byte reads 255.
+
+/// What decoding found that the stored JSON cannot show as the caller gave it.
+struct info_notes {
+  bool cut = false;           ///< a value nested too deep (stored as null) or a key cut
+  bool invalid_utf8 = false;  ///< a key or string that is not UTF-8 (stored with U+FFFD)
+};
 
 /// Bytes that encode(fields) will write.
 std::size_t encoded_info_size(std::span<const info_field> fields) noexcept;
@@ -33,7 +39,8 @@ std::byte* encode_info_bounded(std::byte* out, const std::byte* limit, std::span
 /// Appends the fields of an encoded object as JSON members (`"k": v, ...`, no braces) to `out`.
 /// `first` tells whether a separator is needed before the first member; returns the updated
 /// flag. Keys listed in `skip` (top level only) are left out. Malformed input stops decoding.
+/// What had to be changed is added to `notes`.
 bool append_info_members(std::string& out, std::span<const std::byte> encoded, bool first,
-                         std::string_view skip = {});
+                         std::string_view skip, info_notes& notes);
 
 }  // namespace osprof::detail

@@ -197,8 +197,13 @@ void raw_event::build(const event_source& src) noexcept {
       exception_type = exc->type;
     }
   }
-  // Point names longer than this are cut (they would not fit a storage column either).
-  if (name.size() > 1024) [[unlikely]] name = name.substr(0, 1024);
+  // Longer point names are cut (they would not fit a storage column either), and counted.
+  if (name.size() > max_point_name_bytes) [[unlikely]] {
+    std::size_t cut = max_point_name_bytes;
+    while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+    name = name.substr(0, cut);
+    flags |= event_flags::name_cut;
+  }
   name_size = static_cast<std::uint16_t>(name.size());
   std::byte* end = nullptr;
   if (exc == nullptr && name.size() + 4 <= inline_payload_budget) [[likely]] {

@@ -29,6 +29,7 @@ inline constexpr std::uint8_t clock_tsc = 1;        // `time` is TSC ticks, else
 inline constexpr std::uint8_t truncated = 2;        // info replaced by a truncation marker
 inline constexpr std::uint8_t exception = 4;        // stop after an exception left a scope
 inline constexpr std::uint8_t exception_known = 8;  // `exception_type` and a message are set
+inline constexpr std::uint8_t name_cut = 16;        // the point name was cut at max_point_name_bytes
 }  // namespace event_flags
 
 /// A 128-bit id without a default value (so events are not zeroed before being written).

@@ -30,22 +30,60 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-}  // namespace
-
-std::string redact_connection_string(std::string_view text) {
-  // Find "scheme://userinfo@" by hand: the text may not parse at all.
-  const auto scheme_end = text.find("://");
-  if (scheme_end == std::string_view::npos) return std::string(text);
-  const auto authority = scheme_end + 3;
-  const auto authority_end = text.find_first_of("/?#", authority);
-  const auto at = text.rfind('@', authority_end == std::string_view::npos ? text.size() : authority_end);
-  if (at == std::string_view::npos || at < authority) return std::string(text);
-  const auto colon = text.find(':', authority);
+// The password of "scheme://user:password@..." hidden; the text may not parse at all.
+std::string redact_authority(std::string_view text) {
+  // By hand, not by the URL parser: the text may be mistyped ("redis//u:pw@h", "redis:/:pw@h",
+  // "redis:://:pw@h") and must still not show a password. Whatever looks like user info, the
+  // text between where the authority would start and the last '@' before the query, loses
+  // everything after its first ':'.
+  const auto query = text.find_first_of("?#");
+  const auto at = text.rfind('@', query == std::string_view::npos ? std::string_view::npos : query);
+  if (at == std::string_view::npos) return std::string(text);
+  std::size_t start = 0;
+  if (const auto slashes = text.find("//"); slashes != std::string_view::npos && slashes < at) {
+    start = slashes + 2;
+  } else if (const auto colon = text.find(':'); colon != std::string_view::npos && colon < at) {
+    // "scheme:..." without "//": the user info starts after the scheme.
+    const std::string_view scheme = text.substr(0, colon);
+    const bool looks_like_scheme = !scheme.empty() && std::all_of(scheme.begin(), scheme.end(), [](unsigned char c) {
+      return std::isalnum(c) || c == '+' || c == '-' || c == '.';
+    });
+    // A second ':' before the '@' is the one between user and password; without one, the
+    // first ':' is.
+    if (looks_like_scheme && text.find(':', colon + 1) < at) start = colon + 1;
+  }
+  const auto colon = text.find(':', start);
   if (colon == std::string_view::npos || colon > at) return std::string(text);
   std::string out(text.substr(0, colon + 1));
   out += "***";
   out += text.substr(at);
   return out;
+}
+
+}  // namespace
+
+std::string redact_connection_string(std::string_view text) {
+  // A URL inside the query (messaging://?transport_url=rabbit://user:password@host/) carries
+  // passwords of its own, plain or %-encoded: the whole value is hidden after its scheme.
+  static constexpr std::string_view inner = "transport_url=";
+  if (const auto q = text.find('?'); q != std::string_view::npos) {
+    const auto at = text.find(inner, q);
+    if (at != std::string_view::npos && (text[at - 1] == '?' || text[at - 1] == '&')) {
+      const auto value = at + inner.size();
+      const auto end = std::min(text.find('&', value), text.size());
+      std::string out = redact_authority(text.substr(0, value));
+      const std::string_view url = text.substr(value, end - value);
+      const auto decoded = detail::percent_decode(url);
+      if (decoded && decoded->find('@') != std::string::npos) {
+        out += std::string(url.substr(0, url.find_first_of(":%"))) + "://***";
+      } else {
+        out += url;
+      }
+      out += text.substr(end);
+      return out;
+    }
+  }
+  return redact_authority(text);
 }
 
 connection_string connection_string::parse(std::string_view text) {
@@ -69,6 +107,11 @@ connection_string connection_string::parse(std::string_view text) {
     cs.user = url.user();
     cs.has_password = url.has_password();
     if (cs.has_password) cs.password = url.password();
+  }
+  if (!cs.has_password && cs.redacted != input) {
+    // Something that looks like user:password@ outside the URL's user info ("redis:://:pw@h"):
+    // refused here, before any part of it (the path, say) reaches a message.
+    reject(cs.redacted, "a password appears outside the user info; write <backend>://user:password@host");
   }
   if (url.host_type() == boost::urls::host_type::ipv6) {
     cs.host = url.host_address();

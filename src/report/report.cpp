@@ -96,8 +96,10 @@ class builder {
     report_impl::stored_event ev;
     for (std::size_t i = 0; i < events_.size(); ++i) {
       const std::string& text = events_[i];
-      if (text.size() > std::numeric_limits<std::uint32_t>::max() / 4) {
-        problem(event_label(i) + "too large (" + std::to_string(text.size()) + " bytes)", text);
+      if (text.size() > max_stored_event_bytes) {
+        problem(event_label(i) + "too large (" + std::to_string(text.size()) + " bytes, more than " +
+                    std::to_string(max_stored_event_bytes >> 20) + " MiB): skipped",
+                text);
         continue;
       }
       simdjson::dom::element doc;
@@ -216,6 +218,7 @@ class builder {
       }
     }
     break_cycles();
+    limit_depth();
     // Siblings by start time in microseconds; ties keep the processing order (node creation).
     auto by_start = [this](std::uint32_t a, std::uint32_t b) {
       const std::int64_t ka = sort_key(a), kb = sort_key(b);
@@ -262,6 +265,44 @@ class builder {
       roots_.push_back(x);
       mark(x);
     }
+  }
+
+  // Points below max_report_depth levels are moved up to hang from their ancestor at the level
+  // above it, so they are shown at the last allowed level (ordered by start time, as everywhere).
+  void limit_depth() {
+    static_assert(max_report_depth >= 2);
+    struct visit {
+      std::uint32_t node;
+      std::size_t level;     ///< 1 for a root, as shown (never more than max_report_depth)
+      std::uint32_t anchor;  ///< the ancestor at level max_report_depth - 1, once that deep
+    };
+    std::vector<visit> stack;
+    for (std::uint32_t root : roots_) stack.push_back({root, 1, flat_node::none});
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> moves;  // node -> new parent
+    while (!stack.empty()) {
+      const visit v = stack.back();
+      stack.pop_back();
+      const std::uint32_t anchor = v.level + 1 == max_report_depth ? v.node : v.anchor;
+      for (std::uint32_t c : nodes_[v.node].children) {
+        if (v.level + 1 > max_report_depth) moves.emplace_back(c, anchor);
+        stack.push_back({c, std::min(v.level + 1, max_report_depth), anchor});
+      }
+    }
+    if (moves.empty()) return;
+    // One pass per former parent, so a wide level costs linear time.
+    std::vector<bool> moved(nodes_.size());
+    for (const auto& move : moves) moved[move.first] = true;
+    for (const auto& move : moves) {
+      auto& siblings = nodes_[nodes_[move.first].parent].children;
+      std::erase_if(siblings, [&](std::uint32_t n) { return moved[n]; });
+    }
+    for (const auto& [node, parent] : moves) {
+      nodes_[node].parent = parent;
+      nodes_[parent].children.push_back(node);
+    }
+    problem(std::to_string(moves.size()) + " points nested deeper than " + std::to_string(max_report_depth) +
+                " levels are shown at that level",
+            "the first under " + nodes_[moves.front().second].node.trace_id);
   }
 
   // Per point name, in order of first appearance: count and summed duration in integer ms,

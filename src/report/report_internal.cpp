@@ -4,16 +4,107 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <unordered_map>
 
 namespace osprof::detail::report_impl {
 
 namespace {
+
+bool is_number_char(char c) noexcept {
+  return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+}
+
+// A JSON number that simdjson cannot hold: an integer beyond 64 bits, or a float beyond double.
+bool beyond_simdjson(std::string_view number) {
+  const bool integer = number.find_first_of(".eE") == std::string_view::npos;
+  if (integer) {
+    const std::string_view digits = number.starts_with('-') ? number.substr(1) : number;
+    if (number.starts_with('-')) {
+      std::int64_t v = 0;
+      return std::from_chars(number.data(), number.data() + number.size(), v).ec == std::errc::result_out_of_range;
+    }
+    std::uint64_t v = 0;
+    return std::from_chars(digits.data(), digits.data() + digits.size(), v).ec == std::errc::result_out_of_range;
+  }
+  // Only overflow: from_chars leaves the value unset when out of range, strtod says which way.
+  const std::string copy(number);
+  errno = 0;
+  const double v = std::strtod(copy.c_str(), nullptr);
+  return errno == ERANGE && std::isinf(v);
+}
+
 }  // namespace
 
+std::string mark_python_literals(std::string_view text) {
+  std::string out;
+  bool changed = false;
+  out.reserve(text.size() + 64);
+  for (std::size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    if (c == '"') {  // copy a string as it is, escapes included
+      std::size_t j = i + 1;
+      while (j < text.size() && text[j] != '"') j += text[j] == '\\' ? 2 : 1;
+      j = std::min(j + 1, text.size());
+      out.append(text.substr(i, j - i));
+      i = j;
+      continue;
+    }
+    std::string_view literal;
+    for (std::string_view word : {"NaN", "Infinity", "-Infinity"}) {
+      if (text.substr(i).starts_with(word)) literal = word;
+    }
+    if (literal.empty() && (c == '-' || (c >= '0' && c <= '9'))) {
+      std::size_t j = i + 1;
+      while (j < text.size() && is_number_char(text[j])) ++j;
+      const std::string_view number = text.substr(i, j - i);
+      if (!beyond_simdjson(number)) {
+        out.append(number);
+        i = j;
+        continue;
+      }
+      literal = number;
+      if (number.find_first_of(".eE") != std::string_view::npos) {
+        literal = number.starts_with('-') ? "-Infinity" : "Infinity";  // as Python reads 1e400
+      }
+      out += "\"\\u0000py:";
+      out.append(literal);
+      out += '"';
+      changed = true;
+      i = j;
+      continue;
+    }
+    if (!literal.empty()) {
+      out += "\"\\u0000py:";
+      out.append(literal);
+      out += '"';
+      changed = true;
+      i += literal.size();
+      continue;
+    }
+    out += c;
+    ++i;
+  }
+  if (!changed) out.clear();
+  return out;
+}
+
 simdjson::simdjson_result<simdjson::dom::element> json_reader::parse(std::string_view text) {
+  auto parsed = parse_json(text);
+  if (parsed.error()) {
+    marked_ = mark_python_literals(text);
+    if (!marked_.empty()) {
+      auto again = parse_json(marked_);
+      if (!again.error()) return again;
+    }
+  }
+  return parse_json(text);  // the original error (parsing again is rare: corrupt text only)
+}
+
+simdjson::simdjson_result<simdjson::dom::element> json_reader::parse_json(std::string_view text) {
   const std::size_t need = text.size() + simdjson::SIMDJSON_PADDING;
   if (need > capacity_) {
     capacity_ = need + need / 2;
@@ -88,7 +179,13 @@ void append_py_float(std::string& out, double v) {
   out.append(eb, er.ptr);
 }
 
-void py_json_writer::string(std::string_view s) { append_py_string(out_, s); }
+void py_json_writer::string(std::string_view s) {
+  if (const std::string_view literal = python_literal(s); !literal.empty()) {
+    out_.append(literal);  // as Python writes it back
+    return;
+  }
+  append_py_string(out_, s);
+}
 
 void py_json_writer::integer(std::int64_t v) {
   char buf[24];
@@ -239,7 +336,7 @@ std::string info_field_text(json_reader& reader, std::string_view event_json, st
   simdjson::dom::element v;
   if (doc["info"][key].get(v)) return {};
   std::string_view s;
-  if (!v.get_string().get(s)) return std::string(s);
+  if (!v.get_string().get(s)) return std::string(python_literal(s).empty() ? s : python_literal(s));
   return simdjson::minify(v);
 }
 

@@ -22,6 +22,10 @@ namespace osprof::detail::report_impl {
 /// Parses JSON texts that are not padded (std::string_view) with one reused simdjson DOM
 /// parser: the text is copied into a padded buffer that grows and is kept. The element a
 /// parse returns lives until the next parse.
+///
+/// Python's json module also writes NaN, Infinity, -Infinity and integers of any size, which
+/// JSON and simdjson do not have: a text that fails to parse is read again with each such
+/// value as a string marked by python_literal_prefix, which python_literal() recognises.
 class json_reader {
  public:
   explicit json_reader(std::size_t max_depth = simdjson::DEFAULT_MAX_DEPTH) : max_depth_(max_depth) {}
@@ -29,11 +33,29 @@ class json_reader {
   simdjson::simdjson_result<simdjson::dom::element> parse(std::string_view text);
 
  private:
+  simdjson::simdjson_result<simdjson::dom::element> parse_json(std::string_view text);
+
   simdjson::dom::parser parser_;
+  std::string marked_;
   std::unique_ptr<char[]> buffer_;
   std::size_t capacity_ = 0;
   std::size_t max_depth_;
 };
+
+/// Marks a value Python writes that is not JSON (NaN, Infinity, -Infinity, an integer beyond
+/// 64 bits, a number beyond double's range): its text follows the prefix. A NUL byte cannot
+/// start a string that Python's drivers store from a name or an info value written as JSON.
+inline constexpr std::string_view python_literal_prefix{"\0py:", 4};
+
+/// The Python literal a string read by json_reader stands for ("NaN", "123...", "Infinity"),
+/// or empty if it is an ordinary string.
+inline std::string_view python_literal(std::string_view s) noexcept {
+  return s.starts_with(python_literal_prefix) ? s.substr(python_literal_prefix.size()) : std::string_view{};
+}
+
+/// `text` with Python's non-JSON literals (outside strings) turned into marked strings, or
+/// empty if it has none.
+std::string mark_python_literals(std::string_view text);
 
 /// Python's json.dumps(value, indent=N, separators=(",", ": ")) (ensure_ascii, as the
 /// OSProfiler CLI prints). `indent` 0 writes one line (items joined by ",").

@@ -8,6 +8,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <system_error>
+#include <thread>
+
+#include <pthread.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -24,9 +27,41 @@ namespace osprof::detail {
 
 using namespace std::chrono_literals;
 
+std::atomic<bool> flush_signalled{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "request_flush() must be async-signal-safe");
+
 namespace {
 
 std::atomic<bool> emitter_running{false};
+
+// The running emitter, for the process-wide fork and exit hooks below. Set while it runs.
+std::atomic<emitter_impl*> running_emitter{nullptr};
+
+void before_fork() {
+  if (emitter_impl* e = running_emitter.load()) e->park_for_fork();
+}
+void after_fork_in_parent() {
+  if (emitter_impl* e = running_emitter.load()) e->resume_after_fork();
+}
+// In the child, the worker thread does not exist: the inherited emitter is inert (its shutdown
+// and destructor do nothing there), and the child may start an emitter of its own.
+void after_fork_in_child() {
+  running_emitter = nullptr;
+  emitter_running = false;
+}
+void at_exit() {
+  if (emitter_impl* e = running_emitter.load()) e->deliver_at_exit();
+}
+
+// Once, the first time an emitter starts.
+void install_process_hooks() {
+  static const bool installed = [] {
+    pthread_atfork(&before_fork, &after_fork_in_parent, &after_fork_in_child);
+    std::atexit(&at_exit);
+    return true;
+  }();
+  (void)installed;
+}
 
 // What the emitter does when it cannot start, decided here only. By default tracing never
 // stops the service: the reason is logged once, the emitter runs without tracing (trace
@@ -96,6 +131,7 @@ emitter_impl::emitter_impl(options o)
 
   baseline_ = queue_.read_totals();
   queue_.open(config, capacity, spill_bytes);
+  install_process_hooks();
   try {
     thread_ = std::thread([this] { run_worker(); });
   } catch (const std::system_error& e) {
@@ -104,6 +140,42 @@ emitter_impl::emitter_impl(options o)
     writer_.reset();
     emitter_running = false;
     start_error_ = refuse(opts, std::string("cannot start the worker thread: ") + e.what());
+    return;
+  }
+  running_emitter = this;
+}
+
+void emitter_impl::park_for_fork() {
+  if (std::this_thread::get_id() == thread_.get_id() || getpid() != creator_pid) return;
+  std::unique_lock lock(park_mutex_);
+  park_requested_ = true;
+  asio::post(ioc_, [this] {
+    std::unique_lock lock(park_mutex_);
+    parked_ = true;
+    park_cv_.notify_all();
+    park_cv_.wait(lock, [this] { return !park_requested_; });
+    parked_ = false;
+  });
+  // Bounded: a worker inside a long step (a backend's own thread may still be busy) only
+  // makes this fork as unsafe as any fork in a program with threads.
+  park_cv_.wait_for(lock, 200ms, [this] { return parked_; });
+}
+
+void emitter_impl::resume_after_fork() {
+  std::lock_guard lock(park_mutex_);
+  park_requested_ = false;
+  park_cv_.notify_all();
+}
+
+void emitter_impl::deliver_at_exit() {
+  if (getpid() != creator_pid || std::this_thread::get_id() == thread_.get_id()) return;
+  const std::uint64_t held = get_stats().held;
+  if (held == 0) return;
+  const auto bound = opts.shutdown_timeout;
+  log_message("the process is exiting with " + std::to_string(held) + " events not yet written; delivering them for up to " +
+              std::to_string(bound.count()) + " ms (keep the emitter in main(), or call shutdown() before exit())");
+  if (!flush(bound)) {
+    log_message(std::to_string(get_stats().held) + " events were not written before the process exited");
   }
 }
 
@@ -131,8 +203,7 @@ bool emitter_impl::shutdown(std::chrono::milliseconds timeout) {
   if (getpid() != creator_pid) {
     // In a child after fork(): the worker thread exists only in the parent, and what the
     // queue held belongs to the parent. Nothing to deliver or join here; the child may
-    // start an emitter of its own.
-    emitter_running = false;
+    // start an emitter of its own (the fork hook above already let it).
     shutdown_clean_ = false;
     return false;
   }
@@ -167,9 +238,15 @@ bool emitter_impl::shutdown(std::chrono::milliseconds timeout) {
   const std::uint64_t done = finished();
   if (accepted > done) dropped_shutdown_.fetch_add(accepted - done, std::memory_order_release);
   queue_.set_idle();
+  running_emitter = nullptr;
   emitter_running = false;
 
   const stats s = get_stats();
+  {
+    // Later emitters share the queue's counters: this one's are frozen now.
+    std::lock_guard lock(error_mutex_);
+    final_stats_ = s;
+  }
   if (s.dropped() != 0) {
     log_message("shut down: " + std::to_string(s.written) + " events written, " + std::to_string(s.dropped()) +
                 " dropped (" + std::to_string(s.dropped_queue_full) + " queue full, " +
@@ -182,6 +259,10 @@ bool emitter_impl::shutdown(std::chrono::milliseconds timeout) {
 }
 
 stats emitter_impl::get_stats() const {
+  {
+    std::lock_guard lock(error_mutex_);
+    if (final_stats_) return *final_stats_;
+  }
   stats s;
   // Not started: nothing here is this emitter's (another one may be running).
   if (!start_error_.empty()) {
@@ -205,6 +286,9 @@ stats emitter_impl::get_stats() const {
   s.spilled_events = totals.spilled - baseline_.spilled;
   s.truncated_events = totals.truncated - baseline_.truncated;
   s.rejected_headers = totals.rejected_headers - baseline_.rejected_headers;
+  s.cut_names = cut_names_.load(std::memory_order_relaxed);
+  s.cut_info = cut_info_.load(std::memory_order_relaxed);
+  s.invalid_utf8 = invalid_utf8_.load(std::memory_order_relaxed);
   std::uint64_t count = 0;
   for (const auto& c : latency_.counts) count += c.load(std::memory_order_relaxed);
   s.write_latency_count = count;
@@ -245,6 +329,8 @@ emitter::~emitter() {
 }
 
 bool emitter::flush(std::chrono::milliseconds timeout) { return impl_->flush(timeout); }
+
+void request_flush() noexcept { detail::flush_signalled.store(true, std::memory_order_relaxed); }
 
 bool emitter::shutdown(std::chrono::milliseconds timeout) { return impl_->shutdown(timeout); }
 

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <deque>
 #include <future>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -33,6 +34,9 @@
 #include "worker/formatter.hpp"
 
 namespace osprof::detail {
+
+/// Set by osprof::request_flush() (from a signal handler, say); the worker takes it.
+extern std::atomic<bool> flush_signalled;
 
 namespace asio = boost::asio;
 using clock = std::chrono::steady_clock;
@@ -64,6 +68,13 @@ class emitter_impl {
   bool shutdown(std::chrono::milliseconds timeout);
   stats get_stats() const;
 
+  // Around fork(): the worker parks between two of its steps, so that it holds no lock (its
+  // allocator's included) that the child would inherit locked; it resumes in the parent.
+  void park_for_fork();
+  void resume_after_fork();
+  /// At exit(): what is still held is delivered within a bound, and said in the log.
+  void deliver_at_exit();
+
   options opts;
   pid_t creator_pid = getpid();
 
@@ -92,6 +103,9 @@ class emitter_impl {
   asio::awaitable<write_result> timed_write(const pending_batch& b, std::uint32_t attempt);
   asio::awaitable<void> enforce_deadline();
   std::size_t drain_some(std::size_t limit);
+  bool paused_by_byte_cap() const noexcept;
+  static constexpr std::size_t max_spare_batches = 2;
+  static constexpr std::size_t max_kept_record_bytes = 8192;
   void seal_batch();
   void finish(pending_batch& b);
   void revoke(std::size_t events, const std::string& why);
@@ -146,6 +160,9 @@ class emitter_impl {
   std::atomic<std::uint64_t> write_failures_{0};
   std::atomic<std::uint64_t> retries_{0};
   std::atomic<std::uint64_t> batches_written_{0};
+  std::atomic<std::uint64_t> cut_names_{0};     // changed by the formatter to be stored
+  std::atomic<std::uint64_t> cut_info_{0};
+  std::atomic<std::uint64_t> invalid_utf8_{0};
   latency_histogram latency_;
   mutable std::mutex error_mutex_;
   std::string last_error_;
@@ -157,6 +174,13 @@ class emitter_impl {
   std::mutex shutdown_mutex_;
   bool shut_down_ = false;
   bool shutdown_clean_ = true;
+  std::optional<stats> final_stats_;  ///< after shutdown: this emitter's counters, frozen
+
+  // fork() parking (park_for_fork).
+  std::mutex park_mutex_;
+  std::condition_variable park_cv_;
+  bool park_requested_ = false;
+  bool parked_ = false;
 };
 
 }  // namespace osprof::detail

@@ -46,7 +46,7 @@ void emitter_impl::run_worker() {
 // thread) gets its turn and returns credits even while producers keep the queue busy.
 std::size_t emitter_impl::drain_some(std::size_t limit) {
   std::size_t total = 0;
-  while (total < limit) {
+  while (total < limit && !paused_by_byte_cap()) {
     const std::size_t want = std::min(drain_buffer_.size(), limit - total);
     const std::size_t n = [&] {
       OSPROF_QUEUE_ACCESS(&queue_.queue(), false);
@@ -55,19 +55,35 @@ std::size_t emitter_impl::drain_some(std::size_t limit) {
     if (n == 0) break;
     queue_.count_dequeued(n);
     total += n;
+    // Formatted records hold the bytes from now until their batch is written or dropped, in
+    // place of the out-of-line payloads they were made from: the byte cap bounds both.
+    std::int64_t charge = 0;
     for (std::size_t i = 0; i < n; ++i) {
       raw_event& ev = drain_buffer_[i];
       if (current_.size == 0) current_.first_event = clock::now();
-      formatter_.format(ev, clock_, current_.next());
+      event_record& record = current_.next();
+      const format_notes notes = formatter_.format(ev, clock_, record);
+      if (notes.cut_name) [[unlikely]] cut_names_.fetch_add(1, std::memory_order_relaxed);
+      if (notes.cut_info) [[unlikely]] cut_info_.fetch_add(1, std::memory_order_relaxed);
+      if (notes.invalid_utf8) [[unlikely]] invalid_utf8_.fetch_add(1, std::memory_order_relaxed);
+      const auto held = static_cast<std::int64_t>(record.name.capacity() + record.info.capacity() + record.json.capacity());
+      current_.spill_bytes += held;
+      charge += held;
       if (ev.spill != nullptr) {
-        current_.spill_bytes += ev.payload_size;
+        charge -= ev.payload_size;
         std::free(ev.spill);
       }
       if (current_.size >= opts.batch_size) seal_batch();
     }
+    queue_.charge_spill_bytes(charge);
   }
   return total;
 }
+
+// Over the byte cap, the worker leaves events in the queue (whose capacity then drops new
+// ones, counted) until writes give bytes back; it always keeps one batch going, so a cap
+// smaller than one batch still makes progress.
+bool emitter_impl::paused_by_byte_cap() const noexcept { return queue_.over_byte_cap() && !pending_.empty(); }
 
 void emitter_impl::seal_batch() {
   if (current_.size == 0) return;
@@ -92,13 +108,17 @@ asio::awaitable<void> emitter_impl::drain_loop() {
       clock_.resync();
       last_resync_ = now;
     }
+    if (flush_signalled.load(std::memory_order_relaxed)) {
+      flush_signalled.store(false, std::memory_order_relaxed);
+      flush_requested_ = true;
+    }
     const std::size_t taken = drain_some(per_turn);
     if (current_.size != 0 &&
         (flush_requested_ || stop_requested_ || clock::now() - current_.first_event >= opts.flush_interval)) {
       seal_batch();
     }
     warn_about_drops();
-    if (stop_requested_ && taken == 0) {
+    if (stop_requested_ && taken == 0 && !paused_by_byte_cap()) {
       // Producers stopped before the stop was posted: this pass found the queue empty.
       seal_batch();
       drain_done_ = true;
@@ -129,7 +149,14 @@ asio::awaitable<void> emitter_impl::write_loop() {
     co_await deliver(b);
     b.size = 0;
     b.spill_bytes = 0;
-    spare_batches_.push_back(std::move(b));
+    // A few spare batches are kept, with their strings' capacity (formatting then allocates
+    // nothing); after a backlog the rest are freed, so that memory returns to the cap.
+    if (spare_batches_.size() < max_spare_batches) {
+      for (event_record& r : b.records) {
+        if (r.info.capacity() + r.json.capacity() > max_kept_record_bytes) r = event_record{};
+      }
+      spare_batches_.push_back(std::move(b));
+    }
   }
   // The shutdown deadline may have cancelled this coroutine (to cut a write short); the driver
   // still gets a bounded chance to flush and close cleanly.
@@ -204,10 +231,12 @@ asio::awaitable<void> emitter_impl::deliver(pending_batch& b) {
       co_return;
     }
     note_failure(r.error);
-    // Exponential backoff with full jitter in [backoff/2, backoff], at least what the server asked.
+    // Exponential backoff with full jitter in [backoff/2, backoff], at least what the server
+    // asked, but never beyond retry_backoff_max: one bad Retry-After (a day, from a proxy) must
+    // not stop the writes for that long.
     const auto half = backoff.count() / 2;
     auto delay = std::chrono::milliseconds(half + static_cast<std::int64_t>(jitter_() % static_cast<std::uint64_t>(half + 1)));
-    delay = std::max(delay, r.retry_after);
+    delay = std::max(delay, std::min(r.retry_after, opts.retry_backoff_max));
     backoff = std::min(backoff * 2, opts.retry_backoff_max);
     if (stop_requested_ && clock::now() + delay >= deadline_) {
       dropped_shutdown_.fetch_add(n, std::memory_order_release);

@@ -9,13 +9,14 @@
 #include <span>
 
 #include "common/json_writer.hpp"
+#include "common/text.hpp"
 #include "common/time_format.hpp"
 #include "core/info_codec.hpp"
 
 namespace osprof::detail {
 
 event_formatter::event_formatter(std::string_view project, std::string_view service, std::string_view host)
-    : project_(project), service_(service), host_(host) {}
+    : project_(to_valid_utf8(project)), service_(to_valid_utf8(service)), host_(to_valid_utf8(host)) {}
 
 std::string event_formatter::type_name(const std::type_info& type) {
   int status = 0;
@@ -63,14 +64,22 @@ const std::string& event_formatter::cached_function_name(const char* function) {
   return it->second;
 }
 
-void event_formatter::format(const raw_event& ev, const clock_model& clock, event_record& out) {
+format_notes event_formatter::format(const raw_event& ev, const clock_model& clock, event_record& out) {
+  format_notes notes;
   const bool stop = ev.kind == event_kind::stop;
   const std::byte* payload = ev.payload_data();
   const std::string_view name(reinterpret_cast<const char*>(payload), ev.name_size);
   std::span<const std::byte> rest(payload + ev.name_size, ev.payload_size - ev.name_size);
 
-  out.name.assign(name);
+  // The name is stored outside JSON too (a column, a key): valid UTF-8 only.
+  if (is_valid_utf8(name)) [[likely]] {
+    out.name.assign(name);
+  } else {
+    out.name = to_valid_utf8(name);
+    notes.invalid_utf8 = true;
+  }
   out.name += stop ? "-stop" : "-start";
+  notes.cut_name = (ev.flags & event_flags::name_cut) != 0;
   out.is_stop = stop;
   out.base_id = ev.base_id.to_uuid();
   out.trace_id = ev.trace_id.to_uuid();
@@ -91,7 +100,10 @@ void event_formatter::format(const raw_event& ev, const clock_model& clock, even
     message = {reinterpret_cast<const char*>(rest.data() + 4), size};
     rest = rest.subspan(4 + size);
   }
-  bool first = append_info_members(info, rest, true, "host");
+  info_notes info_found;
+  bool first = append_info_members(info, rest, true, "host", info_found);
+  notes.cut_info = info_found.cut;
+  notes.invalid_utf8 = notes.invalid_utf8 || info_found.invalid_utf8 || !is_valid_utf8(message);
   if (exception) {
     if (!first) info += ", ";
     info += "\"etype\": ";
@@ -131,6 +143,7 @@ void event_formatter::format(const raw_event& ev, const clock_model& clock, even
       .string("project", project_)
       .string("service", service_)
       .close();
+  return notes;
 }
 
 }  // namespace osprof::detail

@@ -12,11 +12,19 @@
 
 namespace osprof::detail {
 
+/// What format() changed so that the event could be stored (each counted in stats).
+struct format_notes {
+  bool cut_name = false;      ///< the point name was longer than max_point_name_bytes
+  bool cut_info = false;      ///< info nested deeper than max_info_depth, or a key cut
+  bool invalid_utf8 = false;  ///< bytes that are not UTF-8 stored as U+FFFD
+};
+
 class event_formatter {
  public:
+  /// project, service and host are stored as valid UTF-8 (U+FFFD for other bytes).
   event_formatter(std::string_view project, std::string_view service, std::string_view host);
 
-  void format(const raw_event& ev, const clock_model& clock, event_record& out);
+  format_notes format(const raw_event& ev, const clock_model& clock, event_record& out);
 
   /// "void ns::Driver::spawn(int)" -> "ns::Driver::spawn" (best effort; the input otherwise).
   static std::string short_function_name(std::string_view pretty);

@@ -273,4 +273,20 @@ TEST_F(BenchCli, UsageErrorsExit2AndNameTheProblem) {
   EXPECT_NE(unknown.out.find("nosuch"), std::string::npos) << unknown.out;
 }
 
+TEST_F(BenchCli, AnOutputThatCannotBeWrittenFailsBeforeTheLoad) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = osprof("bench --connection-string null:// --duration 30 --json /nonexistent/dir/out.json");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("cannot write '/nonexistent/dir/out.json'"), std::string::npos) << r.out;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10)) << "the 30 s load ran first";
+}
+
+TEST_F(BenchCli, ARunThatWroteNothingIsAFailure) {
+  // A backend that refuses every write: the run measures nothing but drops.
+  const auto r = osprof("bench --connection-string \"influxdb://127.0.0.1:1/db?timeout_ms=100\" --duration 0.2 "
+                        "--write-timeout 200 --drain-timeout 1");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("nothing was written"), std::string::npos) << r.out;
+}
+
 }  // namespace

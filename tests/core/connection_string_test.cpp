@@ -65,7 +65,7 @@ TEST(ConnectionString, MalformedStringsNameTheProblem) {
 
 TEST(ConnectionString, PasswordsNeverAppearInErrors) {
   for (const char* text : {"redis://u:hunter2@h:99999", "redis://:hunter2@h:0/?a", "nope://u:hunter2@h",
-                           "redis://u:hunter2@h:6379/#x"}) {
+                           "redis://u:hunter2@h:6379/#x", "redis//u:hunter2@h", "redis:://:hunter2@h"}) {
     std::string message = error_of(text);
     if (message.empty()) {
       try {
@@ -79,6 +79,20 @@ TEST(ConnectionString, PasswordsNeverAppearInErrors) {
     EXPECT_EQ(message.find("hunter2"), std::string::npos) << message;
     EXPECT_NE(message.find("***"), std::string::npos) << message;
   }
+}
+
+TEST(ConnectionString, MistypedStringsAreRedactedToo) {
+  // Whatever looks like user info loses its password, whether or not the string parses.
+  for (const char* text : {"redis//u:hunter2@h", "redis:://:hunter2@h", "redis:/:hunter2@h", "redis::hunter2@h",
+                           "u:hunter2@h", "redis://u:hun//hunter2@h", "redis://u:p@hunter2@h/db", ":hunter2@h"}) {
+    const std::string redacted = osprof::redact_connection_string(text);
+    EXPECT_EQ(redacted.find("hunter2"), std::string::npos) << text << " -> " << redacted;
+    EXPECT_NE(redacted.find("***"), std::string::npos) << text << " -> " << redacted;
+    const std::string message = error_of(text);
+    EXPECT_EQ(message.find("hunter2"), std::string::npos) << message;
+  }
+  EXPECT_EQ(osprof::redact_connection_string("redis://h:6379/0?a=b@c"), "redis://h:6379/0?a=b@c") << "no user info";
+  EXPECT_EQ(osprof::redact_connection_string("redis://user@h"), "redis://user@h") << "a user without a password";
 }
 
 TEST(ConnectionString, UnknownSchemeListsTheKnownOnes) {

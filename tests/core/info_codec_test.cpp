@@ -1,20 +1,43 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <limits>
+#include <string>
+#include <utility>
 #include <vector>
+
+#include <osprof/info.hpp>
 
 #include "core/info_codec.hpp"
 
 namespace {
 
-std::string to_json(osprof::info fields) {
-  std::span<const osprof::info_field> span(fields.begin(), fields.size());
+using osprof::detail::info_notes;
+
+// The JSON object of encoded info; what decoding had to change is added to `notes`.
+std::string decode(std::span<const std::byte> encoded, info_notes& notes, std::string_view skip = {}) {
+  std::string out = "{";
+  osprof::detail::append_info_members(out, encoded, true, skip, notes);
+  return out + "}";
+}
+
+std::string to_json(std::span<const osprof::info_field> span, info_notes& notes) {
   std::vector<std::byte> buffer(osprof::detail::encoded_info_size(span));
   auto* end = osprof::detail::encode_info(buffer.data(), span);
   EXPECT_EQ(static_cast<std::size_t>(end - buffer.data()), buffer.size());
-  std::string out = "{";
-  osprof::detail::append_info_members(out, buffer, true);
-  return out + "}";
+  // The bounded encoder (the trace points' one) writes the same bytes.
+  std::vector<std::byte> bounded(buffer.size());
+  EXPECT_EQ(osprof::detail::encode_info_bounded(bounded.data(), bounded.data() + bounded.size(), span),
+            bounded.data() + bounded.size());
+  EXPECT_EQ(bounded, buffer);
+  return decode(buffer, notes);
+}
+
+std::string to_json(osprof::info fields) {
+  info_notes notes;
+  const std::string json = to_json(std::span<const osprof::info_field>(fields.begin(), fields.size()), notes);
+  EXPECT_FALSE(notes.cut);
+  return json;
 }
 
 TEST(InfoCodec, EncodesEveryKindInOrder) {
@@ -36,6 +59,25 @@ TEST(InfoCodec, EscapesStringsAndRepairsInvalidUtf8) {
   EXPECT_EQ(to_json({{"q", "a\"b\\c\n\t\x01"}}), R"({"q": "a\"b\\c\n\t\u0001"})");
   EXPECT_EQ(to_json({{"utf8", "caf\xC3\xA9"}}), "{\"utf8\": \"caf\xC3\xA9\"}");
   EXPECT_EQ(to_json({{"bad", "x\xFFy\xC3"}}), "{\"bad\": \"x\xEF\xBF\xBDy\xEF\xBF\xBD\"}");
+  // Each repair is reported, in a value and in a key, and valid text reports none.
+  for (const auto& [field, invalid] : std::vector<std::pair<osprof::info_field, bool>>{
+           {{"bad", "x\xFFy"}, true}, {{"k\xC3", 1}, true}, {{"caf\xC3\xA9", "\xE2\x82\xAC"}, false}}) {
+    info_notes notes;
+    to_json(std::span<const osprof::info_field>(&field, 1), notes);
+    EXPECT_EQ(notes.invalid_utf8, invalid) << field.key;
+    EXPECT_FALSE(notes.cut);
+  }
+}
+
+TEST(InfoCodec, LongKeysAreCutAndReported) {
+  const std::string at_limit(osprof::max_info_key_bytes, 'k');
+  const std::string over = at_limit + "xyz";
+  for (const std::string& key : {at_limit, over}) {
+    const osprof::info_field field{key, 1};
+    info_notes notes;
+    EXPECT_EQ(to_json(std::span<const osprof::info_field>(&field, 1), notes), "{\"" + at_limit + "\": 1}");
+    EXPECT_EQ(notes.cut, key.size() > osprof::max_info_key_bytes);
+  }
 }
 
 TEST(InfoCodec, NonFiniteFloatsBecomeNull) {
@@ -55,37 +97,44 @@ std::vector<std::byte> encode(osprof::info fields) {
 // info is encoded inside the call that builds it, as trace points do.
 TEST(InfoCodec, SkipsAKeyAtTopLevelOnly) {
   const auto buffer = encode({{"host", "caller"}, {"x", {{"host", "nested"}}}});
-  std::string out;
-  osprof::detail::append_info_members(out, buffer, true, "host");
-  EXPECT_EQ(out, R"("x": {"host": "nested"})");
+  info_notes notes;
+  EXPECT_EQ(decode(buffer, notes, "host"), R"({"x": {"host": "nested"}})");
 }
 
 TEST(InfoCodec, TruncatedInputNeverProducesBrokenJson) {
   const auto buffer = encode({{"a", "some text"}, {"b", {{"c", 1}}}});
   for (std::size_t cut = 0; cut < buffer.size(); ++cut) {
-    std::string out = "{";
-    osprof::detail::append_info_members(out, std::span<const std::byte>(buffer).first(cut), true);
-    out += "}";
-    EXPECT_EQ(out, "{}") << "cut at " << cut;
+    info_notes notes;
+    EXPECT_EQ(decode(std::span<const std::byte>(buffer).first(cut), notes), "{}") << "cut at " << cut;
   }
 }
 
-TEST(InfoCodec, DeepNestingIsCutAtTheLimit) {
-  // 20 levels of {"k": {...}}: levels past the limit become null, the JSON stays balanced.
-  std::vector<osprof::info_field> levels;
-  levels.reserve(20);
-  levels.emplace_back("k", 1);
-  for (int i = 1; i < 20; ++i) {
-    levels.emplace_back("k", osprof::info_value(std::span<const osprof::info_field>(&levels[static_cast<std::size_t>(i - 1)], 1)));
+// `levels` objects nested as {"k": {"k": ... {"k": 1}}}, encoded and decoded.
+std::string nested_json(int levels, info_notes& notes) {
+  std::vector<osprof::info_field> chain;
+  chain.reserve(static_cast<std::size_t>(levels));
+  chain.emplace_back("k", 1);
+  for (int i = 1; i < levels; ++i) {
+    chain.emplace_back("k", osprof::info_value(std::span<const osprof::info_field>(&chain[static_cast<std::size_t>(i - 1)], 1)));
   }
-  std::span<const osprof::info_field> top(&levels.back(), 1);
-  std::vector<std::byte> buffer(osprof::detail::encoded_info_size(top));
-  osprof::detail::encode_info(buffer.data(), top);
-  std::string out = "{";
-  osprof::detail::append_info_members(out, buffer, true);
-  out += "}";
-  EXPECT_NE(out.find("null"), std::string::npos);
-  EXPECT_EQ(std::count(out.begin(), out.end(), '{'), std::count(out.begin(), out.end(), '}'));
+  return to_json(std::span<const osprof::info_field>(&chain.back(), 1), notes);
+}
+
+TEST(InfoCodec, DeepNestingIsCutAtTheLimitAndReported) {
+  // Objects nested max_info_depth deep are kept whole; one level more becomes null.
+  info_notes fits;
+  const std::string whole = nested_json(osprof::max_info_depth + 1, fits);
+  EXPECT_EQ(whole.find("null"), std::string::npos) << whole;
+  EXPECT_FALSE(fits.cut);
+  info_notes deep;
+  const std::string cut = nested_json(osprof::max_info_depth + 2, deep);
+  EXPECT_NE(cut.find("{\"k\": null}"), std::string::npos) << cut;
+  EXPECT_EQ(std::count(cut.begin(), cut.end(), '{'), std::count(cut.begin(), cut.end(), '}'));
+  EXPECT_TRUE(deep.cut);
+  // A null the caller wrote is not a cut.
+  info_notes plain;
+  to_json(std::vector<osprof::info_field>{{"none", nullptr}}, plain);
+  EXPECT_FALSE(plain.cut);
 }
 
 }  // namespace

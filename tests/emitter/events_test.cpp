@@ -280,6 +280,41 @@ TEST_F(Events, OversizedInfoSpillsThenTruncatesButKeepsTheEvent) {
   EXPECT_EQ(s.written, 4u);
 }
 
+TEST_F(Events, LimitsThatChangeAnEventAreCounted) {
+  osprof::init("k");
+  // A name over max_point_name_bytes, cut before the character the limit falls in.
+  const std::string long_name = std::string(osprof::max_point_name_bytes - 1, 'n') + "\xC3\xA9tail";
+  osprof::start(long_name);
+  osprof::stop();
+  // A name that is not UTF-8, and an info value that is not either.
+  osprof::start("bad\xFF" "name");
+  osprof::stop({{"v", "x\xC0y"}});
+  // Info nested 18 levels deep: the deepest object becomes null.
+  std::vector<osprof::info_field> chain;
+  chain.reserve(18);
+  chain.emplace_back("k", 1);
+  for (int i = 1; i < 18; ++i) {
+    chain.emplace_back("k", osprof::info_value(std::span<const osprof::info_field>(&chain.back(), 1)));
+  }
+  osprof::start("deep", std::span<const osprof::info_field>(&chain.back(), 1));
+  osprof::stop();
+  osprof::start("fine", {{"text", "caf\xC3\xA9"}});
+  osprof::stop();
+  const auto events = collect();
+  ASSERT_EQ(events.size(), 8u);
+  // Every stored name is valid UTF-8, Python's sqlite3 and Redis clients decode it.
+  EXPECT_EQ(events[0].name, std::string(osprof::max_point_name_bytes - 1, 'n') + "-start");
+  EXPECT_EQ(events[2].name, "bad\xEF\xBF\xBDname-start");
+  EXPECT_EQ(events[3].name, "bad\xEF\xBF\xBDname-stop");
+  EXPECT_NE(events[3].info_json.find("x\xEF\xBF\xBDy"), std::string::npos) << events[3].info_json;
+  EXPECT_NE(events[4].info_json.find("{\"k\":null}"), std::string::npos) << events[4].info_json;
+  const auto s = emitter_->get_stats();
+  EXPECT_EQ(s.cut_names, 2u);     // start and stop of the long name
+  EXPECT_EQ(s.invalid_utf8, 2u);  // bad-name start and stop (its info's bad value is in the stop)
+  EXPECT_EQ(s.cut_info, 1u);
+  EXPECT_EQ(s.written, 8u);
+}
+
 TEST_F(Events, StopInfoAndExplicitErrorsAreRecorded) {
   osprof::init("k");
   osprof::start("db", {{"db", {{"statement", "SELECT ?"}, {"params", {{"id", 42}}}}}});

@@ -7,7 +7,7 @@ set -euo pipefail
 cli="$1"
 IFS=';' read -r -a wanted <<<"$2"
 
-listed=$("$cli" drivers | awk '{print $1}' | sed 's|://$||; s|+.*$||; s|^rediss$|redis|; s|^redissentinel$|redis|; s|^rediscluster$|redis|' | sort -u)
+listed=$("$cli" drivers | awk '{print $1}' | sed 's|://$||; s|+.*$||; s|^rediss$|redis|; s|^redissentinel$|redis|; s|^rediscluster$|redis|; s|^rabbits\?$|messaging|; s|^amqps\?$|messaging|' | sort -u)
 expected=$(printf '%s\n' "${wanted[@]}" | sort -u)
 if [[ "$listed" != "$expected" ]]; then
   echo "osprof drivers lists:"$'\n'"$listed"$'\n'"but the build has:"$'\n'"$expected" >&2
@@ -18,7 +18,7 @@ needs_tls=no
 needs_zlib=no
 for d in "${wanted[@]}"; do
   case "$d" in
-    redis) needs_tls=yes ;;
+    redis | messaging) needs_tls=yes ;;  # messaging: rabbitmq-c links libssl
     influxdb | clickhouse | elasticsearch | otlp | mysql) needs_tls=yes needs_zlib=yes ;;
     postgresql) needs_tls=yes ;;
     mongodb) needs_tls=yes needs_zlib=yes ;;  # through libmongoc (TLS, zlib compression)

@@ -106,6 +106,43 @@ TEST(RedisResp, RejectsWhatIsNotRedis) {
   EXPECT_EQ(error_of("$5\r\nabc"), "");  // incomplete is not an error
 }
 
+TEST(RedisResp, RepliesAreBoundedInElementsAndBytes) {
+  auto error_of = [](const auto& feed) -> std::string {
+    resp_parser p;
+    try {
+      feed(p);
+    } catch (const protocol_error& e) {
+      return e.what();
+    }
+    return {};
+  };
+  // A 2^31-element array is refused as soon as it is announced, before anything is kept.
+  EXPECT_NE(error_of([](resp_parser& p) { p.parse("*2147483648\r\n"); }).find("elements"), std::string::npos);
+  // Nested arrays count together.
+  EXPECT_NE(error_of([](resp_parser& p) {
+              p.parse("*3\r\n*3000000\r\n");
+              p.parse("*3000000\r\n");
+            }).find("elements"),
+            std::string::npos);
+  // An endless stream of bulk strings inside one array stops at the byte limit.
+  const std::string_view chunk_header = "*1000000\r\n";
+  EXPECT_NE(error_of([&](resp_parser& p) {
+              std::string data(chunk_header);
+              const std::string element = "$" + std::to_string(1 << 20) + "\r\n" + std::string(1 << 20, 'x') + "\r\n";
+              p.parse(data);
+              for (int i = 0; i < 2000; ++i) p.parse(element);  // 2 GiB in all
+            }).find("MiB"),
+            std::string::npos);
+  // Within the limits, replies keep coming, each counted afresh.
+  resp_parser ok;
+  for (int i = 0; i < 3; ++i) {
+    std::string reply = "*1000000\r\n";
+    for (int k = 0; k < 1000000; ++k) reply += ":1\r\n";
+    EXPECT_EQ(ok.parse(reply), reply.size());
+    EXPECT_EQ(ok.take().elements.size(), 1000000u);
+  }
+}
+
 TEST(RedisResp, ExcerptsArePrintable) {
   EXPECT_EQ(printable_excerpt(std::string_view("a\r\n\x01\xff", 5)), "a\\r\\n\\x01\\xff");
   EXPECT_EQ(printable_excerpt(std::string(60, 'y'), 4), "yyyy...");

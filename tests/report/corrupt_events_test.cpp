@@ -150,5 +150,66 @@ TEST(CorruptEvents, OnlyBadEventsGiveAnEmptyReport) {
   EXPECT_EQ(r.problems.size(), 2u);
 }
 
+TEST(CorruptEvents, OversizedEventIsSkipped) {
+  // A valid event whose info carries just over the 16 MiB limit.
+  const std::string big = event("x-start", "x", "r", t0 + 3000,
+                                R"({"host": "vm", "pad": ")" + std::string(max_stored_event_bytes, 'p') + "\"}");
+  ASSERT_GT(big.size(), max_stored_event_bytes);
+  expect_skipped(big, "too large (" + std::to_string(big.size()) + " bytes, more than 16 MiB): skipped");
+  // One byte under the limit is still read.
+  std::string fits = event("x-start", "x", "r", t0 + 3000, R"({"host": "vm", "pad": ""})");
+  fits.insert(fits.find("\"pad\": \"") + 8, max_stored_event_bytes - fits.size(), 'p');
+  ASSERT_EQ(fits.size(), max_stored_event_bytes);
+  EXPECT_TRUE(with_bad_event(fits).problems.empty());
+}
+
+// Depth of the deepest node (a root is 1).
+std::size_t depth(const std::vector<report_node>& nodes) {
+  std::size_t deepest = 0;
+  for (const auto& n : nodes) deepest = std::max(deepest, 1 + depth(n.children));
+  return deepest;
+}
+
+TEST(CorruptEvents, DeepChainIsShownAtTheDepthLimit) {
+  // 5000 points, each the parent of the next: every point is kept, none below level 128.
+  constexpr int points = 5000;
+  std::vector<std::string> events;
+  for (int i = 0; i < points; ++i) {
+    const std::string id = "p" + std::to_string(i);
+    const std::string parent = i == 0 ? std::string(base_id) : "p" + std::to_string(i - 1);
+    events.push_back(event("deep-start", id, parent, t0 + i));
+    events.push_back(event("deep-stop", id, parent, t0 + 2 * points - i));
+  }
+  const report r = build_report(base_id, events);
+  EXPECT_EQ(r.event_count, 2u * points);
+  EXPECT_EQ(count_nodes(r.children), static_cast<std::size_t>(points));
+  EXPECT_EQ(depth(r.children), max_report_depth);
+  ASSERT_EQ(r.problems.size(), 1u);
+  EXPECT_EQ(r.problems[0], std::string("trace ") + base_id + ": " + std::to_string(points - max_report_depth) +
+                               " points nested deeper than 128 levels are shown at that level (the first under p126)");
+  // The flattened points hang from p126 (level 127), in start order.
+  const report_node* anchor = find_node(r.children, "p126");
+  ASSERT_NE(anchor, nullptr);
+  ASSERT_EQ(anchor->children.size(), static_cast<std::size_t>(points - max_report_depth + 1));
+  EXPECT_EQ(anchor->children.front().trace_id, "p127");
+  EXPECT_EQ(anchor->children.back().trace_id, "p" + std::to_string(points - 1));
+  // The rendered report grows with the number of points, not with the square of the depth:
+  // indentation stops at level 128 (unbounded, this chain would render to about 4 GB).
+  const std::string json = render_json(r);
+  EXPECT_LT(json.size(), std::size_t{points} * 32 * 1024);
+}
+
+TEST(CorruptEvents, ShallowTreeIsNotTouched) {
+  std::vector<std::string> events;
+  for (std::size_t i = 0; i < max_report_depth; ++i) {
+    const std::string id = "p" + std::to_string(i);
+    const std::string parent = i == 0 ? std::string(base_id) : "p" + std::to_string(i - 1);
+    events.push_back(event("deep-start", id, parent, t0 + static_cast<std::int64_t>(i)));
+  }
+  const report r = build_report(base_id, events);
+  EXPECT_TRUE(r.problems.empty());
+  EXPECT_EQ(depth(r.children), max_report_depth);
+}
+
 }  // namespace
 }  // namespace osprof::test

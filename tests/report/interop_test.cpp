@@ -232,6 +232,28 @@ TEST(PythonOsprofiler, RichPythonReportRoundTrips) {
   EXPECT_EQ(render_json(parse_report_json(json)), json);
 }
 
+TEST(PythonOsprofiler, ValuesBeyondJsonAreReadAsPythonReadsThem) {
+  // Python's json module writes NaN, Infinity and integers of any size, and reads 1e400 as
+  // Infinity: such an event is a point like any other, and prints as Python prints it.
+  const std::vector<std::string> events = {
+      event("wsgi-start", "w", base_id, t0,
+            R"({"host": "vm", "ratio": NaN, "limit": Infinity, "floor": -Infinity, "huge": 1e400,)"
+            R"( "ids": [18446744073709551616, -9223372036854775809, 340282366920938463463374607431768211456],)"
+            R"( "text": "NaN 1e400 99999999999999999999", "ok": 18446744073709551615})"),
+      event("wsgi-stop", "w", base_id, t0 + 2000, R"({"host": "vm", "nested": {"v": [NaN]}})"),
+  };
+  const report r = build_report(base_id, events);
+  ASSERT_TRUE(r.problems.empty()) << r.problems.front();
+  ASSERT_EQ(r.children.size(), 1u);
+  const std::string ours = render_json(r);
+  EXPECT_EQ(ours, python_report("json", events));
+  EXPECT_NE(ours.find("340282366920938463463374607431768211456"), std::string::npos);
+  EXPECT_NE(ours.find("\"huge\": Infinity"), std::string::npos) << ours;
+  EXPECT_NE(ours.find("\"text\": \"NaN 1e400 99999999999999999999\""), std::string::npos) << ours;
+  // Python's own report of such a trace reads back and prints byte for byte.
+  EXPECT_EQ(render_json(parse_report_json(ours)), ours);
+}
+
 TEST(HtmlPage, WorksInADom) {
   const auto events = rich_events();
   const report r = build_report(base_id, events);

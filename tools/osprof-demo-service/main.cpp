@@ -325,11 +325,30 @@ asio::awaitable<void> session(tcp::socket socket, const osprof::beast::server& t
   beast::flat_buffer buffer;
   try {
     while (!stopping) {
-      http::request<http::string_body> req;
+      // Bounded requests: a header over 16 KiB or a body over 1 MiB is answered 431 or 413,
+      // then the connection closes (what is left of such a request cannot be read safely).
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(16 * 1024);
+      parser.body_limit(1024 * 1024);
       stream.expires_after(60s);
       conn->idle = true;
-      co_await http::async_read(stream, buffer, req, asio::use_awaitable);
+      auto [read_ec, ignored_bytes] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
       conn->idle = false;
+      if (read_ec == http::error::header_limit || read_ec == http::error::body_limit) {
+        const bool header = read_ec == http::error::header_limit;
+        http::response<http::string_body> refusal{header ? http::status::request_header_fields_too_large
+                                                         : http::status::payload_too_large, 11};
+        refusal.set(http::field::content_type, "application/json");
+        refusal.body() = header ? "{\"error\": \"request header too large (16 KiB at most)\"}\n"
+                                : "{\"error\": \"request body too large (1 MiB at most)\"}\n";
+        refusal.keep_alive(false);
+        refusal.prepare_payload();
+        stream.expires_after(10s);
+        co_await http::async_write(stream, refusal, asio::use_awaitable);
+        break;
+      }
+      if (read_ec) break;
+      http::request<http::string_body> req = parser.release();
       // The whole of osprof's server side: verify the headers and run the handler inside the
       // caller's trace (or untraced, at no cost, when there is none).
       std::string trace;
@@ -350,10 +369,23 @@ asio::awaitable<void> session(tcp::socket socket, const osprof::beast::server& t
 
 asio::awaitable<void> listen(asio::io_context& ioc, tcp::acceptor& acceptor, const osprof::beast::server& tracing,
                              const config& cfg, connections& open, const std::atomic<bool>& stopping) {
+  auto last_report = std::chrono::steady_clock::time_point{};
   while (!stopping) {
     tcp::socket socket(asio::make_strand(ioc));
     auto [ec] = co_await acceptor.async_accept(socket, asio::as_tuple(asio::use_awaitable));
-    if (ec) break;
+    if (stopping || ec == asio::error::operation_aborted) break;
+    if (ec) {
+      // Out of file descriptors (EMFILE, ENFILE), buffers or memory, or a connection that was
+      // reset while queued: the listener stays, and accepts again once connections close.
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_report >= 10s) {
+        std::fprintf(stderr, "osprof-demo-service: accepting a connection failed: %s; retrying\n", ec.message().c_str());
+        last_report = now;
+      }
+      asio::steady_timer pause(ioc, 100ms);
+      co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
     auto ex = socket.get_executor();
     asio::co_spawn(ex, session(std::move(socket), tracing, cfg, open, stopping), asio::detached);
   }
@@ -411,6 +443,11 @@ int call(const config& cfg) {
 
 int main(int argc, char** argv) {
   const config cfg = parse_args(argc, argv);
+  if (cfg.hmac_keys.empty()) {
+    // OSPROF_HMAC_KEYS set to nothing but separators ("," or " , "): no key to sign or verify with.
+    std::fprintf(stderr, "osprof-demo-service: no HMAC key: OSPROF_HMAC_KEYS holds none (give --hmac-keys K1,K2)\n");
+    return 2;
+  }
   osprof::register_builtin_drivers();
   try {
     if (cfg.call) return call(cfg);

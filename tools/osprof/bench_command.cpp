@@ -44,21 +44,34 @@ int bench(const bench_settings& b) {
   } else if (b.svg) {
     throw usage_error{"--svg needs --sweep"};
   }
-  // Fail on a bad connection string before any load starts.
+  // Fail on a bad connection string or an output that cannot be written before any load starts.
   connection_string::parse(base.connection_string);
+  if (b.json) check_writable(*b.json);
+  if (sweep) check_writable(b.svg.value_or("osprof-sweep.svg"));
 
   interrupt_handler on_ctrl_c;
   std::string json;
+  std::vector<run_result> runs;
   if (!sweep) {
-    const run_result r = run_once(base);
-    print_run(r);
-    json = run_json(r);
+    runs.push_back(run_once(base));
+    print_run(runs.back());
+    json = run_json(runs.back());
   } else {
-    json = sweep_json(*sweep, run_sweep(base, *sweep, b.svg.value_or("osprof-sweep.svg")));
+    runs = run_sweep(base, *sweep, b.svg.value_or("osprof-sweep.svg"));
+    json = sweep_json(*sweep, runs);
   }
   std::fflush(stdout);
   if (b.json) write_file(*b.json, json + "\n");
-  return interrupted() ? 130 : 0;
+  if (interrupted()) return 130;
+  // A run that emitted but stored nothing measured no backend: not a success.
+  for (const run_result& r : runs) {
+    if (r.st.emitted != 0 && r.st.written == 0) {
+      std::fprintf(stderr, "osprof: nothing was written to %s%s%s\n", redact_connection_string(r.settings.connection_string).c_str(),
+                   r.st.last_error.empty() ? "" : ": ", r.st.last_error.c_str());
+      return 1;
+    }
+  }
+  return 0;
 }
 
 void add_text_option(CLI::App& command, const char* name, std::optional<std::string>& into, const char* value_name,

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include <osprof/error.hpp>
@@ -67,6 +68,12 @@ CLI::Validator number_in(double min, double max) {
         return "must be a number from " + number_text(min) + " to " + number_text(max) + ", not '" + text + "'";
       },
       "");
+}
+
+void check_writable(const std::string& path) {
+  const bool existed = std::filesystem::exists(path);
+  { std::ofstream probe(path, std::ios::binary | std::ios::app); if (!probe) throw error("cannot write '" + path + "'"); }
+  if (!existed) std::filesystem::remove(path);
 }
 
 CLI::Validator boolean_word() {

@@ -43,6 +43,8 @@ CLI::Validator boolean_word();
 /// The meaning of a word boolean_word() accepted.
 bool boolean_value(const std::string& word);
 
+/// Throws osprof::error "cannot write" when `path` cannot be written (checked before long work).
+void check_writable(const std::string& path);
 /// Writes `text` to the file at `path`, replacing it; throws osprof::error if it cannot.
 void write_file(const std::string& path, const std::string& text);
 
@@ -59,6 +61,7 @@ void add_demo_command(CLI::App& app, command_action& action);
 void add_drivers_command(CLI::App& app, command_action& action);
 void add_bench_command(CLI::App& app, command_action& action);
 void add_serve_command(CLI::App& app, command_action& action);
+void add_collect_command(CLI::App& app, command_action& action);
 
 /// What `trace show` and `trace list` take; `osprof demo` runs them too.
 struct trace_show_settings {
@@ -69,12 +72,16 @@ struct trace_show_settings {
   std::optional<std::string> out{};
   std::optional<std::string> render_dot{};  ///< OSProfiler's --render-dot: the graph to <FILE>.pdf
   int timeout_s = 30;
+  std::optional<std::string> transport_url{};  ///< messaging:// only, as OSProfiler's CLI
+  std::optional<double> idle_timeout_s{};
 };
 struct trace_list_settings {
   std::optional<std::string> connection_string{};
   bool error_trace = false;
   bool json = false;
   int timeout_s = 30;
+  std::optional<std::string> transport_url{};
+  std::optional<double> idle_timeout_s{};
 };
 int trace_show(const trace_show_settings& s);
 int trace_list(const trace_list_settings& s);

@@ -110,6 +110,7 @@ int main(int argc, char** argv) {
   osprof::cli::add_drivers_command(app, action);
   osprof::cli::add_bench_command(app, action);
   osprof::cli::add_serve_command(app, action);
+  osprof::cli::add_collect_command(app, action);
   app.footer(footer);  // after the commands: it is about the whole program, so they do not copy it
 
   std::vector<std::string> args(argv + 1, argv + argc);

@@ -1,5 +1,7 @@
 // `osprof trace show` and `osprof trace list`, as OSProfiler's CLI.
+#include <fcntl.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,7 +14,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <sstream>
+#include <optional>
 
 #include <osprof/connection_string.hpp>
 #include <osprof/error.hpp>
@@ -22,11 +24,53 @@
 
 #include "cli.hpp"
 #include "common/json_writer.hpp"
+#include "common/text.hpp"
 
 namespace osprof::cli {
 
 namespace {
 
+/// A saved report larger than this is refused: reports of a million points are far smaller.
+constexpr off_t max_report_file_bytes = off_t{256} << 20;
+
+// The saved report at `path`, or nullopt with `why` set. Only a regular file is read, so a FIFO
+// or a device given by mistake fails at once instead of blocking or reading forever.
+// `exists` tells whether there is something at `path` (a trace id is tried only when not).
+std::optional<std::string> read_report_file(const std::string& path, std::string& why, bool& exists) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  exists = fd >= 0 || errno != ENOENT;
+  if (fd < 0) {
+    why = std::strerror(errno);
+    return std::nullopt;
+  }
+  std::optional<std::string> text;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    why = std::strerror(errno);
+  } else if (!S_ISREG(st.st_mode)) {
+    why = S_ISDIR(st.st_mode) ? "a directory" : "not a regular file";
+  } else if (st.st_size > max_report_file_bytes) {
+    why = std::to_string(st.st_size) + " bytes, more than the " + std::to_string(max_report_file_bytes >> 20) +
+          " MiB a saved report may have";
+  } else {
+    text.emplace();
+    text->resize(static_cast<std::size_t>(st.st_size));
+    std::size_t done = 0;
+    errno = 0;
+    while (done < text->size()) {
+      const ssize_t n = ::read(fd, text->data() + done, text->size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;  // an error, or the file shrank while it was read
+      done += static_cast<std::size_t>(n);
+    }
+    if (done < text->size()) {
+      why = errno != 0 ? std::strerror(errno) : "the file changed while it was read";
+      text.reset();
+    }
+  }
+  ::close(fd);
+  return text;
+}
 
 // stdout, or the file given with --out; text always ends with a newline.
 bool write_output(const std::string& text, const std::optional<std::string>& path) {
@@ -35,9 +79,12 @@ bool write_output(const std::string& text, const std::optional<std::string>& pat
     write_file(*path, newline ? text + '\n' : text);
     return true;
   }
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  if (newline) std::fputc('\n', stdout);
-  return std::fflush(stdout) == 0;
+  errno = 0;
+  const bool written = std::fwrite(text.data(), 1, text.size(), stdout) == text.size() &&
+                       (!newline || std::fputc('\n', stdout) != EOF) && std::fflush(stdout) == 0;
+  // A full disk or a closed pipe must not pass for a report written.
+  if (!written) throw error(std::string("cannot write the standard output: ") + std::strerror(errno != 0 ? errno : EIO));
+  return true;
 }
 
 // Whether `program` is an executable file in one of PATH's directories.
@@ -103,6 +150,46 @@ auto with_timeout_hint(Read read) {
   }
 }
 
+// --transport-url and --idle-timeout (OSProfiler's, for messaging:// only) go to the driver as
+// options of the connection string.
+std::string with_messaging_options(std::string cs, const std::optional<std::string>& transport_url,
+                                   const std::optional<double>& idle_timeout_s) {
+  if (!transport_url && !idle_timeout_s) return cs;
+  const auto scheme = cs.substr(0, cs.find("://"));
+  const bool transport_scheme = scheme == "rabbit" || scheme == "rabbits" || scheme == "amqp" || scheme == "amqps";
+  if (scheme != "messaging" && !(transport_scheme && !transport_url)) {
+    throw usage_error{transport_url ? "--transport-url is for --connection-string messaging:// only"
+                                    : "--idle-timeout is for messaging:// (or a rabbit:// transport URL) only"};
+  }
+  if (cs.find("://") == std::string::npos) cs += "://";
+  char sep = cs.find('?') == std::string::npos ? '?' : '&';
+  if (transport_url) {
+    cs += sep + std::string("transport_url=") + detail::percent_encode(*transport_url);
+    sep = '&';
+  }
+  if (idle_timeout_s) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", *idle_timeout_s);
+    cs += sep + std::string("idle_timeout=") + text;
+  }
+  return cs;
+}
+
+void add_messaging_options(CLI::App& command, std::optional<std::string>& transport_url,
+                           std::optional<double>& idle_timeout_s) {
+  command
+      .add_option_function<std::string>(
+          "--transport-url", [&transport_url](const std::string& url) { transport_url = url; },
+          "oslo.messaging transport URL for messaging://, e.g. rabbit://user:password@host:5672/")
+      ->option_text("URL");
+  command
+      .add_option_function<double>(
+          "--idle-timeout", [&idle_timeout_s](double s) { idle_timeout_s = s; },
+          "messaging://: stop reading after S seconds without a new event of the trace (default 1)")
+      ->check(number_in(0.001, 86400))
+      ->option_text("S");
+}
+
 }  // namespace
 
 int trace_show(const trace_show_settings& s) {
@@ -117,22 +204,25 @@ int trace_show(const trace_show_settings& s) {
   // profiler.init(). Such an id is bounded as the SQL layout's column is (255 bytes).
   std::optional<std::string> id;
   if (const auto u = uuid::parse_like(target)) id = u->to_string();
-  std::ifstream file;
+  std::optional<std::string> saved;
   if (!id) {
-    file.open(target, std::ios::binary);
+    std::string why;
+    bool exists = false;
+    saved = read_report_file(target, why, exists);
     const bool printable = std::none_of(target.begin(), target.end(), [](char c) {
       return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
     });
-    if (!file && (target.empty() || target.size() > 255 || !printable)) {
-      std::fprintf(stderr, "osprof: '%s' is neither a trace id nor a readable report file\n", target.c_str());
+    if (!saved && (exists || target.empty() || target.size() > 255 || !printable)) {
+      std::fprintf(stderr, "osprof: '%s' is neither a trace id nor a readable report file (%s)\n", target.c_str(),
+                   exists ? why.c_str() : "no such file");
       return 1;
     }
-    if (!file) id = target;
+    if (!saved) id = target;
   }
 
   report r;
   if (id) {
-    const std::string cs = connection_string(s.connection_string);
+    const std::string cs = with_messaging_options(connection_string(s.connection_string), s.transport_url, s.idle_timeout_s);
     const bool uuid_like = uuid::parse_like(target).has_value();
     try {
       r = with_timeout_hint([&] { return read_report(cs, *id, read_options{std::chrono::seconds(s.timeout_s)}); });
@@ -154,9 +244,7 @@ int trace_show(const trace_show_settings& s) {
     }
   } else {
     // A report saved with --json (osprof's or OSProfiler's), as OSProfiler does.
-    std::stringstream text;
-    text << file.rdbuf();
-    r = parse_report_json(text.str());
+    r = parse_report_json(*saved);
   }
 
   if (s.render_dot) render_pdf(render_dot(r), *s.render_dot + ".pdf");
@@ -178,7 +266,7 @@ int trace_show(const trace_show_settings& s) {
 }
 
 int trace_list(const trace_list_settings& s) {
-  const std::string cs = connection_string(s.connection_string);
+  const std::string cs = with_messaging_options(connection_string(s.connection_string), s.transport_url, s.idle_timeout_s);
   const bool errors_only = s.error_trace;
   const auto rows = with_timeout_hint(
       [&] { return list_traces(cs, errors_only, read_options{std::chrono::seconds(s.timeout_s)}); });
@@ -255,6 +343,7 @@ void add_trace_commands(CLI::App& app, command_action& action) {
   show_command->add_flag("--color", show->color, "colour the tree even when stdout is not a terminal");
   show_command->add_flag("--no-color", show->no_color, "never colour the tree (as $NO_COLOR does)");
   add_timeout_option(*show_command, show->timeout_s);
+  add_messaging_options(*show_command, show->transport_url, show->idle_timeout_s);
   show_command->callback([show, &action] { action = [show] { return trace_show(*show); }; });
 
   auto list = std::make_shared<trace_list_settings>();
@@ -272,6 +361,7 @@ void add_trace_commands(CLI::App& app, command_action& action) {
       ->option_text("[BOOL]");
   list_command->add_flag("--json", list->json, "a JSON array of {base_id, timestamp} instead of the table");
   add_timeout_option(*list_command, list->timeout_s);
+  add_messaging_options(*list_command, list->transport_url, list->idle_timeout_s);
   list_command->callback([list, &action] { action = [list] { return trace_list(*list); }; });
 }
 
