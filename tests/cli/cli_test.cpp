@@ -316,7 +316,7 @@ TEST_F(Cli, BadInputGetsClearErrorsAndExitCodes) {
   EXPECT_NE(r.out.find("'not-a-trace-or-file' is not a readable report file, and reading it as a trace id failed: "),
             std::string::npos) << r.out;
   EXPECT_NE(r.out.find("does not exist"), std::string::npos) << r.out;
-  demo();
+  const std::string demo_id = demo();
   r = run("trace show not-a-trace-or-file --connection-string " + cs_);
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("'not-a-trace-or-file' is neither a readable report file nor a trace id in " + cs_),
@@ -324,6 +324,12 @@ TEST_F(Cli, BadInputGetsClearErrorsAndExitCodes) {
   r = run("trace show \"$(printf 'bad\\001id')\"");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("is neither a trace id nor a readable report file"), std::string::npos) << r.out;
+  // Output that cannot be written (a full disk) is an error, not a report that passes for written.
+  for (const std::string command : {"trace list --connection-string " + cs_, "trace show " + demo_id + " --html --connection-string " + cs_}) {
+    r = run_command("{ " + std::string(OSPROF_CLI_PATH) + " " + command + " >/dev/full; }");
+    EXPECT_EQ(r.code, 1) << command;
+    EXPECT_NE(r.out.find("cannot write the standard output: No space left on device"), std::string::npos) << r.out;
+  }
   // A directory, a FIFO nobody writes to, a device: refused at once, never read or waited on.
   r = run("trace show " + dir_.string());
   EXPECT_EQ(r.code, 1);

@@ -79,9 +79,12 @@ bool write_output(const std::string& text, const std::optional<std::string>& pat
     write_file(*path, newline ? text + '\n' : text);
     return true;
   }
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  if (newline) std::fputc('\n', stdout);
-  return std::fflush(stdout) == 0;
+  errno = 0;
+  const bool written = std::fwrite(text.data(), 1, text.size(), stdout) == text.size() &&
+                       (!newline || std::fputc('\n', stdout) != EOF) && std::fflush(stdout) == 0;
+  // A full disk or a closed pipe must not pass for a report written.
+  if (!written) throw error(std::string("cannot write the standard output: ") + std::strerror(errno != 0 ? errno : EIO));
+  return true;
 }
 
 // Whether `program` is an executable file in one of PATH's directories.
