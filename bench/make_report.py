@@ -514,6 +514,12 @@ def main():
                 L.append(f.read().rstrip())
             L.append("")
 
+    # Measurements of other programs (bench/sections/*.md, e.g. osprof serve), kept as written.
+    for path in sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "sections", "*.md"))):
+        with open(path) as f:
+            L.append(f.read().rstrip())
+        L.append("")
+
     L.append("## Reproduce")
     L.append("")
     L.append("```sh")

@@ -39,6 +39,8 @@ class field_reader {
   struct fields {
     std::string base_id;
     std::string timestamp;
+    std::string name;
+    std::string service;
   };
   std::optional<fields> read(std::string_view json) {
     simdjson::padded_string padded(json);
@@ -54,6 +56,8 @@ class field_reader {
       if (key == "base_id" || key == "timestamp") {
         if (field.value().get_string().get(v) != simdjson::SUCCESS) return std::nullopt;
         (key == "base_id" ? f.base_id : f.timestamp) = v;
+      } else if (key == "name" || key == "service") {
+        if (field.value().get_string().get(v) == simdjson::SUCCESS) (key == "name" ? f.name : f.service) = v;
       }
     }
     if (f.timestamp.empty()) return std::nullopt;
@@ -294,9 +298,117 @@ asio::awaitable<std::vector<trace_summary>> list_from(client& c, bool errors_onl
   co_return rows;
 }
 
+// The row's details from its list: the oldest event (point, service), the newest (finished),
+// the length, and whether an error flag exists.
+asio::awaitable<void> add_details(client& c, trace_summary& row) {
+  field_reader reader;
+  const std::string key = std::string(list_prefix) + row.base_id;
+  std::string cmd;
+  command_writer(cmd).command("LLEN", key);
+  resp_value length = co_await keyed_request(c, key, cmd);
+  if (length.type == resp_value::kind::integer) row.events = static_cast<std::size_t>(length.integer);
+  for (const std::int64_t index : {std::int64_t{-1}, std::int64_t{0}}) {
+    cmd.clear();
+    command_writer(cmd).command("LINDEX", key, index);
+    resp_value r = co_await keyed_request(c, key, cmd);
+    if (r.type != resp_value::kind::bulk) continue;
+    if (auto f = reader.read(r.text)) {
+      if (index == 0) {
+        row.finished = f->timestamp;
+      } else {
+        row.name = f->name;
+        for (std::string_view suffix : {"-start", "-stop"}) {
+          if (row.name.ends_with(suffix)) row.name.resize(row.name.size() - suffix.size());
+        }
+        row.service = f->service;
+      }
+    }
+  }
+  const std::string flag = std::string(error_prefix) + row.base_id;
+  cmd.clear();
+  command_writer(cmd).command("EXISTS", flag);
+  resp_value exists = co_await keyed_request(c, flag, cmd);
+  if (exists.type == resp_value::kind::integer) row.has_error = exists.integer != 0;
+}
+
+asio::awaitable<trace_page> page_from(client& c, const list_query& query, redis_reader::start_cache& cache) {
+  auto nodes = co_await c.read_nodes();
+  // One SCAN pass over OSProfiler's keys finds the lists, the error flags and any legacy keys.
+  // (Results of co_await are named: GCC 12 mishandles some temporaries around co_await.)
+  bool legacy = false;
+  std::vector<std::string> ids;
+  const std::string_view prefix = query.errors_only ? error_prefix : list_prefix;
+  for (connection* node : nodes) {
+    std::vector<std::string> keys = co_await scan(*node, "osprofiler*");
+    for (auto& k : keys) {
+      if (k.starts_with(prefix)) {
+        std::string id = k.substr(prefix.size());
+        if (id.starts_with(query.id_prefix)) ids.push_back(std::move(id));
+      } else if (k.starts_with(legacy_prefix)) {
+        legacy = true;
+      }
+    }
+  }
+  // The legacy one-key-per-event layout has no list per trace: page the whole list.
+  if (legacy) {
+    std::vector<trace_summary> all = co_await list_from(c, query.errors_only);
+    co_return page_of(std::move(all), query);
+  }
+  std::vector<std::string> missing;
+  {
+    std::lock_guard lock(cache.mutex);
+    const auto now = std::chrono::steady_clock::now();
+    // Forget everything now and then (a trace's start can still move while it is written),
+    // and what no longer exists when the whole list was scanned.
+    if (now - cache.filled > std::chrono::minutes(5) ||
+        (!query.errors_only && query.id_prefix.empty() && cache.starts.size() > 2 * ids.size() + 1024)) {
+      cache.starts.clear();
+      cache.filled = now;
+    }
+    for (const auto& id : ids) {
+      if (!cache.starts.contains(id)) missing.push_back(id);
+    }
+  }
+  std::map<std::string, std::string> found = co_await first_event_times(c, missing);
+  std::vector<trace_summary> rows;
+  rows.reserve(ids.size());
+  {
+    std::lock_guard lock(cache.mutex);
+    for (auto& [id, ts] : found) cache.starts[id] = std::move(ts);
+    for (auto& id : ids) {
+      auto it = cache.starts.find(id);
+      if (it == cache.starts.end()) continue;  // an error flag without its trace, or deleted meanwhile
+      rows.push_back({std::move(id), it->second});
+    }
+  }
+  trace_page page = page_of(std::move(rows), query);
+  for (auto& row : page.traces) co_await add_details(c, row);
+  co_return page;
+}
+
 }  // namespace
 
-redis_reader::redis_reader(redis_options options) : options_(std::move(options)) {}
+namespace {
+
+// One start cache per server and database (the redacted connection string), for as long as a
+// reader uses it.
+std::shared_ptr<redis_reader::start_cache> shared_start_cache(const std::string& key) {
+  static std::mutex mutex;
+  static std::map<std::string, std::weak_ptr<redis_reader::start_cache>> caches;
+  std::lock_guard lock(mutex);
+  auto& slot = caches[key];
+  auto cache = slot.lock();
+  if (!cache) {
+    cache = std::make_shared<redis_reader::start_cache>();
+    slot = cache;
+  }
+  return cache;
+}
+
+}  // namespace
+
+redis_reader::redis_reader(redis_options options)
+    : options_(std::move(options)), cache_(shared_start_cache(options_.redacted)) {}
 
 redis_reader::~redis_reader() = default;
 
@@ -324,6 +436,21 @@ asio::awaitable<std::vector<trace_summary>> redis_reader::list_traces() {
 asio::awaitable<std::vector<trace_summary>> redis_reader::list_error_traces() {
   client c(options_, co_await asio::this_coro::executor);
   co_return co_await guarded(list_from(c, true));
+}
+
+}  // namespace osprof::detail::redis
+
+namespace osprof::detail::redis {
+
+asio::awaitable<trace_page> redis_reader::list_page(const list_query& query) {
+  if (query.has_field_filter()) {
+    throw error(options_.redacted +
+                ": Redis cannot filter traces by project, service, host or name (OSProfiler's layout has no index "
+                "for them)");
+  }
+  client c(options_, co_await asio::this_coro::executor);
+  auto cache = cache_;
+  co_return co_await guarded(page_from(c, query, *cache));
 }
 
 }  // namespace osprof::detail::redis

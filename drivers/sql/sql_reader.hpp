@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -49,8 +50,19 @@ class sql_reader final : public reader {
   asio::awaitable<std::vector<std::string>> read_trace(std::string_view base_id) override;
   asio::awaitable<std::vector<trace_summary>> list_traces() override;
   asio::awaitable<std::vector<trace_summary>> list_error_traces() override;
+  /// Walks the timestamp index newest first, in chunks, and stops once the page is certain
+  /// (every trace that started after the walk's position is known); an id prefix is a range of
+  /// the base_id index instead.
+  asio::awaitable<trace_page> list_page(const list_query& query) override;
 
  private:
+  /// Of `ids`: base_id -> start (earliest timestamp).
+  asio::awaitable<std::vector<trace_summary>> starts_of(const std::vector<std::string>& ids);
+  /// Of `ids`: those that pass the error and field filters.
+  asio::awaitable<std::set<std::string>> passing(const list_query& query, const std::vector<std::string>& ids);
+  /// The page rows' first point, service, latest event, event count and error flag.
+  asio::awaitable<void> add_details(std::vector<trace_summary>& rows);
+
   dialect dialect_;
   std::unique_ptr<query_runner> runner_;
 };

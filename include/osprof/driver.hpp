@@ -153,6 +153,29 @@ class writer {
   virtual record_needs needs() const noexcept { return record_needs::everything(); }
 };
 
+/// Which traces reader::list_page() is asked for. Newest first: by start timestamp, then by
+/// base_id, both descending. Text filters are exact; empty means any.
+struct list_query {
+  std::size_t limit = 50;       ///< rows at most (0: all)
+  /// Continue after this row (the last row of the previous page): rows that sort after it.
+  std::optional<trace_summary> after;
+  bool errors_only = false;     ///< only traces that contain an error
+  std::string since;            ///< started at or after this timestamp ("%Y-%m-%dT%H:%M:%S.%f", or a prefix of it)
+  std::string until;            ///< started before this timestamp
+  std::string id_prefix;        ///< base_id starts with this
+  std::string project, service, host, name;  ///< some event of the trace has this project, ... point name
+
+  bool has_field_filter() const noexcept {
+    return !project.empty() || !service.empty() || !host.empty() || !name.empty();
+  }
+};
+
+/// One page of the trace list.
+struct trace_page {
+  std::vector<trace_summary> traces;
+  bool more = false;  ///< more rows follow the last one (ask again with `after` = the last row)
+};
+
 /// The read side of a backend: the stored events of a trace, and the traces.
 class reader {
  public:
@@ -165,7 +188,19 @@ class reader {
   virtual boost::asio::awaitable<std::vector<trace_summary>> list_traces() = 0;
   /// Traces that contain an error (a stop event with `etype`), newest first.
   virtual boost::asio::awaitable<std::vector<trace_summary>> list_error_traces() = 0;
+  /// One page of the list. The default lists every trace (list_traces() or
+  /// list_error_traces()) and pages in memory; it throws osprof::error for a project, service,
+  /// host or name filter, which it cannot apply. SQLite and Redis page in the backend.
+  virtual boost::asio::awaitable<trace_page> list_page(const list_query& query);
 };
+
+/// True when `row` passes the query's cursor, time range and id prefix (not the error or
+/// field filters): what a reader that pages in memory applies.
+bool in_page_range(const list_query& query, const trace_summary& row) noexcept;
+
+/// The in-memory paging of reader::list_page(): keeps the rows in_page_range(), sorts them
+/// newest first and cuts one page (`rows` must already pass the error and field filters).
+trace_page page_of(std::vector<trace_summary> rows, const list_query& query);
 
 using writer_factory = std::function<std::unique_ptr<writer>(const connection_string&, const driver_context&)>;
 using reader_factory = std::function<std::unique_ptr<reader>(const connection_string&, const driver_context&)>;

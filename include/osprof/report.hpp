@@ -27,6 +27,12 @@ inline namespace v1 {
 struct trace_summary {
   std::string base_id;
   std::string timestamp;  ///< the trace's first event, "%Y-%m-%dT%H:%M:%S.%f"
+  // Filled by reader::list_page() where the backend has them cheaply; empty otherwise.
+  std::string name{};       ///< the point of the trace's first event
+  std::string service{};    ///< the service of the trace's first event
+  std::string finished{};   ///< the trace's latest event
+  std::size_t events = 0;   ///< stored events (0: not known)
+  std::optional<bool> has_error{};  ///< a stop event carries `etype` (nullopt: not known)
 };
 
 /// One trace point (a start/stop pair sharing a trace_id).

@@ -71,6 +71,13 @@ details.leaf > summary .tog::before { content:"\00B7"; }
 .bar > span { position:absolute; top:0; bottom:0; min-width:1px; background:var(--bar); border-radius:2px; }
 .err > summary .bar > span { background:var(--err); }
 .more { padding:4px 16px; color:var(--muted); }
+/* Narrow windows: the details go under the tree, which keeps the width. */
+@media (max-width: 760px) {
+  main { flex-direction:column; height:auto; }
+  #tree-pane { overflow:visible; }
+  #details { flex:none; max-width:none; border-left:0; border-top:1px solid var(--line); }
+  .cols, summary { grid-template-columns:minmax(0,1fr) 5.5em 22%; }
+}
 </style>
 </head>
 <body>

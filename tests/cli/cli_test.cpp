@@ -393,7 +393,7 @@ struct command_help {
 };
 
 const command_help osprof_commands[] = {
-    {"", {"--help", "--version", "trace", "demo", "drivers", "bench"}},
+    {"", {"--help", "--version", "trace", "demo", "drivers", "bench", "serve"}},
     {"trace", {"--help", "show", "list"}},
     {"trace show",
      {"--help", "--connection-string", "--json", "--tree", "--html", "--dot", "--chrome", "--out", "--color",
@@ -401,6 +401,7 @@ const command_help osprof_commands[] = {
     {"trace list", {"--help", "--connection-string", "--error-trace", "--json", "--timeout"}},
     {"demo", {"--help", "--connection-string", "--project", "--service"}},
     {"drivers", {"--help"}},
+    {"serve", {"--help", "--connection-string", "--listen", "--token", "--basic-auth", "--timeout", "--readers"}},
     {"bench",
      {"--help", "--connection-string", "--producers", "--duration", "--rate", "--queue-capacity", "--queue-max-bytes",
       "--batch-size", "--flush-interval", "--overflow", "--block-timeout", "--write-timeout", "--drain-timeout",
@@ -431,7 +432,7 @@ TEST(CliHelp, EveryCommandDescribesEachOfItsOptionsAndExitsZero) {
 
 TEST(CliHelp, UnknownOptionsExit2NamingTheOptionWithAHint) {
   for (const char* command : {"", "trace", "trace show 00000000-0000-0000-0000-000000000000", "trace list", "demo",
-                              "drivers", "bench"}) {
+                              "drivers", "bench", "serve"}) {
     std::string path = command;
     path = path.substr(0, path.find(" 0"));
     const auto r = run(std::string(command) + " --bogus");
@@ -457,6 +458,8 @@ TEST(CliHelp, BadValuesAndMissingArgumentsExit2WithTheReason) {
                           {"trace list extra", "trace list takes no positional arguments"},
                           {"drivers extra", "drivers takes no positional arguments"},
                           {"demo --project", "--project"},
+                          {"serve --listen nowhere", "--listen 'nowhere': expected HOST:PORT"},
+                          {"serve --readers 0", "--readers: must be an integer from 1 to 64, not '0'"},
                       },
                       "--help' for its options");
 }

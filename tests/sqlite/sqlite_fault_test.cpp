@@ -101,6 +101,34 @@ TEST_F(SqliteFaults, PathsThatAreNoFileAreClearErrors) {
   EXPECT_FALSE(fs::exists(dir_ / "a")) << "a NUL byte cut the path short";
 }
 
+TEST_F(SqliteFaults, CacheSizeOutOfRangeIsAClearError) {
+  for (const char* bad : {"0", "65537", "lots", "-1"}) {
+    const std::string m = start_error("sqlite:///" + (dir_ / "c.db").string() + "?cache_mib=" + bad);
+    EXPECT_NE(m.find("cache_mib"), std::string::npos) << bad << ": " << m;
+  }
+  EXPECT_EQ(start_error("sqlite:///" + (dir_ / "c.db").string() + "?cache_mib=8"), "");
+}
+
+// Batches go in as 32-row statements plus single rows for the rest: every event is stored once,
+// whatever the batch size.
+TEST_F(SqliteFaults, EveryRowOfBatchesOfAnySizeIsStoredOnce) {
+  const fs::path db = dir_ / "rows.db";
+  {
+    osprof::options o;
+    o.connection_string = "sqlite:///" + db.string() + "?synchronous=off&cache_mib=4";
+    o.batch_size = 100;  // three 32-row statements and four single rows per full batch
+    osprof::emitter tracing(o);
+    osprof::init("k");
+    for (int i = 0; i < 1001; ++i) {
+      osprof::start("p");
+      osprof::stop();
+    }
+    osprof::clean();
+    ASSERT_TRUE(tracing.shutdown(30s));
+  }
+  EXPECT_EQ(rows(db), 2002);
+}
+
 TEST_F(SqliteFaults, AWalDatabaseInAReadOnlyDirectoryCanBeRead) {
   const fs::path db = dir_ / "traces.db";
   std::string base;

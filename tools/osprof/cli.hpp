@@ -60,6 +60,7 @@ void add_trace_commands(CLI::App& app, command_action& action);
 void add_demo_command(CLI::App& app, command_action& action);
 void add_drivers_command(CLI::App& app, command_action& action);
 void add_bench_command(CLI::App& app, command_action& action);
+void add_serve_command(CLI::App& app, command_action& action);
 void add_collect_command(CLI::App& app, command_action& action);
 
 /// What `trace show` and `trace list` take; `osprof demo` runs them too.

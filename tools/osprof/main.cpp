@@ -97,7 +97,7 @@ int usage_failure(const CLI::App& app, const std::string& message) {
 
 int main(int argc, char** argv) {
   osprof::register_builtin_drivers();
-  CLI::App app("Read traces back from any backend, run a demo, list the drivers, benchmark a backend.", "osprof");
+  CLI::App app("Read traces back from any backend, serve them over HTTP, run a demo, list the drivers, benchmark a backend.", "osprof");
   app.formatter(std::make_shared<osprof::cli::help_formatter>());
   // An option given twice takes its last value, so a script can append an override.
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -109,6 +109,7 @@ int main(int argc, char** argv) {
   osprof::cli::add_demo_command(app, action);
   osprof::cli::add_drivers_command(app, action);
   osprof::cli::add_bench_command(app, action);
+  osprof::cli::add_serve_command(app, action);
   osprof::cli::add_collect_command(app, action);
   app.footer(footer);  // after the commands: it is about the whole program, so they do not copy it
 
