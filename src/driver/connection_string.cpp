@@ -108,7 +108,7 @@ connection_string connection_string::parse(std::string_view text) {
     cs.has_password = url.has_password();
     if (cs.has_password) cs.password = url.password();
   }
-  if (!cs.has_password && cs.redacted != input) {
+  if (!cs.has_password && redact_authority(input) != input) {
     // Something that looks like user:password@ outside the URL's user info ("redis:://:pw@h"):
     // refused here, before any part of it (the path, say) reaches a message.
     reject(cs.redacted, "a password appears outside the user info; write <backend>://user:password@host");

@@ -184,7 +184,10 @@ TEST(ClickHouseFault, ServerErrorsAreRetriedHonouringRetryAfterAndRefusalsCounte
                                {500, "Code: 252, e.displayText() = DB::Exception: Too many parts (300). Merges are processing "
                                      "significantly slower than inserts., e.what() = DB::Exception\n"},
                                {200, ""}});
-  osprof::emitter e{fault_options(server.port())};
+  // Retry-After is honoured up to retry_backoff_max: the server's 1 s must fit.
+  auto o = fault_options(server.port());
+  o.retry_backoff_max = 2s;
+  osprof::emitter e{o};
   emit_points(5);
   const auto started = std::chrono::steady_clock::now();
   ASSERT_TRUE(e.flush(20s));

@@ -217,7 +217,9 @@ TEST(InfluxFault, ServerErrorsAreRetriedHonouringRetryAfterAndRefusalsCounted) {
                                {429, "{\"error\":\"slow down\"}", "Retry-After: 1\r\n"},
                                {500, "{\"error\":\"timeout\"}"},
                                {204, ""}});
+  // Retry-After is honoured up to retry_backoff_max: the server's 1 s must fit.
   auto o = fault_options(server.port());
+  o.retry_backoff_max = 2s;
   osprof::emitter e{o};
   emit_points(5);
   const auto started = std::chrono::steady_clock::now();
