@@ -306,9 +306,22 @@ TEST_F(BenchCli, AnOutputThatCannotBeWrittenFailsBeforeTheLoad) {
 }
 
 TEST_F(BenchCli, ARunThatWroteNothingIsAFailure) {
-  // A backend that refuses every write: the run measures nothing but drops.
-  const auto r = osprof("bench --connection-string \"influxdb://127.0.0.1:1/db?timeout_ms=100\" --duration 0.2 "
-                        "--write-timeout 200 --drain-timeout 1");
+  // A store that refuses every write (an embedded one, so that every build has it): the driver
+  // makes its tables, then a trigger aborts each insert. The run measures nothing but drops.
+  const auto db = dir_ / "refusing.db";
+  const std::string cs = "--connection-string sqlite:///" + db.string();
+  ASSERT_EQ(osprof("bench " + cs + " --duration 0.1").code, 0);
+  sqlite3* handle = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &handle), SQLITE_OK);
+  char* error = nullptr;
+  const int rc = sqlite3_exec(handle, "CREATE TRIGGER refuse BEFORE INSERT ON data BEGIN SELECT RAISE(ABORT, 'refused'); END",
+                              nullptr, nullptr, &error);
+  const std::string why = error != nullptr ? error : "";
+  sqlite3_free(error);
+  sqlite3_close(handle);
+  ASSERT_EQ(rc, SQLITE_OK) << why;
+
+  const auto r = osprof("bench " + cs + " --duration 0.2 --write-timeout 200 --drain-timeout 1");
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find("nothing was written"), std::string::npos) << r.out;
 }
