@@ -104,6 +104,12 @@ class emitter_impl {
   asio::awaitable<void> enforce_deadline();
   std::size_t drain_some(std::size_t limit);
   bool paused_by_byte_cap() const noexcept;
+  /// The drain loop leaves events in the queue while this is true (see drain_held_back()).
+  bool drain_held_back() const noexcept;
+  /// Sealed batches waiting behind the one being written before the drain loop stops taking
+  /// events: the writer always has its next batch ready, and what a slow or unreachable backend
+  /// holds stays in the queue's 256-byte slots instead of becoming formatted records.
+  static constexpr std::size_t max_sealed_batches = 1;
   static constexpr std::size_t max_spare_batches = 2;
   /// The longest sleep of an idle worker (see idle_poll_bound()).
   static constexpr std::chrono::microseconds max_idle_poll{100'000};
@@ -152,6 +158,7 @@ class emitter_impl {
   bool stop_requested_ = false;
   bool flush_requested_ = false;
   bool drain_done_ = false;
+  bool drain_waits_for_writer_ = false;  ///< the drain loop sleeps because drain_held_back()
   bool deadline_passed_ = false;
   clock::time_point deadline_{};
   clock::time_point last_resync_{};

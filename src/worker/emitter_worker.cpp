@@ -3,7 +3,8 @@
 //    `poll_interval` when the queue is empty (it never spins: a spinning consumer makes every
 //    push on the callers' side several times slower). While nothing at all is held, the sleep
 //    doubles at each empty look, up to idle_poll_bound(): an idle emitter wakes ~10 times a
-//    second instead of 1,000.
+//    second instead of 1,000. While a sealed batch already waits for the writer, it takes
+//    nothing more (drain_held_back()): a backend that falls behind keeps events in the queue.
 //  - write_loop writes sealed batches to the driver one at a time, with a timeout per write,
 //    retrying with exponential backoff and jitter while the events fit the cap.
 // Credits go back to the queue (worker/../core/event_queue.hpp) only once a batch is written
@@ -48,7 +49,7 @@ void emitter_impl::run_worker() {
 // thread) gets its turn and returns credits even while producers keep the queue busy.
 std::size_t emitter_impl::drain_some(std::size_t limit) {
   std::size_t total = 0;
-  while (total < limit && !paused_by_byte_cap()) {
+  while (total < limit && !drain_held_back()) {
     const std::size_t want = std::min(drain_buffer_.size(), limit - total);
     const std::size_t n = [&] {
       OSPROF_QUEUE_ACCESS(&queue_.queue(), false);
@@ -86,6 +87,14 @@ std::size_t emitter_impl::drain_some(std::size_t limit) {
 // ones, counted) until writes give bytes back; it always keeps one batch going, so a cap
 // smaller than one batch still makes progress.
 bool emitter_impl::paused_by_byte_cap() const noexcept { return queue_.over_byte_cap() && !pending_.empty(); }
+
+// A backend slower than the producers (or not answering) leaves the events in the queue,
+// 256 bytes each, rather than as formatted records several times larger: the memory held
+// at the queue's capacity stays close to the slots' own. The writer wakes the drain loop as
+// soon as it takes the next batch.
+bool emitter_impl::drain_held_back() const noexcept {
+  return pending_.size() >= max_sealed_batches || paused_by_byte_cap();
+}
 
 void emitter_impl::seal_batch() {
   if (current_.size == 0) return;
@@ -131,7 +140,7 @@ asio::awaitable<void> emitter_impl::drain_loop() {
       seal_batch();
     }
     warn_about_drops();
-    if (stop_requested_ && taken == 0 && !paused_by_byte_cap()) {
+    if (stop_requested_ && taken == 0 && !drain_held_back()) {
       // Producers stopped before the stop was posted: this pass found the queue empty.
       seal_batch();
       drain_done_ = true;
@@ -143,7 +152,8 @@ asio::awaitable<void> emitter_impl::drain_loop() {
       co_await asio::post(ioc_, asio::use_awaitable);
       continue;
     }
-    flush_requested_ = false;
+    // A flush lasts until the queue was found empty: held back, events are still in it.
+    if (!drain_held_back()) flush_requested_ = false;
     // Idle (nothing taken, nothing held, no flush asked): back off. Anything else: poll_interval.
     std::chrono::microseconds sleep = opts.poll_interval;
     if (taken == 0 && current_.size == 0 && pending_.empty()) {
@@ -152,8 +162,10 @@ asio::awaitable<void> emitter_impl::drain_loop() {
     } else {
       idle_sleep_ = opts.poll_interval;
     }
+    drain_waits_for_writer_ = drain_held_back();
     drain_timer_.expires_after(sleep);
     co_await drain_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    drain_waits_for_writer_ = false;
   }
 }
 
@@ -167,6 +179,7 @@ asio::awaitable<void> emitter_impl::write_loop() {
     }
     pending_batch b = std::move(pending_.front());
     pending_.pop_front();
+    if (drain_waits_for_writer_) drain_timer_.cancel();  // room for the next batch: format it meanwhile
     co_await deliver(b);
     b.size = 0;
     b.spill_bytes = 0;

@@ -320,6 +320,34 @@ TEST(Emitter, ShutdownDeadlineBoundsADeadBackend) {
   expect_balanced(s);
 }
 
+TEST(Emitter, ADeadBackendLeavesEventsInTheQueueNotInFormattedBatches) {
+  // While a batch waits behind the one being written, the worker takes nothing more: what a
+  // failing backend holds stays in the queue's fixed slots (memory per held event is bounded by
+  // the slot, not by the formatted record).
+  const auto name = osprof_test::unique_store("held-back");
+  auto store = memory_store::get(name);
+  store->fault_mode = memory_store::fault::retryable;
+  auto o = memory_options(name);
+  o.batch_size = 16;
+  o.queue_capacity = 4096;
+  osprof::emitter em(o);
+  run_producers(1, 1000);
+  // Long enough for many retries and for the worker to have drained everything if it would.
+  for (int i = 0; i < 500 && em.get_stats().retries < 5; ++i) std::this_thread::sleep_for(10ms);
+  std::this_thread::sleep_for(100ms);
+  auto s = em.get_stats();
+  EXPECT_EQ(s.held, 2000u);
+  // The batch being written, one sealed behind it, and the one being filled (plus a bulk
+  // dequeue's overshoot of at most 256 events).
+  EXPECT_GE(s.queue_depth, 2000u - 3 * 16 - 256) << "the worker kept taking events while its writes failed";
+  store->fault_mode = memory_store::fault::none;
+  ASSERT_TRUE(em.flush(30s));
+  s = em.get_stats();
+  EXPECT_EQ(s.written, 2000u);
+  EXPECT_EQ(s.queue_depth, 0u);
+  expect_balanced(s);
+}
+
 TEST(Emitter, SlowWritesAreCancelledAtTheWriteTimeout) {
   const auto name = osprof_test::unique_store("slow");
   auto store = memory_store::get(name);
