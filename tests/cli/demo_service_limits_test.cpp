@@ -105,6 +105,11 @@ class demo_service {
 const std::string get_root = "GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n";
 
 TEST(DemoServiceLimits, RunningOutOfDescriptorsDoesNotStopServing) {
+#ifdef OSPROF_TEST_UNDER_UBSAN
+  // UBSan's runtime checks a vtable through a pipe of its own; with no descriptor left it
+  // reports the service's valid objects as invalid and stops it. The other builds run this.
+  GTEST_SKIP() << "needs descriptors for UBSan's own checks; runs in the builds without UBSan";
+#endif
   demo_service service("ulimit -n 64");
   ASSERT_GT(service.port(), 0) << service.log();
   // Far more connections than the service may hold descriptors for: it cannot accept them all.
