@@ -325,7 +325,7 @@ TEST_F(Cli, BadInputGetsClearErrorsAndExitCodes) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("is neither a trace id nor a readable report file"), std::string::npos) << r.out;
   // Output that cannot be written (a full disk) is an error, not a report that passes for written.
-  for (const std::string command : {"trace list --connection-string " + cs_, "trace show " + demo_id + " --html --connection-string " + cs_}) {
+  for (const std::string& command : {"trace list --connection-string " + cs_, "trace show " + demo_id + " --html --connection-string " + cs_}) {
     r = run_command("{ " + std::string(OSPROF_CLI_PATH) + " " + command + " >/dev/full; }");
     EXPECT_EQ(r.code, 1) << command;
     EXPECT_NE(r.out.find("cannot write the standard output: No space left on device"), std::string::npos) << r.out;
