@@ -23,6 +23,14 @@ def rows(b):
                   "return [r.dataset.id, r.className, r.querySelector('.c-st').textContent]})")
 
 
+def too_wide(b):
+    """The elements that reach past the window's right edge, to say what to fix."""
+    return b.eval("Array.from(document.querySelectorAll('body *')).filter(function(e){"
+                  "return e.getBoundingClientRect().right > window.innerWidth + 1}).slice(0, 5).map(function(e){"
+                  "return e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + ' to ' + Math.round(e.getBoundingClientRect().right) + ' px'})"
+                  ".join(', ') || 'nothing past the edge'")
+
+
 def list_ready(b):
     return b.wait_for("!document.body.hasAttribute('aria-busy') && document.querySelectorAll('#traces tbody tr').length > 0")
 
@@ -33,8 +41,11 @@ def main():
     if binary is None:
         print("SKIP: no chromium on PATH (tools/install-deps.sh --test installs Debian's chromium)")
         sys.exit(SKIP)
-    os.makedirs(out, exist_ok=True)
-    db = os.path.join(out, "browser.db")
+    # The header shows the connection string: a long path with no break in it (whatever the
+    # build directory is) checks that it wraps instead of widening a narrow window.
+    db_dir = os.path.join(out, "a_store_in_a_directory_whose_name_is_long_enough_to_overflow_a_narrow_window")
+    os.makedirs(db_dir, exist_ok=True)
+    db = os.path.join(db_dir, "browser.db")
     if os.path.exists(db):
         os.remove(db)
     traces = store.standard_set(count=60, every_error=7)
@@ -136,7 +147,7 @@ def main():
         b.navigate(base + "/")
         list_ready(b)
         check(b.eval("document.documentElement.scrollWidth <= window.innerWidth + 1"),
-              "the list fits a 400 px window: %s px wide" % b.eval("document.documentElement.scrollWidth"))
+              "the list fits a 400 px window: %s px wide (%s)" % (b.eval("document.documentElement.scrollWidth"), too_wide(b)))
         check(b.eval("document.querySelector('#traces tbody tr .c-id a').getBoundingClientRect().width > 0"),
               "trace links visible on a narrow window")
         b.screenshot(os.path.join(out, "list-narrow.png"))
@@ -144,7 +155,7 @@ def main():
         check(b.wait_for("!!document.querySelector('#tree > details')"), "the trace page on a narrow window")
         b.click("#tree > details > summary")
         check(b.eval("document.documentElement.scrollWidth <= window.innerWidth + 1"),
-              "the trace page fits a 400 px window: %s px wide" % b.eval("document.documentElement.scrollWidth"))
+              "the trace page fits a 400 px window: %s px wide (%s)" % (b.eval("document.documentElement.scrollWidth"), too_wide(b)))
         check(b.eval("document.getElementById('details').getBoundingClientRect().top >= "
                      "document.getElementById('tree-pane').getBoundingClientRect().bottom - 1"),
               "on a narrow window the details pane is under the tree")
