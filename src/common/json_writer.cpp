@@ -2,6 +2,9 @@
 
 #include "common/text.hpp"
 
+#include <cstdint>
+#include <cstring>
+
 namespace osprof::detail {
 
 namespace {
@@ -14,11 +17,55 @@ void append_u_escape(std::string& out, std::uint32_t unit) {
   out += hex_digits[unit & 0xF];
 }
 
+constexpr std::uint64_t ones = 0x0101010101010101u;
+constexpr std::uint64_t highs = 0x8080808080808080u;
+
+// Whether any of the eight bytes needs more than a copy: below 0x20, a quote, a backslash, at
+// or above 0x80 (and DEL when escaping to ASCII). Exact, no false positives: a whole word of
+// plain text is copied after one test instead of eight.
+bool has_special(std::uint64_t w, bool ascii) noexcept {
+  const auto zero_byte = [](std::uint64_t x) { return (x - ones) & ~x & highs; };
+  std::uint64_t found = w & highs;                 // >= 0x80
+  found |= (w - ones * 0x20) & ~w & highs;         // < 0x20
+  found |= zero_byte(w ^ (ones * '"'));
+  found |= zero_byte(w ^ (ones * '\\'));
+  if (ascii) found |= zero_byte(w ^ (ones * 0x7F));
+  return found != 0;
+}
+
+// The end of the run of plain bytes (copied as they are) that starts at `from`.
+std::size_t plain_run_end(std::string_view text, std::size_t from, bool ascii) noexcept {
+  const unsigned char limit = ascii ? 0x7F : 0x80;
+  std::size_t j = from;
+  while (text.size() - j >= 8) {
+    std::uint64_t word;
+    std::memcpy(&word, text.data() + j, 8);
+    if (has_special(word, ascii)) break;
+    j += 8;
+  }
+  while (j < text.size()) {
+    const auto d = static_cast<unsigned char>(text[j]);
+    if (d < 0x20 || d >= limit || d == '"' || d == '\\') break;
+    ++j;
+  }
+  return j;
+}
+
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view text, json_escape mode) {
   // Bytes below this are copied as they are (when not a quote, backslash or control).
   const unsigned char plain_limit = mode == json_escape::ascii ? 0x7F : 0x80;
+  // Most strings (names, ids, hosts) are short and plain: quoted in a buffer, one append.
+  const bool ascii = mode == json_escape::ascii;
+  if (text.size() <= 126 && plain_run_end(text, 0, ascii) == text.size()) {
+    char quoted[128];
+    quoted[0] = '"';
+    std::memcpy(quoted + 1, text.data(), text.size());
+    quoted[text.size() + 1] = '"';
+    out.append(quoted, text.size() + 2);
+    return;
+  }
   out.reserve(out.size() + text.size() + 2);
   out += '"';
   std::size_t i = 0;
@@ -26,12 +73,7 @@ void append_json_string(std::string& out, std::string_view text, json_escape mod
     const auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x20 && c < plain_limit && c != '"' && c != '\\') {
       // Copy the run of plain characters in one go.
-      std::size_t j = i + 1;
-      while (j < text.size()) {
-        const auto d = static_cast<unsigned char>(text[j]);
-        if (d < 0x20 || d >= plain_limit || d == '"' || d == '\\') break;
-        ++j;
-      }
+      const std::size_t j = plain_run_end(text, i + 1, ascii);
       out.append(text.data() + i, j - i);
       i = j;
       continue;

@@ -2,8 +2,10 @@
 
 #include <sys/random.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <mutex>
 
 #include "core/random.hpp"
@@ -120,15 +122,32 @@ std::optional<uuid> uuid::parse_like(std::string_view text) {
   return uuid{words[0], words[1]};
 }
 
-void uuid::format(char* out) const noexcept {
-  static constexpr char hex[] = "0123456789abcdef";
-  int pos = 0;
-  for (int i = 0; i < 32; ++i) {
-    if (i == 8 || i == 12 || i == 16 || i == 20) out[pos++] = '-';
-    const std::uint64_t word = i < 16 ? hi : lo;
-    const int shift = 60 - 4 * (i % 16);
-    out[pos++] = hex[(word >> shift) & 0xF];
+namespace {
+
+// "000102...feff": two hex digits per byte value, so a uuid is 16 two-byte copies rather than
+// 32 shifts and lookups (the worker formats three ids per event, millions a second).
+constexpr auto hex_pairs = [] {
+  std::array<char, 512> table{};
+  constexpr char hex[] = "0123456789abcdef";
+  for (int b = 0; b < 256; ++b) {
+    table[static_cast<std::size_t>(2 * b)] = hex[b >> 4];
+    table[static_cast<std::size_t>(2 * b + 1)] = hex[b & 0xF];
   }
+  return table;
+}();
+
+inline void put_byte(char* out, std::uint64_t byte) noexcept {
+  std::memcpy(out, hex_pairs.data() + 2 * byte, 2);
+}
+
+}  // namespace
+
+void uuid::format(char* out) const noexcept {
+  // 8-4-4-4-12 digits: bytes 0-3 of hi, 4-5, 6-7; bytes 0-1 of lo, 2-7.
+  static constexpr int at[16] = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
+  for (int i = 0; i < 8; ++i) put_byte(out + at[i], (hi >> (56 - 8 * i)) & 0xFF);
+  for (int i = 0; i < 8; ++i) put_byte(out + at[8 + i], (lo >> (56 - 8 * i)) & 0xFF);
+  out[8] = out[13] = out[18] = out[23] = '-';
 }
 
 std::string uuid::to_string() const {

@@ -36,6 +36,13 @@ TEST(Uuid, RoundTripsThroughText) {
             "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee");
 }
 
+TEST(Uuid, FormatsEveryDigitInPlace) {
+  const osprof::uuid id{0x0123456789abcdefull, 0xfedcba9876543210ull};
+  EXPECT_EQ(id.to_string(), "01234567-89ab-cdef-fedc-ba9876543210");
+  EXPECT_EQ((osprof::uuid{0, 0}).to_string(), "00000000-0000-0000-0000-000000000000");
+  EXPECT_EQ((osprof::uuid{~0ull, ~0ull}).to_string(), "ffffffff-ffff-ffff-ffff-ffffffffffff");
+}
+
 TEST(Uuid, RejectsMalformedText) {
   for (const char* bad : {"", "a", "11111111-2222-3333-4444-55555555555", "11111111-2222-3333-4444-5555555555555",
                           "111111112222-3333-4444-555555555555-", "1111111g-2222-3333-4444-555555555555",
