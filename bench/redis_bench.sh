@@ -36,7 +36,6 @@ done
 
 dir="$(mktemp -d /tmp/osprof-redis-bench-XXXXXX)"
 port=$(( 20000 + RANDOM % 9000 ))
-[[ -x /usr/bin/time ]] || { echo "needs GNU time (apt-get install time)" >&2; exit 1; }
 redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no \
   --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --enable-debug-command local
 cleanup() {
@@ -106,38 +105,4 @@ fi
 echo
 echo "== 3. trace show --json of a 20,000-event trace written by Python OSProfiler"
 rcli flushall >/dev/null
-trace="$(/usr/bin/python3 - "$url" <<'PY'
-import sys, uuid
-from oslo_config import cfg
-from osprofiler import initializer, opts, profiler
-conf = cfg.ConfigOpts()
-opts.set_defaults(conf, enabled=True, hmac_keys="SECRET_KEY", connection_string=sys.argv[1])
-conf([], project="bench")
-initializer.init_from_conf(conf=conf, context={}, project="demo", service="api", host="vm")
-base = str(uuid.uuid4())
-profiler.init("SECRET_KEY", base_id=base)
-
-@profiler.trace("point")
-def point(i):
-    return i
-
-with profiler.Trace("root"):
-    for i in range(9999):
-        point(i)
-print(base)
-PY
-)"
-echo "  trace $trace: $(rcli llen "osprofiler_opt:$trace") events, $(rcli memory usage "osprofiler_opt:$trace") bytes in Redis"
-measure() {  # label, command...: best wall time and its peak RSS over $runs runs
-  local label="$1"; shift
-  local best="" rss=""
-  for _ in $(seq 1 "$runs"); do
-    /usr/bin/time -f "%e %M" -o "$dir/time.txt" "$@" > "$dir/out-$label.json"
-    read -r t m < "$dir/time.txt"
-    if [[ -z "$best" ]] || awk -v a="$t" -v b="$best" 'BEGIN {exit !(a < b)}'; then best="$t"; rss="$m"; fi
-  done
-  printf "  %-10s %6.2f s  %7.1f MB peak RSS  %s bytes of JSON\n" "$label" "$best" "$(awk -v m="$rss" 'BEGIN {print m / 1024}')" \
-    "$(wc -c < "$dir/out-$label.json")"
-}
-measure python /usr/bin/osprofiler trace show --connection-string "$url" --json "$trace"
-measure osprof "$cli" trace show "$trace" --connection-string "$url" --json
+/usr/bin/python3 "$(dirname "$0")/read_vs_python.py" "$cli" "$url" --events 20000 --runs "$runs"

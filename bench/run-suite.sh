@@ -36,12 +36,15 @@ build="$(cd "$build" && pwd)"
 python=/usr/bin/python3  # Debian's interpreter: python3-osprofiler lives there
 
 if ((do_build)); then
-  cmake --build "$build" -j2 --target osprof_cli osprof_emit_latency osprof_span_gbench >/dev/null
+  cmake --build "$build" -j2 --target osprof_cli osprof_emit_latency osprof_span_gbench osprof_sqlite_floor \
+    osprof_idle_cpu >/dev/null
 fi
 cli="$build/tools/osprof/osprof"
 latency="$build/bench/osprof_emit_latency"
 gbench="$build/bench/osprof_span_gbench"
-for f in "$cli" "$latency" "$gbench"; do
+sqlite_floor="$build/bench/osprof_sqlite_floor"
+idle_cpu="$build/bench/osprof_idle_cpu"
+for f in "$cli" "$latency" "$gbench" "$sqlite_floor" "$idle_cpu"; do
   [[ -x "$f" ]] || { echo "run-suite.sh: missing $f (configure with -DOSPROF_BUILD_BENCH=ON)" >&2; exit 1; }
 done
 
@@ -62,6 +65,7 @@ if ((smoke)); then
   gbench_min_time=0.01
   tp_seconds=0.3; over_seconds=0.3; mem_seconds=0.5; mem_caps=(4096); mem_rate=50000
   overloads=(2)
+  floor_rows=2000; rb_events=20000; read_events=200; read_runs=1; idle_seconds=1
 else
   # Bursts of 20 spans every ~2 ms (Quill's method): 20,000 events/s, below what every
   # backend here takes, so the timed events are written, not dropped.
@@ -70,6 +74,7 @@ else
   gbench_min_time=0.5
   tp_seconds=4; over_seconds=3; mem_seconds=3; mem_caps=(16384 65536 262144); mem_rate=400000
   overloads=(1.5 3)
+  floor_rows=200000; rb_events=2000000; read_events=20000; read_runs=3; idle_seconds=60
 fi
 
 # ---- servers
@@ -156,6 +161,26 @@ for cap in "${mem_caps[@]}"; do
     --queue-capacity "$cap" --drain-timeout 0 --json "$work/memory-$cap.json" >"$work/memory-$cap.txt" 2>/dev/null ||
     [[ -s "$work/memory-$cap.json" ]]  # a backend that never answers stores nothing: bench exits 1, as it should
 done
+
+# ---- 5. what other programs measure, in this run: SQLite alone, redis-benchmark, reading one
+# big trace against Python OSProfiler, an idle emitter
+echo "== SQLite alone (no osprof code) into OSProfiler's table" >&2
+"$sqlite_floor" --rows "$floor_rows" --batch 512 --dir "$work" --json "$work/sqlite-floor.json" >"$work/sqlite-floor.txt"
+if [[ -n "$redis_cs" ]]; then
+  redis_port="${redis_cs##*:}"
+  echo "== redis-benchmark -P 512 -t lpush -d 300 on the same redis-server" >&2
+  for clients in 1 50; do
+    redis-cli -p "$redis_port" flushall >/dev/null
+    redis-benchmark -p "$redis_port" -P 512 -t lpush -n "$rb_events" -d 300 -c "$clients" --csv 2>/dev/null |
+      awk -F'","' -v c="$clients" '/^"LPUSH/ {print c, int($2)}' >>"$work/redis-benchmark.txt"
+  done
+  echo "== reading one trace: osprof trace show against Python OSProfiler's" >&2
+  redis-cli -p "$redis_port" flushall >/dev/null
+  "$python" "$root/bench/read_vs_python.py" "$cli" "$redis_cs" --events "$read_events" --runs "$read_runs" \
+    --json "$work/read.json" >"$work/read.txt"
+fi
+echo "== an idle emitter for ${idle_seconds} s" >&2
+"$idle_cpu" --seconds "$idle_seconds" --json "$work/idle.json" >"$work/idle.txt"
 
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== load average after: $load_after" >&2

@@ -86,11 +86,29 @@ def main():
         check(m["dropped_queue_full"] > 0, "the stalled backend's queue never filled: %r" % m)
         check(m["peak_rss_kib"] >= m["rss_start_kib"] > 0, "memory figures malformed: %r" % m)
 
-    per_driver_goals = [g for g in r["goals"] if g["driver"] in names and not g["goal"].startswith(
-        ("worker throughput", "span p50 at most", "span p99 at most"))]
+    per_driver_goals = [g for g in r["goals"] if g["driver"] in names and not g.get("round_two")]
     check(len(per_driver_goals) == 3 * len(names), "expected 3 goals per driver")
-    if "null" in names:
-        check(len([g for g in r["goals"] if g["driver"] == "null"]) == 3 + 3, "expected null's three round-two goals")
+    expected = {"null": 5, "sqlite": 1, "redis": 3}  # throughput, p50, p99, warm, idle; 300 k/s; rate, speed, memory
+    for name, n in expected.items():
+        if name in names:
+            got = [g for g in r["goals"] if g["driver"] == name and g.get("round_two")]
+            check(len(got) == n, "expected %d round-two goals for %s, got %r" % (n, name, [g["goal"] for g in got]))
+    for g in r["goals"]:
+        check(isinstance(g["met"], bool) and g.get("value") is not None, "goal without a measurement: %r" % g)
+
+    others = r["other_programs"]
+    floor = others["sqlite_floor"]
+    check(floor and len(floor["variants"]) == 4 and all(positive(v["rows_per_s"]) for v in floor["variants"]),
+          "SQLite floor missing or malformed: %r" % floor)
+    idle = others["idle"]
+    check(idle and idle["wall_s"] > 0 and idle["cpu_s"] >= 0, "idle run missing or malformed: %r" % idle)
+    if "redis" in names:
+        check(sorted(others["redis_benchmark_lpush_per_s"]) == ["1", "50"] and
+              all(positive(v) for v in others["redis_benchmark_lpush_per_s"].values()),
+              "redis-benchmark figures missing: %r" % others["redis_benchmark_lpush_per_s"])
+        reading = others["reading"]
+        check(reading and reading["same_stats"] and positive(reading["speedup"]) and positive(reading["memory_ratio"]),
+              "reading comparison missing, malformed or the reports differ: %r" % reading)
     check(len([g for g in r["goals"] if g["driver"] == "backend never answers"]) == len(r["memory_stalled_backend"]),
           "expected a memory goal per stalled-backend run")
     warm = {x["name"]: x for x in r["warm_google_benchmark"]}
@@ -100,7 +118,7 @@ def main():
 
     md = open(markdown_path).read()
     for section in ("## Method", "## Summary", "## Goals", "## Emit latency", "## Warm and dense", "## Throughput",
-                    "## Memory",
+                    "## Memory", "## Measured by other programs in this run",
                     "## Reproduce"):
         check(section in md, "BENCHMARKS.md lacks %r" % section)
     for name in names:
