@@ -584,15 +584,16 @@ def main():
             L.append("")
         if redis_benchmark:
             L.append("**redis-benchmark** on the same redis-server: `redis-benchmark -P 512 -t lpush -d 300`: %s." % (
-                ", ".join("%s LPUSH/s with %d client%s" % (fmt_rate(v), c, "s" if c > 1 else "")
+                ", ".join("%s LPUSH with %d client%s" % (fmt_rate(v), c, "s" if c > 1 else "")
                           for c, v in sorted(redis_benchmark.items()))))
             L.append("")
         if reading:
             L.append("**Reading one trace** (`bench/read_vs_python.py`): Python OSProfiler writes a %s-event trace "
-                     "to Redis, then each CLI prints it as JSON %d times; best wall time and that run's peak RSS. "
+                     "to Redis, then each CLI prints it as JSON %s; best wall time and that run's peak RSS. "
                      "Python `osprofiler trace show --json`: %.2f s, %.1f MiB; `osprof trace show --json`: %.3f s, "
                      "%.1f MiB; the same stats in both reports: %s." % (
-                         "{:,}".format(reading["events"]), reading["runs"], reading["python"]["wall_s"],
+                         "{:,}".format(reading["events"]), "once" if reading["runs"] == 1 else "%d times" % reading["runs"],
+                         reading["python"]["wall_s"],
                          reading["python"]["peak_rss_kib"] / 1024, reading["osprof"]["wall_s"],
                          reading["osprof"]["peak_rss_kib"] / 1024, "yes" if reading["same_stats"] else "**no**"))
             L.append("")
