@@ -237,8 +237,17 @@ def main():
             for line in f:
                 clients, rate = line.split()
                 redis_benchmark[int(clients)] = int(rate)
+    producer_runs = []  # null:// with 1, 2 and 4 producers
+    for n in (1, 2, 4):
+        path = os.path.join(w, "throughput-null.json" if n == 1 else "producers-%d.json" % n)
+        if os.path.exists(path):
+            producer_runs.append((n, load(path)))
     others = {"sqlite_floor": sqlite_floor, "reading": reading, "idle": idle,
-              "redis_benchmark_lpush_per_s": {str(k): v for k, v in redis_benchmark.items()}}
+              "redis_benchmark_lpush_per_s": {str(k): v for k, v in redis_benchmark.items()},
+              "producers_null": [{"producers": n, "written_events_per_s": t["throughput"]["written_events_per_s"],
+                                  "span_p50_ns": t["emit_latency_ns"].get("p50"),
+                                  "span_p99_ns": t["emit_latency_ns"].get("p99"),
+                                  "dropped": t["events"]["dropped"]} for n, t in producer_runs]}
 
     goals = []
     for d in per_driver:
@@ -513,6 +522,24 @@ def main():
                 cells.append("%s / %s%s" % (fmt_ns(r["p50_ns"]), fmt_ns(r["p99_ns"]),
                                             (", %d dropped" % r["dropped"]) if r and r["dropped"] else "") if r else "–")
             L.append("| %s | %s |" % (d["driver"], " | ".join(cells)))
+        L.append("")
+
+    if len(producer_runs) > 1:
+        L.append("## Several producers into `null://` (zero drops)")
+        L.append("")
+        L.append("`osprof bench --connection-string null:// --producers N --overflow block`: N threads emit spans as "
+                 "fast as the emitter takes them, the worker writes them. On %s vCPUs the worker needs one core, so "
+                 "from two producers on the threads share the cores: the rate is what the machine allows, and the "
+                 "latency per span includes waiting for a core (and, with `--overflow block`, for queue room)." %
+                 mach["cpus"])
+        L.append("")
+        L.append("| producers | events written/s | span p50 | span p99 | dropped |")
+        L.append("|---|---|---|---|---|")
+        for n, t in producer_runs:
+            lat = t["emit_latency_ns"]
+            L.append("| %d | %s | %s | %s | %d |" % (n, fmt_rate(t["throughput"]["written_events_per_s"]),
+                                                     fmt_ns(lat.get("p50")), fmt_ns(lat.get("p99")),
+                                                     t["events"]["dropped"]))
         L.append("")
 
     L.append("## Throughput and drops beyond it (one producer, default queue and batch settings)")

@@ -150,6 +150,13 @@ for i in "${!names[@]}"; do
   done
 done
 
+# ---- 3b. several producers into null:// (zero drops): what the worker and the cores allow
+for n in 2 4; do
+  echo "== throughput: null, $n producers" >&2
+  "$cli" bench --connection-string null:// --duration "$tp_seconds" --producers "$n" --overflow block --block-timeout 60000 \
+    --drain-timeout 120 --json "$work/producers-$n.json" >"$work/producers-$n.txt" 2>/dev/null
+done
+
 # ---- 4. memory with a backend that never answers: the queue fills to its cap and stays there
 echo "== memory with a stalled backend" >&2
 "$python" "$root/bench/stalled_server.py" "$work/stalled.port" &

@@ -100,6 +100,11 @@ def main():
     floor = others["sqlite_floor"]
     check(floor and len(floor["variants"]) == 4 and all(positive(v["rows_per_s"]) for v in floor["variants"]),
           "SQLite floor missing or malformed: %r" % floor)
+    if "null" in names:
+        runs = others["producers_null"]
+        check([x["producers"] for x in runs] == [1, 2, 4] and all(positive(x["written_events_per_s"]) and
+                                                                 x["dropped"] == 0 for x in runs),
+              "null:// with 1, 2, 4 producers missing, or it dropped: %r" % runs)
     idle = others["idle"]
     check(idle and idle["wall_s"] > 0 and idle["cpu_s"] >= 0, "idle run missing or malformed: %r" % idle)
     if "redis" in names:
@@ -118,7 +123,7 @@ def main():
 
     md = open(markdown_path).read()
     for section in ("## Method", "## Summary", "## Goals", "## Emit latency", "## Warm and dense", "## Throughput",
-                    "## Memory", "## Measured by other programs in this run",
+                    "## Memory", "## Measured by other programs in this run", "## Several producers",
                     "## Reproduce"):
         check(section in md, "BENCHMARKS.md lacks %r" % section)
     for name in names:
