@@ -384,5 +384,30 @@ TEST(Renderers, TwentyThousandEventTrace) {
   EXPECT_EQ(count_substr(render_html(r), "</script>"), 4u);
 }
 
+// The JSON handed over in pieces is the same text as in one string, with every kind of
+// payload (escapes, floats, Python literals, repeated keys) on the way.
+TEST(RenderJson, PiecesJoinedAreTheWholeText) {
+  std::vector<std::string> events = mixed_events();
+  events.push_back(event("odd-start", "odd", base_id, t0 + 2300,
+                         R"({"host": "vm", "f": 1.50, "n": NaN, "big": 123456789012345678901234, "k": 1, "k": 2})"));
+  for (int i = 0; i < 3000; ++i) {
+    const std::string id = "p" + std::to_string(i);
+    events.push_back(event("point-start", id, "w", t0 + 100 + i));
+    events.push_back(event("point-stop", id, "w", t0 + 101 + i, R"({"host": "vm", "n": [1, -2, true, null, {}]})"));
+  }
+  const report r = build_report(base_id, events);
+  for (const int indent : {2, 0}) {
+    const std::string whole = render_json(r, indent);
+    std::string joined;
+    std::size_t pieces = 0;
+    render_json(r, indent, [&](std::string_view piece) {
+      joined.append(piece);
+      ++pieces;
+    });
+    EXPECT_EQ(joined, whole);
+    EXPECT_GT(pieces, 5u) << "indent " << indent;
+  }
+}
+
 }  // namespace
 }  // namespace osprof::test
