@@ -50,6 +50,10 @@ class builder {
   builder(std::string_view base_id, std::span<const std::string> events) : events_(events) {
     r_.base_id.assign(base_id);
   }
+  // The events' texts may be moved into the points' raw payloads instead of copied.
+  builder(std::string_view base_id, std::vector<std::string>& events) : builder(base_id, std::span<const std::string>(events)) {
+    movable_ = &events;
+  }
 
   report run() {
     parse_all();
@@ -191,7 +195,14 @@ class builder {
         f.node.host.assign(view(e.host));
       }
       report_node& n = nodes_[it->second].node;
-      if (payload_of_[p] != flat_node::none) n.raw_payloads.emplace_back(view(e.name), events_[payload_of_[p]]);
+      if (const std::uint32_t source = payload_of_[p]; source != flat_node::none) {
+        // Each event is the payload of one point at most, and nothing reads its text later.
+        if (movable_ != nullptr) {
+          n.raw_payloads.emplace_back(view(e.name), std::move((*movable_)[source]));
+        } else {
+          n.raw_payloads.emplace_back(view(e.name), events_[source]);
+        }
+      }
       if (e.stop) {
         n.finished_us = e.time_us;
         n.exception = e.has_etype ? std::string(view(e.etype)) : std::string("None");
@@ -345,6 +356,7 @@ class builder {
   }
 
   std::span<const std::string> events_;
+  std::vector<std::string>* movable_ = nullptr;
   report r_;
   std::string arena_;
   std::vector<event_rec> recs_;
@@ -363,3 +375,11 @@ report build_report(std::string_view base_id, std::span<const std::string> store
 
 }  // namespace v1
 }  // namespace osprof
+
+namespace osprof::detail::report_impl {
+
+report build_report_taking(std::string_view base_id, std::vector<std::string>&& stored_events) {
+  return osprof::v1::builder(base_id, stored_events).run();
+}
+
+}  // namespace osprof::detail::report_impl

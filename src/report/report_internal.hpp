@@ -42,6 +42,10 @@ class json_reader {
   std::size_t max_depth_;
 };
 
+/// build_report() taking the events' texts: they become the points' raw payloads instead of
+/// being copied (a read trace's texts are needed only there).
+report build_report_taking(std::string_view base_id, std::vector<std::string>&& stored_events);
+
 /// Marks a value Python writes that is not JSON (NaN, Infinity, -Infinity, an integer beyond
 /// 64 bits, a number beyond double's range): its text follows the prefix. A NUL byte cannot
 /// start a string that Python's drivers store from a name or an info value written as JSON.

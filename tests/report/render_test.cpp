@@ -9,6 +9,7 @@
 #include <osprof/error.hpp>
 
 #include <osprof/report.hpp>
+#include "report/report_internal.hpp"
 #include "report_test_util.hpp"
 #include "reference_events.hpp"
 
@@ -407,6 +408,18 @@ TEST(RenderJson, PiecesJoinedAreTheWholeText) {
     EXPECT_EQ(joined, whole);
     EXPECT_GT(pieces, 5u) << "indent " << indent;
   }
+}
+
+// Events moved into the report give the report that copied ones give.
+TEST(BuildReport, MovedEventsGiveTheSameReport) {
+  std::vector<std::string> events = mixed_events();
+  events.push_back(events[1]);  // a duplicate event: one payload of the two
+  const std::string copied = render_json(build_report(base_id, events));
+  std::vector<std::string> moved = events;
+  const report r = report_impl::build_report_taking(base_id, std::move(moved));
+  EXPECT_EQ(render_json(r), copied);
+  ASSERT_EQ(r.problems.size(), 1u);
+  EXPECT_NE(r.problems[0].find("duplicate event"), std::string::npos) << r.problems[0];
 }
 
 }  // namespace
