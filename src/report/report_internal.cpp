@@ -296,6 +296,188 @@ void py_json_writer::object(simdjson::dom::object o, int level) {
   fields_.resize(base);
 }
 
+namespace {
+
+// The reading side of py_json_writer::plain_value(): a recursive descent over the text that
+// gives up (returns false) at the first thing it does not copy exactly as value() writes it.
+class plain_copier {
+ public:
+  plain_copier(py_json_writer& w, std::string_view text) : w_(w), out_(w.out()), p_(text.data()), end_(p_ + text.size()) {}
+
+  bool run(int level) {
+    if (!value(level, 0)) return false;
+    skip_space();
+    return p_ == end_;
+  }
+
+ private:
+  static constexpr int max_depth = 64;
+  static constexpr std::size_t max_keys = 64;  // per object; more are compared by value()
+
+  void skip_space() {
+    while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+
+  // Whether any of 8 bytes is a control, DEL or non-ASCII byte, a quote or a backslash.
+  static bool any_special(std::uint64_t x) noexcept {
+    constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    const auto has_zero = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
+    return (((x - ones * 0x20) & ~x & highs) | (x & highs) | has_zero(x ^ (ones * 0x7F)) | has_zero(x ^ (ones * '"')) |
+            has_zero(x ^ (ones * '\\'))) != 0;
+  }
+
+  // A string of printable ASCII without escapes, as a view of its characters.
+  bool string(std::string_view& s) {
+    const char* start = ++p_;  // past the opening quote
+    // Eight bytes at a time while none of them ends the string or needs a closer look.
+    while (end_ - p_ >= 8) {
+      std::uint64_t x;
+      std::memcpy(&x, p_, 8);
+      if (any_special(x)) break;
+      p_ += 8;
+    }
+    while (p_ != end_) {
+      const auto c = static_cast<unsigned char>(*p_);
+      if (c == '"') {
+        s = std::string_view(start, static_cast<std::size_t>(p_ - start));
+        ++p_;
+        return true;
+      }
+      if (c < 0x20 || c >= 0x7F || c == '\\') return false;
+      ++p_;
+    }
+    return false;
+  }
+
+  void put_string(std::string_view s) {
+    out_ += '"';
+    out_.append(s);
+    out_ += '"';
+  }
+
+  // An integer that int64 holds, in the form to_chars writes it (no "-0").
+  bool number() {
+    const char* start = p_;
+    if (*p_ == '-') ++p_;
+    const char* digits = p_;
+    while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    const auto count = p_ - digits;
+    if (count == 0 || count > 18 || (*digits == '0' && (count > 1 || digits != start))) return false;
+    if (p_ != end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E')) return false;
+    out_.append(start, p_);
+    return true;
+  }
+
+  bool literal(std::string_view word) {
+    if (static_cast<std::size_t>(end_ - p_) < word.size() || std::string_view(p_, word.size()) != word) return false;
+    p_ += word.size();
+    out_.append(word);
+    return true;
+  }
+
+  bool value(int level, int depth) {
+    skip_space();
+    if (p_ == end_) return false;
+    switch (*p_) {
+      case '{': return object(level, depth + 1);
+      case '[': return array(level, depth + 1);
+      case '"': {
+        std::string_view s;
+        if (!string(s)) return false;
+        put_string(s);
+        return true;
+      }
+      case 't': return literal("true");
+      case 'f': return literal("false");
+      case 'n': return literal("null");
+      default: return (*p_ == '-' || (*p_ >= '0' && *p_ <= '9')) && number();
+    }
+  }
+
+  bool object(int level, int depth) {
+    if (depth > max_depth) return false;
+    ++p_;
+    skip_space();
+    if (p_ != end_ && *p_ == '}') {
+      ++p_;
+      out_ += "{}";
+      return true;
+    }
+    const std::size_t base = keys_.size();
+    out_ += '{';
+    for (bool first = true;; first = false) {
+      skip_space();
+      std::string_view k;
+      if (p_ == end_ || *p_ != '"' || !string(k)) return false;
+      // Python keeps one entry per key: a repeated key is value()'s to merge.
+      if (keys_.size() - base >= max_keys) return false;
+      for (std::size_t i = base; i < keys_.size(); ++i) {
+        if (keys_[i] == k) return false;
+      }
+      keys_.push_back(k);
+      skip_space();
+      if (p_ == end_ || *p_ != ':') return false;
+      ++p_;
+      if (!first) out_ += ',';
+      w_.newline(level + 1);
+      put_string(k);
+      out_ += ": ";
+      if (!value(level + 1, depth)) return false;
+      skip_space();
+      if (p_ == end_) return false;
+      if (*p_ == '}') break;
+      if (*p_ != ',') return false;
+      ++p_;
+    }
+    ++p_;
+    keys_.resize(base);
+    w_.newline(level);
+    out_ += '}';
+    return true;
+  }
+
+  bool array(int level, int depth) {
+    if (depth > max_depth) return false;
+    ++p_;
+    skip_space();
+    if (p_ != end_ && *p_ == ']') {
+      ++p_;
+      out_ += "[]";
+      return true;
+    }
+    out_ += '[';
+    for (bool first = true;; first = false) {
+      if (!first) out_ += ',';
+      w_.newline(level + 1);
+      if (!value(level + 1, depth)) return false;
+      skip_space();
+      if (p_ == end_) return false;
+      if (*p_ == ']') break;
+      if (*p_ != ',') return false;
+      ++p_;
+    }
+    ++p_;
+    w_.newline(level);
+    out_ += ']';
+    return true;
+  }
+
+  py_json_writer& w_;
+  std::string& out_;
+  const char* p_;
+  const char* end_;
+  std::vector<std::string_view> keys_;  // of the objects being copied, as a stack
+};
+
+}  // namespace
+
+bool py_json_writer::plain_value(std::string_view text, int level) {
+  const std::size_t size = out_.size();
+  if (plain_copier(*this, text).run(level)) return true;
+  out_.resize(size);
+  return false;
+}
+
 void append_ms(std::string& out, std::int64_t us) {
   // Integer arithmetic (no locale, no float rounding surprises); rounds half away from zero.
   const bool negative = us < 0;

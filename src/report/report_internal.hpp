@@ -81,6 +81,12 @@ class py_json_writer {
   void integer(std::int64_t v);
   /// Any DOM value, nested at `level` (the level of the line that holds it).
   void value(simdjson::dom::element e, int level);
+  /// The JSON `text` as value() writes its parsed form, copied from the text without parsing
+  /// it into a DOM, for the common shape of stored events: objects, arrays, strings of
+  /// printable ASCII without escapes, integers, true, false and null. Returns false, having
+  /// written nothing, for anything else (escapes, non-ASCII, fractions, a repeated key, deep
+  /// nesting, invalid JSON): value() of the parsed text is then the way.
+  bool plain_value(std::string_view text, int level);
 
   std::string& out() noexcept { return out_; }
 

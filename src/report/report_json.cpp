@@ -228,6 +228,7 @@ class json_renderer {
   }
 
   void payload(const std::string& json, int level) {
+    if (w_.plain_value(json, level)) return;
     simdjson::dom::element doc;
     if (reader_.parse(json).get(doc)) {
       // Not JSON (only possible for a report assembled by hand): keep it, as a string.

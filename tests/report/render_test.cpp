@@ -422,5 +422,46 @@ TEST(BuildReport, MovedEventsGiveTheSameReport) {
   EXPECT_NE(r.problems[0].find("duplicate event"), std::string::npos) << r.problems[0];
 }
 
+// Stored JSON copied straight from its text is written as the parsed value is; what the copy
+// does not handle exactly is declined, with nothing written.
+TEST(PyJsonWriter, PlainValueWritesWhatValueWrites) {
+  using report_impl::py_json_writer;
+  const auto by_dom = [](std::string_view text, int indent) {
+    std::string out;
+    report_impl::json_reader reader;
+    simdjson::dom::element doc;
+    EXPECT_FALSE(reader.parse(text).get(doc)) << text;
+    py_json_writer(out, indent).value(doc, 3);
+    return out;
+  };
+  const std::string plain[] = {
+      R"({"name": "a-start", "info": {"host": "vm", "list": [1, -22, 0, "x y", true, false, null, {}, []]}, "n": 123456789012345678})",
+      R"( [ {"a" : {"b": {"c": []}}} , "s" ] )",
+      R"("text")",
+      "-7",
+      R"({"same": 1, "nested": {"same": 2}})",
+  };
+  for (const std::string& text : plain) {
+    for (const int indent : {2, 0}) {
+      std::string out = "before";
+      ASSERT_TRUE(py_json_writer(out, indent).plain_value(text, 3)) << text;
+      EXPECT_EQ(out, "before" + by_dom(text, indent)) << text;
+    }
+  }
+  std::string deep;
+  for (int i = 0; i < 100; ++i) deep += "[";
+  for (int i = 0; i < 100; ++i) deep += "]";
+  const std::string declined[] = {
+      R"({"a": "quote \" inside"})", R"({"a": "caf\u00e9"})", R"({"a": "\/"})", "{\"a\": \"caf\xc3\xa9\"}", R"({"a": 1.5})", R"({"a": 1e5})",
+      R"({"a": -0})", R"({"a": 1234567890123456789})", R"({"a": 1, "a": 2})", R"({"a": NaN})", R"({"a": 01})",
+      R"({"a": 1} x)", R"({"a": 1,})", R"({"a": tru})", "{\"a\": \"tab\there\"}", R"({"a")", "", deep,
+  };
+  for (const std::string& text : declined) {
+    std::string out = "before";
+    EXPECT_FALSE(py_json_writer(out, 2).plain_value(text, 3)) << text;
+    EXPECT_EQ(out, "before") << text;
+  }
+}
+
 }  // namespace
 }  // namespace osprof::test
