@@ -11,6 +11,7 @@
 #include <limits>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <osprof/report.hpp>
 #include "report/report_internal.hpp"
@@ -144,8 +145,11 @@ class builder {
     std::sort(order_.begin(), order_.end(), [this](std::uint32_t a, std::uint32_t b) {
       const event_rec& x = recs_[a];
       const event_rec& y = recs_[b];
-      return std::forward_as_tuple(x.time_us, x.stop, view(x.trace_id), view(x.name), x.index) <
-             std::forward_as_tuple(y.time_us, y.stop, view(y.trace_id), view(y.name), y.index);
+      // The times nearly always differ: the strings are compared only on a tie.
+      if (x.time_us != y.time_us) return x.time_us < y.time_us;
+      if (x.stop != y.stop) return x.stop < y.stop;
+      return std::forward_as_tuple(view(x.trace_id), view(x.name), x.index) <
+             std::forward_as_tuple(view(y.trace_id), view(y.name), y.index);
     });
   }
 
@@ -154,6 +158,10 @@ class builder {
   void find_duplicates() {
     const std::size_t n = order_.size();
     payload_of_.assign(n, flat_node::none);
+    if (!any_duplicate()) {  // the usual case: every event is its point's payload
+      for (std::uint32_t p = 0; p < n; ++p) payload_of_[p] = recs_[order_[p]].index;
+      return;
+    }
     std::vector<std::uint32_t> by_key(n);
     for (std::uint32_t p = 0; p < n; ++p) by_key[p] = p;  // positions in processing order
     auto key = [this](std::uint32_t p) {
@@ -177,6 +185,23 @@ class builder {
       }
       g = h;
     }
+  }
+
+  // Whether two events have the same trace_id and name (hashing them is cheaper than the
+  // sort that orders them when some have).
+  bool any_duplicate() const {
+    struct key_hash {
+      std::size_t operator()(const std::pair<std::string_view, std::string_view>& k) const noexcept {
+        const std::size_t h = std::hash<std::string_view>{}(k.first);
+        return h ^ (std::hash<std::string_view>{}(k.second) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+      }
+    };
+    std::unordered_set<std::pair<std::string_view, std::string_view>, key_hash> seen;
+    seen.reserve(recs_.size());
+    for (const event_rec& e : recs_) {
+      if (!seen.emplace(view(e.trace_id), view(e.name)).second) return true;
+    }
+    return false;
   }
 
   void fold() {
