@@ -3,6 +3,7 @@
 #include "common/json_writer.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cerrno>
 #include <cmath>
@@ -312,7 +313,7 @@ class plain_copier {
 
  private:
   static constexpr int max_depth = 64;
-  static constexpr std::size_t max_keys = 64;  // per object; more are compared by value()
+  static constexpr std::size_t max_keys = 48;  // open at once; more are compared by value()
 
   void skip_space() {
     while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
@@ -403,18 +404,18 @@ class plain_copier {
       out_ += "{}";
       return true;
     }
-    const std::size_t base = keys_.size();
+    const std::size_t base = key_count_;
     out_ += '{';
     for (bool first = true;; first = false) {
       skip_space();
       std::string_view k;
       if (p_ == end_ || *p_ != '"' || !string(k)) return false;
       // Python keeps one entry per key: a repeated key is value()'s to merge.
-      if (keys_.size() - base >= max_keys) return false;
-      for (std::size_t i = base; i < keys_.size(); ++i) {
+      if (key_count_ == keys_.size()) return false;
+      for (std::size_t i = base; i < key_count_; ++i) {
         if (keys_[i] == k) return false;
       }
-      keys_.push_back(k);
+      keys_[key_count_++] = k;
       skip_space();
       if (p_ == end_ || *p_ != ':') return false;
       ++p_;
@@ -430,7 +431,7 @@ class plain_copier {
       ++p_;
     }
     ++p_;
-    keys_.resize(base);
+    key_count_ = base;
     w_.newline(level);
     out_ += '}';
     return true;
@@ -466,7 +467,9 @@ class plain_copier {
   std::string& out_;
   const char* p_;
   const char* end_;
-  std::vector<std::string_view> keys_;  // of the objects being copied, as a stack
+  // Keys of the objects being copied, as a stack (no allocation per event).
+  std::array<std::string_view, max_keys> keys_;
+  std::size_t key_count_ = 0;
 };
 
 }  // namespace
