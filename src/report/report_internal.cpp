@@ -180,7 +180,42 @@ void append_py_float(std::string& out, double v) {
   out.append(eb, er.ptr);
 }
 
+namespace {
+
+// Whether any of 8 bytes is a control, DEL or non-ASCII byte, a quote or a backslash: a byte
+// that a JSON string written with ensure_ascii does not keep as it is.
+bool any_special(std::uint64_t x) noexcept {
+  constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  const auto has_zero = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
+  return (((x - ones * 0x20) & ~x & highs) | (x & highs) | has_zero(x ^ (ones * 0x7F)) | has_zero(x ^ (ones * '"')) |
+          has_zero(x ^ (ones * '\\'))) != 0;
+}
+
+bool is_special(unsigned char c) noexcept { return c < 0x20 || c >= 0x7F || c == '"' || c == '\\'; }
+
+// Whether `s` is written as it is between quotes (ids, names, timestamps nearly always are).
+bool plain_string(std::string_view s) noexcept {
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t x;
+    std::memcpy(&x, s.data() + i, 8);
+    if (any_special(x)) return false;
+  }
+  for (; i < s.size(); ++i) {
+    if (is_special(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 void py_json_writer::string(std::string_view s) {
+  if (plain_string(s)) {
+    out_ += '"';
+    out_.append(s);
+    out_ += '"';
+    return;
+  }
   if (const std::string_view literal = python_literal(s); !literal.empty()) {
     out_.append(literal);  // as Python writes it back
     return;
@@ -317,14 +352,6 @@ class plain_copier {
 
   void skip_space() {
     while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
-  }
-
-  // Whether any of 8 bytes is a control, DEL or non-ASCII byte, a quote or a backslash.
-  static bool any_special(std::uint64_t x) noexcept {
-    constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-    const auto has_zero = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
-    return (((x - ones * 0x20) & ~x & highs) | (x & highs) | has_zero(x ^ (ones * 0x7F)) | has_zero(x ^ (ones * '"')) |
-            has_zero(x ^ (ones * '\\'))) != 0;
   }
 
   // A string of printable ASCII without escapes, as a view of its characters.
