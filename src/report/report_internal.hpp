@@ -89,6 +89,7 @@ class py_json_writer {
   bool plain_value(std::string_view text, int level);
 
   std::string& out() noexcept { return out_; }
+  int indent() const noexcept { return indent_; }
 
  private:
   void object(simdjson::dom::object o, int level);
