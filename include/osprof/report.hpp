@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -89,6 +90,12 @@ report parse_report_json(std::string_view json);
 /// OSProfiler's report JSON (`indent` spaces; 0 = one line): root info {name "total", started 0,
 /// finished, last_trace_started} in integer ms from the earliest event, children, stats.
 std::string render_json(const report& r, int indent = 2);
+
+/// Takes the report's JSON piece by piece.
+using text_sink = std::function<void(std::string_view)>;
+/// render_json(r, indent) handed to `write` in pieces (of about 64 KiB) as it is produced,
+/// so that a large report is never held as one string. The pieces in order are the text.
+void render_json(const report& r, int indent, const text_sink& write);
 
 /// How long a read from a backend may take in all; past it the read throws osprof::error.
 struct read_options {

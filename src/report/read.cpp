@@ -12,6 +12,8 @@
 #include <osprof/options.hpp>
 #include <osprof/report.hpp>
 
+#include "report/report_internal.hpp"
+
 namespace osprof {
 inline namespace v1 {
 
@@ -39,9 +41,9 @@ T run_read(std::string_view connection_string, const read_options& options, Oper
 
 report read_report(std::string_view connection_string, std::string_view base_id, const read_options& options) {
   const std::string id(base_id);
-  const auto events = run_read<std::vector<std::string>>(connection_string, options,
-                                                         [&](reader& r) { return r.read_trace(id); });
-  return build_report(id, events);
+  auto events = run_read<std::vector<std::string>>(connection_string, options,
+                                                   [&](reader& r) { return r.read_trace(id); });
+  return detail::report_impl::build_report_taking(id, std::move(events));
 }
 
 std::vector<trace_summary> list_traces(std::string_view connection_string, bool errors_only, const read_options& options) {

@@ -11,6 +11,7 @@
 #include <limits>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <osprof/report.hpp>
 #include "report/report_internal.hpp"
@@ -49,6 +50,10 @@ class builder {
  public:
   builder(std::string_view base_id, std::span<const std::string> events) : events_(events) {
     r_.base_id.assign(base_id);
+  }
+  // The events' texts may be moved into the points' raw payloads instead of copied.
+  builder(std::string_view base_id, std::vector<std::string>& events) : builder(base_id, std::span<const std::string>(events)) {
+    movable_ = &events;
   }
 
   report run() {
@@ -102,14 +107,18 @@ class builder {
                 text);
         continue;
       }
-      simdjson::dom::element doc;
-      if (auto err = reader.parse(text).get(doc); err) {
-        problem(event_label(i) + "not valid JSON: " + simdjson::error_message(err), text);
-        continue;
-      }
-      if (std::string why = report_impl::read_stored_event(doc, ev); !why.empty()) {
-        problem(event_label(i) + why, text);
-        continue;
+      // Most events are plain JSON, read from their text; the DOM reads the rest, and says
+      // what is wrong with an event that cannot be used.
+      if (!report_impl::read_plain_stored_event(text, ev)) {
+        simdjson::dom::element doc;
+        if (auto err = reader.parse(text).get(doc); err) {
+          problem(event_label(i) + "not valid JSON: " + simdjson::error_message(err), text);
+          continue;
+        }
+        if (std::string why = report_impl::read_stored_event(doc, ev); !why.empty()) {
+          problem(event_label(i) + why, text);
+          continue;
+        }
       }
       if (ev.has_base_id && ev.base_id != r_.base_id) {
         problem(event_label(i) + "belongs to another trace (base_id " + report_impl::excerpt(ev.base_id, 40) + ")",
@@ -140,8 +149,11 @@ class builder {
     std::sort(order_.begin(), order_.end(), [this](std::uint32_t a, std::uint32_t b) {
       const event_rec& x = recs_[a];
       const event_rec& y = recs_[b];
-      return std::forward_as_tuple(x.time_us, x.stop, view(x.trace_id), view(x.name), x.index) <
-             std::forward_as_tuple(y.time_us, y.stop, view(y.trace_id), view(y.name), y.index);
+      // The times nearly always differ: the strings are compared only on a tie.
+      if (x.time_us != y.time_us) return x.time_us < y.time_us;
+      if (x.stop != y.stop) return x.stop < y.stop;
+      return std::forward_as_tuple(view(x.trace_id), view(x.name), x.index) <
+             std::forward_as_tuple(view(y.trace_id), view(y.name), y.index);
     });
   }
 
@@ -150,6 +162,10 @@ class builder {
   void find_duplicates() {
     const std::size_t n = order_.size();
     payload_of_.assign(n, flat_node::none);
+    if (!any_duplicate()) {  // the usual case: every event is its point's payload
+      for (std::uint32_t p = 0; p < n; ++p) payload_of_[p] = recs_[order_[p]].index;
+      return;
+    }
     std::vector<std::uint32_t> by_key(n);
     for (std::uint32_t p = 0; p < n; ++p) by_key[p] = p;  // positions in processing order
     auto key = [this](std::uint32_t p) {
@@ -175,6 +191,23 @@ class builder {
     }
   }
 
+  // Whether two events have the same trace_id and name (hashing them is cheaper than the
+  // sort that orders them when some have).
+  bool any_duplicate() const {
+    struct key_hash {
+      std::size_t operator()(const std::pair<std::string_view, std::string_view>& k) const noexcept {
+        const std::size_t h = std::hash<std::string_view>{}(k.first);
+        return h ^ (std::hash<std::string_view>{}(k.second) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+      }
+    };
+    std::unordered_set<std::pair<std::string_view, std::string_view>, key_hash> seen;
+    seen.reserve(recs_.size());
+    for (const event_rec& e : recs_) {
+      if (!seen.emplace(view(e.trace_id), view(e.name)).second) return true;
+    }
+    return false;
+  }
+
   void fold() {
     node_of_.reserve(recs_.size());
     nodes_.reserve(recs_.size() / 2 + 1);
@@ -191,7 +224,14 @@ class builder {
         f.node.host.assign(view(e.host));
       }
       report_node& n = nodes_[it->second].node;
-      if (payload_of_[p] != flat_node::none) n.raw_payloads.emplace_back(view(e.name), events_[payload_of_[p]]);
+      if (const std::uint32_t source = payload_of_[p]; source != flat_node::none) {
+        // Each event is the payload of one point at most, and nothing reads its text later.
+        if (movable_ != nullptr) {
+          n.raw_payloads.emplace_back(view(e.name), std::move((*movable_)[source]));
+        } else {
+          n.raw_payloads.emplace_back(view(e.name), events_[source]);
+        }
+      }
       if (e.stop) {
         n.finished_us = e.time_us;
         n.exception = e.has_etype ? std::string(view(e.etype)) : std::string("None");
@@ -345,6 +385,7 @@ class builder {
   }
 
   std::span<const std::string> events_;
+  std::vector<std::string>* movable_ = nullptr;
   report r_;
   std::string arena_;
   std::vector<event_rec> recs_;
@@ -363,3 +404,11 @@ report build_report(std::string_view base_id, std::span<const std::string> store
 
 }  // namespace v1
 }  // namespace osprof
+
+namespace osprof::detail::report_impl {
+
+report build_report_taking(std::string_view base_id, std::vector<std::string>&& stored_events) {
+  return osprof::v1::builder(base_id, stored_events).run();
+}
+
+}  // namespace osprof::detail::report_impl

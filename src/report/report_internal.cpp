@@ -3,6 +3,7 @@
 #include "common/json_writer.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cerrno>
 #include <cmath>
@@ -179,7 +180,42 @@ void append_py_float(std::string& out, double v) {
   out.append(eb, er.ptr);
 }
 
+namespace {
+
+// Whether any of 8 bytes is a control, DEL or non-ASCII byte, a quote or a backslash: a byte
+// that a JSON string written with ensure_ascii does not keep as it is.
+bool any_special(std::uint64_t x) noexcept {
+  constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  const auto has_zero = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
+  return (((x - ones * 0x20) & ~x & highs) | (x & highs) | has_zero(x ^ (ones * 0x7F)) | has_zero(x ^ (ones * '"')) |
+          has_zero(x ^ (ones * '\\'))) != 0;
+}
+
+bool is_special(unsigned char c) noexcept { return c < 0x20 || c >= 0x7F || c == '"' || c == '\\'; }
+
+// Whether `s` is written as it is between quotes (ids, names, timestamps nearly always are).
+bool plain_string(std::string_view s) noexcept {
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t x;
+    std::memcpy(&x, s.data() + i, 8);
+    if (any_special(x)) return false;
+  }
+  for (; i < s.size(); ++i) {
+    if (is_special(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 void py_json_writer::string(std::string_view s) {
+  if (plain_string(s)) {
+    out_ += '"';
+    out_.append(s);
+    out_ += '"';
+    return;
+  }
   if (const std::string_view literal = python_literal(s); !literal.empty()) {
     out_.append(literal);  // as Python writes it back
     return;
@@ -294,6 +330,224 @@ void py_json_writer::object(simdjson::dom::object o, int level) {
   newline(level);
   out_ += '}';
   fields_.resize(base);
+}
+
+namespace {
+
+// The reading side of py_json_writer::plain_value(): a recursive descent over the text that
+// gives up (returns false) at the first thing it does not copy exactly as value() writes it.
+class plain_copier {
+ public:
+  // Writes straight into the output string's buffer, grown as needed, then trims it: far
+  // cheaper than an append per token.
+  plain_copier(py_json_writer& w, std::string_view text)
+      : out_(w.out()), indent_(w.indent()), p_(text.data()), end_(p_ + text.size()) {
+    const std::size_t used = out_.size();
+    out_.resize(used + 2 * text.size() + 256);
+    at_ = out_.data() + used;
+    limit_ = out_.data() + out_.size();
+  }
+  ~plain_copier() { out_.resize(static_cast<std::size_t>(at_ - out_.data())); }
+
+  bool run(int level) {
+    if (!value(level, 0)) return false;
+    skip_space();
+    return p_ == end_;
+  }
+
+ private:
+  static constexpr int max_depth = 64;
+  static constexpr std::size_t max_keys = 48;  // open at once; more are compared by value()
+
+  void skip_space() {
+    while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+
+  // A string of printable ASCII without escapes, as a view of its characters.
+  bool string(std::string_view& s) {
+    const char* start = ++p_;  // past the opening quote
+    // Eight bytes at a time while none of them ends the string or needs a closer look.
+    while (end_ - p_ >= 8) {
+      std::uint64_t x;
+      std::memcpy(&x, p_, 8);
+      if (any_special(x)) break;
+      p_ += 8;
+    }
+    while (p_ != end_) {
+      const auto c = static_cast<unsigned char>(*p_);
+      if (c == '"') {
+        s = std::string_view(start, static_cast<std::size_t>(p_ - start));
+        ++p_;
+        return true;
+      }
+      if (c < 0x20 || c >= 0x7F || c == '\\') return false;
+      ++p_;
+    }
+    return false;
+  }
+
+  void room(std::size_t n) {
+    if (static_cast<std::size_t>(limit_ - at_) >= n) return;
+    const auto used = static_cast<std::size_t>(at_ - out_.data());
+    out_.resize(std::max(out_.size() * 2, used + n + 256));
+    at_ = out_.data() + used;
+    limit_ = out_.data() + out_.size();
+  }
+  void put(char c) {
+    room(1);
+    *at_++ = c;
+  }
+  void put(std::string_view s) {
+    room(s.size());
+    std::memcpy(at_, s.data(), s.size());
+    at_ += s.size();
+  }
+  // As py_json_writer::newline().
+  void newline(int level) {
+    if (indent_ <= 0) return;
+    const auto n = static_cast<std::size_t>(level) * static_cast<std::size_t>(indent_);
+    room(n + 1);
+    *at_++ = '\n';
+    std::memset(at_, ' ', n);
+    at_ += n;
+  }
+  void put_string(std::string_view s) {
+    room(s.size() + 2);
+    *at_++ = '"';
+    std::memcpy(at_, s.data(), s.size());
+    at_ += s.size();
+    *at_++ = '"';
+  }
+
+  // An integer that int64 holds, in the form to_chars writes it (no "-0").
+  bool number() {
+    const char* start = p_;
+    if (*p_ == '-') ++p_;
+    const char* digits = p_;
+    while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    const auto count = p_ - digits;
+    if (count == 0 || count > 18 || (*digits == '0' && (count > 1 || digits != start))) return false;
+    if (p_ != end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E')) return false;
+    put(std::string_view(start, static_cast<std::size_t>(p_ - start)));
+    return true;
+  }
+
+  bool literal(std::string_view word) {
+    if (static_cast<std::size_t>(end_ - p_) < word.size() || std::string_view(p_, word.size()) != word) return false;
+    p_ += word.size();
+    put(word);
+    return true;
+  }
+
+  bool value(int level, int depth) {
+    skip_space();
+    if (p_ == end_) return false;
+    switch (*p_) {
+      case '{': return object(level, depth + 1);
+      case '[': return array(level, depth + 1);
+      case '"': {
+        std::string_view s;
+        if (!string(s)) return false;
+        put_string(s);
+        return true;
+      }
+      case 't': return literal("true");
+      case 'f': return literal("false");
+      case 'n': return literal("null");
+      default: return (*p_ == '-' || (*p_ >= '0' && *p_ <= '9')) && number();
+    }
+  }
+
+  bool object(int level, int depth) {
+    if (depth > max_depth) return false;
+    ++p_;
+    skip_space();
+    if (p_ != end_ && *p_ == '}') {
+      ++p_;
+      put("{}");
+      return true;
+    }
+    const std::size_t base = key_count_;
+    put('{');
+    for (bool first = true;; first = false) {
+      skip_space();
+      std::string_view k;
+      if (p_ == end_ || *p_ != '"' || !string(k)) return false;
+      // Python keeps one entry per key: a repeated key is value()'s to merge.
+      if (key_count_ == keys_.size()) return false;
+      for (std::size_t i = base; i < key_count_; ++i) {
+        if (keys_[i] == k) return false;
+      }
+      keys_[key_count_++] = k;
+      skip_space();
+      if (p_ == end_ || *p_ != ':') return false;
+      ++p_;
+      if (!first) put(',');
+      newline(level + 1);
+      put_string(k);
+      put(": ");
+      if (!value(level + 1, depth)) return false;
+      skip_space();
+      if (p_ == end_) return false;
+      if (*p_ == '}') break;
+      if (*p_ != ',') return false;
+      ++p_;
+    }
+    ++p_;
+    key_count_ = base;
+    newline(level);
+    put('}');
+    return true;
+  }
+
+  bool array(int level, int depth) {
+    if (depth > max_depth) return false;
+    ++p_;
+    skip_space();
+    if (p_ != end_ && *p_ == ']') {
+      ++p_;
+      put("[]");
+      return true;
+    }
+    put('[');
+    for (bool first = true;; first = false) {
+      if (!first) put(',');
+      newline(level + 1);
+      if (!value(level + 1, depth)) return false;
+      skip_space();
+      if (p_ == end_) return false;
+      if (*p_ == ']') break;
+      if (*p_ != ',') return false;
+      ++p_;
+    }
+    ++p_;
+    newline(level);
+    put(']');
+    return true;
+  }
+
+  std::string& out_;
+  int indent_;
+  char* at_;
+  char* limit_;
+  const char* p_;
+  const char* end_;
+  // Keys of the objects being copied, as a stack (no allocation per event).
+  std::array<std::string_view, max_keys> keys_;
+  std::size_t key_count_ = 0;
+};
+
+}  // namespace
+
+bool py_json_writer::plain_value(std::string_view text, int level) {
+  const std::size_t size = out_.size();
+  bool copied = false;
+  {
+    plain_copier copier(*this, text);
+    copied = copier.run(level);
+  }
+  if (!copied) out_.resize(size);
+  return copied;
 }
 
 void append_ms(std::string& out, std::int64_t us) {

@@ -42,6 +42,10 @@ class json_reader {
   std::size_t max_depth_;
 };
 
+/// build_report() taking the events' texts: they become the points' raw payloads instead of
+/// being copied (a read trace's texts are needed only there).
+report build_report_taking(std::string_view base_id, std::vector<std::string>&& stored_events);
+
 /// Marks a value Python writes that is not JSON (NaN, Infinity, -Infinity, an integer beyond
 /// 64 bits, a number beyond double's range): its text follows the prefix. A NUL byte cannot
 /// start a string that Python's drivers store from a name or an info value written as JSON.
@@ -77,8 +81,15 @@ class py_json_writer {
   void integer(std::int64_t v);
   /// Any DOM value, nested at `level` (the level of the line that holds it).
   void value(simdjson::dom::element e, int level);
+  /// The JSON `text` as value() writes its parsed form, copied from the text without parsing
+  /// it into a DOM, for the common shape of stored events: objects, arrays, strings of
+  /// printable ASCII without escapes, integers, true, false and null. Returns false, having
+  /// written nothing, for anything else (escapes, non-ASCII, fractions, a repeated key, deep
+  /// nesting, invalid JSON): value() of the parsed text is then the way.
+  bool plain_value(std::string_view text, int level);
 
   std::string& out() noexcept { return out_; }
+  int indent() const noexcept { return indent_; }
 
  private:
   void object(simdjson::dom::object o, int level);

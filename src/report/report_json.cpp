@@ -20,10 +20,13 @@ namespace {
 using report_impl::json_reader;
 using report_impl::py_json_writer;
 
+// Text is handed on in pieces of about this size when the caller takes it in pieces.
+constexpr std::size_t piece_bytes = 64 * 1024;
+
 class json_renderer {
  public:
-  json_renderer(const report& r, int indent, std::string& out)
-      : r_(r), out_(out), w_(out, indent), origin_(report_impl::origin_of(r)) {}
+  json_renderer(const report& r, int indent, std::string& out, const text_sink* write = nullptr)
+      : r_(r), out_(out), w_(out, indent), origin_(report_impl::origin_of(r)), write_(write) {}
 
   void run() {
     out_ += '{';
@@ -127,6 +130,7 @@ class json_renderer {
       }
       stack.back().next++;
       const report_node& n = (*top.list)[top.next];
+      hand_on();
       if (top.next > 0) out_ += ',';
       const int node_level = top.level + 1;
       w_.newline(node_level);
@@ -224,6 +228,7 @@ class json_renderer {
   }
 
   void payload(const std::string& json, int level) {
+    if (w_.plain_value(json, level)) return;
     simdjson::dom::element doc;
     if (reader_.parse(json).get(doc)) {
       // Not JSON (only possible for a report assembled by hand): keep it, as a string.
@@ -233,10 +238,18 @@ class json_renderer {
     w_.value(doc, level);
   }
 
+  // Between points, what is written so far goes to the caller once it is a piece's worth.
+  void hand_on() {
+    if (write_ == nullptr || out_.size() < piece_bytes) return;
+    (*write_)(out_);
+    out_.clear();
+  }
+
   const report& r_;
   std::string& out_;
   py_json_writer w_;
   std::int64_t origin_;
+  const text_sink* write_;
   json_reader reader_;
   std::string key_buf_;
 };
@@ -260,6 +273,14 @@ std::string render_json(const report& r, int indent) {
   out.reserve(estimate_size(r, indent));
   json_renderer(r, indent, out).run();
   return out;
+}
+
+void render_json(const report& r, int indent, const text_sink& write) {
+  if (indent < 0) indent = 0;
+  std::string out;
+  out.reserve(piece_bytes + piece_bytes / 2);
+  json_renderer(r, indent, out, &write).run();
+  if (!out.empty()) write(out);
 }
 
 }  // namespace v1

@@ -1,5 +1,9 @@
 #include "report/stored_event.hpp"
 
+#include <array>
+#include <cstring>
+#include <vector>
+
 #include "common/time_format.hpp"
 
 namespace osprof::detail::report_impl {
@@ -138,6 +142,223 @@ std::string read_stored_event(simdjson::dom::element doc, stored_event& out) {
     out.has_base_id = true;
   }
   return {};
+}
+
+namespace {
+
+// A recursive descent over plain JSON (see read_plain_stored_event) that gives up at the
+// first thing outside it.
+class plain_reader {
+ public:
+  explicit plain_reader(std::string_view text) : p_(text.data()), end_(p_ + text.size()) {}
+
+  // Calls field(key, value_start) for each member of the object at the current position;
+  // `field` reads the value (or returns false). Repeated keys are refused.
+  template <class Field>
+  bool object(int depth, Field&& field) {
+    if (depth > max_depth) return false;
+    skip_space();
+    if (p_ == end_ || *p_ != '{') return false;
+    ++p_;
+    skip_space();
+    if (p_ != end_ && *p_ == '}') {
+      ++p_;
+      return true;
+    }
+    const std::size_t base = key_count_;
+    for (;;) {
+      skip_space();
+      std::string_view k;
+      if (p_ == end_ || *p_ != '"' || !string(k)) return false;
+      if (key_count_ == keys_.size()) return false;
+      for (std::size_t i = base; i < key_count_; ++i) {
+        if (keys_[i] == k) return false;
+      }
+      keys_[key_count_++] = k;
+      skip_space();
+      if (p_ == end_ || *p_ != ':') return false;
+      ++p_;
+      skip_space();
+      if (!field(k)) return false;
+      skip_space();
+      if (p_ == end_) return false;
+      if (*p_ == '}') break;
+      if (*p_ != ',') return false;
+      ++p_;
+    }
+    ++p_;
+    key_count_ = base;
+    return true;
+  }
+
+  // A string value: its characters; null: `is_null` set.
+  bool string_or_null(std::string_view& s, bool& is_null) {
+    is_null = false;
+    if (p_ != end_ && *p_ == 'n') {
+      is_null = true;
+      return literal("null");
+    }
+    return p_ != end_ && *p_ == '"' && string(s);
+  }
+
+  bool skip_value(int depth) {
+    skip_space();
+    if (p_ == end_) return false;
+    switch (*p_) {
+      case '{': return object(depth + 1, [&](std::string_view) { return skip_value(depth + 1); });
+      case '[': return array(depth + 1);
+      case '"': {
+        std::string_view s;
+        return string(s);
+      }
+      case 't': return literal("true");
+      case 'f': return literal("false");
+      case 'n': return literal("null");
+      default: return integer();
+    }
+  }
+
+  bool at_end() {
+    skip_space();
+    return p_ == end_;
+  }
+
+ private:
+  static constexpr int max_depth = 64;
+  static constexpr std::size_t max_keys = 48;  // open at once; more go the DOM way
+
+  void skip_space() {
+    while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+
+  static bool any_special(std::uint64_t x) noexcept {
+    constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    const auto has_zero = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
+    return (((x - ones * 0x20) & ~x & highs) | (x & highs) | has_zero(x ^ (ones * 0x7F)) | has_zero(x ^ (ones * '"')) |
+            has_zero(x ^ (ones * '\\'))) != 0;
+  }
+
+  bool string(std::string_view& s) {
+    const char* start = ++p_;
+    while (end_ - p_ >= 8) {
+      std::uint64_t x;
+      std::memcpy(&x, p_, 8);
+      if (any_special(x)) break;
+      p_ += 8;
+    }
+    while (p_ != end_) {
+      const auto c = static_cast<unsigned char>(*p_);
+      if (c == '"') {
+        s = std::string_view(start, static_cast<std::size_t>(p_ - start));
+        ++p_;
+        return true;
+      }
+      if (c < 0x20 || c >= 0x7F || c == '\\') return false;
+      ++p_;
+    }
+    return false;
+  }
+
+  bool integer() {
+    const char* start = p_;
+    if (*p_ == '-') ++p_;
+    const char* digits = p_;
+    while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    const auto count = p_ - digits;
+    if (count == 0 || count > 18 || (*digits == '0' && (count > 1 || digits != start))) return false;
+    return p_ == end_ || (*p_ != '.' && *p_ != 'e' && *p_ != 'E');
+  }
+
+  bool literal(std::string_view word) {
+    if (static_cast<std::size_t>(end_ - p_) < word.size() || std::string_view(p_, word.size()) != word) return false;
+    p_ += word.size();
+    return true;
+  }
+
+  bool array(int depth) {
+    if (depth > max_depth) return false;
+    ++p_;
+    skip_space();
+    if (p_ != end_ && *p_ == ']') {
+      ++p_;
+      return true;
+    }
+    for (;;) {
+      if (!skip_value(depth)) return false;
+      skip_space();
+      if (p_ == end_) return false;
+      if (*p_ == ']') break;
+      if (*p_ != ',') return false;
+      ++p_;
+    }
+    ++p_;
+    return true;
+  }
+
+  const char* p_;
+  const char* end_;
+  // Keys of the objects being read, as a stack (no allocation per event).
+  std::array<std::string_view, max_keys> keys_;
+  std::size_t key_count_ = 0;
+};
+
+}  // namespace
+
+bool read_plain_stored_event(std::string_view text, stored_event& out) {
+  plain_reader in(text);
+  bool has_name = false, has_trace = false, has_parent = false, has_ts = false, has_project = false,
+       has_service = false, has_info = false, has_host = false;
+  std::string_view ts;
+  out.has_base_id = false;
+  out.base_id = {};
+  out.has_etype = false;
+  out.etype.clear();
+  const auto required_string = [&](std::string_view& into, bool& present) {
+    bool is_null = false;
+    present = true;
+    return in.string_or_null(into, is_null) && !is_null;
+  };
+  const auto nullable_string = [&](std::string_view& into, bool& present) {
+    bool is_null = false;
+    present = true;
+    if (!in.string_or_null(into, is_null)) return false;
+    if (is_null) into = {};
+    return true;
+  };
+  const auto info_field = [&](std::string_view k) {
+    if (k == "host") return required_string(out.host, has_host);
+    if (k == "etype") {
+      std::string_view s;
+      bool is_null = false;
+      if (!in.string_or_null(s, is_null) || is_null) return false;  // compact JSON of others: the DOM way
+      out.has_etype = true;
+      out.etype.assign(s);
+      return true;
+    }
+    return in.skip_value(2);
+  };
+  const bool read = in.object(1, [&](std::string_view k) {
+    if (k == "name") return required_string(out.name, has_name);
+    if (k == "trace_id") return required_string(out.trace_id, has_trace);
+    if (k == "parent_id") return required_string(out.parent_id, has_parent);
+    if (k == "timestamp") return required_string(ts, has_ts);
+    if (k == "project") return nullable_string(out.project, has_project);
+    if (k == "service") return nullable_string(out.service, has_service);
+    if (k == "base_id") return required_string(out.base_id, out.has_base_id);
+    if (k == "info") {
+      has_info = true;
+      return in.object(2, info_field);
+    }
+    return in.skip_value(1);
+  });
+  if (!read || !in.at_end() || !has_name || !has_trace || !has_parent || !has_ts || !has_project || !has_service ||
+      !has_info || !has_host) {
+    return false;
+  }
+  const auto us = parse_timestamp(ts);
+  if (!us) return false;
+  out.time_us = *us;
+  return true;
 }
 
 }  // namespace osprof::detail::report_impl

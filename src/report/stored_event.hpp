@@ -32,6 +32,13 @@ struct stored_event {
 /// be used (e.g. `missing "trace_id"`, `"timestamp" is not a string but a number`).
 std::string read_stored_event(simdjson::dom::element doc, stored_event& out);
 
+/// Reads a stored event straight from its text, without a DOM, when the text is plain JSON:
+/// objects without a repeated key, strings of printable ASCII without escapes, integers,
+/// true, false and null (what stored events nearly always are). The views point into `text`.
+/// Returns false, for read_stored_event() of the parsed text to read it and to say what is
+/// wrong, when the text is anything else or the event is one that read_stored_event() refuses.
+bool read_plain_stored_event(std::string_view text, stored_event& out);
+
 /// "object", "array", "string", "number", "boolean" or "null".
 std::string_view json_type_name(simdjson::dom::element_type t) noexcept;
 

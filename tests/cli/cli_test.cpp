@@ -22,6 +22,7 @@
 
 #include <osprof/emitter.hpp>
 #include <osprof/profiler.hpp>
+#include <osprof/report.hpp>
 
 #include "cli_test_support.hpp"
 
@@ -272,6 +273,35 @@ TEST_F(Cli, TraceIdsInPythonsSpellings) {
   EXPECT_NE(run("trace list --connection-string " + cs_).out.find("run-42"), std::string::npos);
 }
 
+// The JSON of a trace far larger than one piece of output (written as it is rendered) is the
+// whole report, the same through a pipe and into --out, and ends with one newline.
+TEST_F(Cli, LargeTraceJsonIsWrittenWhole) {
+  std::string id;
+  {
+    osprof::emitter tracing{osprof::options{.connection_string = cs_, .service = "big", .strict = true}};
+    osprof::init("K");
+    id = osprof::get()->base_id().to_string();
+    osprof::start("root");
+    for (int i = 0; i < 2000; ++i) {
+      osprof::start("point");
+      osprof::stop();
+    }
+    osprof::stop();
+    osprof::clean();
+  }
+  const std::string expected = osprof::render_json(osprof::read_report(cs_, id)) + "\n";
+  ASSERT_GT(expected.size(), std::size_t{1} << 20);
+  const auto piped = run_command(std::string(OSPROF_CLI_PATH) + " trace show " + id + " --json --connection-string " + cs_ +
+                                 " | cat");
+  EXPECT_EQ(piped.code, 0);
+  EXPECT_TRUE(piped.out == expected) << piped.out.size() << " bytes, expected " << expected.size();
+  const fs::path saved = dir_ / "big.json";
+  ASSERT_EQ(run("trace show " + id + " --json --connection-string " + cs_ + " --out " + saved.string()).code, 0);
+  std::ifstream in(saved, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_TRUE(text == expected) << text.size() << " bytes, expected " << expected.size();
+}
+
 TEST_F(Cli, UnknownTraceExitsOneWithAClearMessage) {
   demo();
   const auto r = run("trace show 00000000-0000-0000-0000-000000000000 --connection-string " + cs_);
@@ -325,7 +355,8 @@ TEST_F(Cli, BadInputGetsClearErrorsAndExitCodes) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("is neither a trace id nor a readable report file"), std::string::npos) << r.out;
   // Output that cannot be written (a full disk) is an error, not a report that passes for written.
-  for (const std::string& command : {"trace list --connection-string " + cs_, "trace show " + demo_id + " --html --connection-string " + cs_}) {
+  for (const std::string& command : {"trace list --connection-string " + cs_, "trace show " + demo_id + " --html --connection-string " + cs_,
+                                     "trace show " + demo_id + " --json --connection-string " + cs_}) {
     r = run_command("{ " + std::string(OSPROF_CLI_PATH) + " " + command + " >/dev/full; }");
     EXPECT_EQ(r.code, 1) << command;
     EXPECT_NE(r.out.find("cannot write the standard output: No space left on device"), std::string::npos) << r.out;

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <osprof/report.hpp>
+#include "report/report_internal.hpp"
+#include "report/stored_event.hpp"
 #include "report_test_util.hpp"
 
 namespace osprof::test {
@@ -209,6 +211,65 @@ TEST(CorruptEvents, ShallowTreeIsNotTouched) {
   const report r = build_report(base_id, events);
   EXPECT_TRUE(r.problems.empty());
   EXPECT_EQ(depth(r.children), max_report_depth);
+}
+
+// The plain reader (no DOM) reads what the DOM way reads, and leaves to it every event that
+// is not plain JSON or cannot be used, so that the DOM way says why.
+TEST(CorruptEvents, PlainReaderAgreesWithTheDom) {
+  using detail::report_impl::read_plain_stored_event;
+  using detail::report_impl::read_stored_event;
+  using detail::report_impl::stored_event;
+  detail::report_impl::json_reader reader;  // the DOM's views live until its next parse
+  const auto by_dom = [&reader](const std::string& text, stored_event& ev) {
+    simdjson::dom::element doc;
+    if (reader.parse(text).get(doc)) return std::string("not JSON");
+    return read_stored_event(doc, ev);
+  };
+  const std::string plain[] = {
+      good(),
+      event("x-stop", "x", "r", t0 + 3000, R"({"etype": "ValueError", "host": "vm", "n": [1, {"a": null}, -3, true]})"),
+      replaced(good(), R"("project": "demo")", R"("project": null)"),
+      replaced(good(), R"("base_id": ")" + std::string(base_id) + "\", ", ""),
+      " " + good() + "\n",
+  };
+  for (const std::string& text : plain) {
+    SCOPED_TRACE(text);
+    stored_event fast, dom;
+    ASSERT_TRUE(read_plain_stored_event(text, fast));
+    ASSERT_EQ(by_dom(text, dom), "");
+    EXPECT_EQ(fast.name, dom.name);
+    EXPECT_EQ(fast.trace_id, dom.trace_id);
+    EXPECT_EQ(fast.parent_id, dom.parent_id);
+    EXPECT_EQ(fast.project, dom.project);
+    EXPECT_EQ(fast.service, dom.service);
+    EXPECT_EQ(fast.host, dom.host);
+    EXPECT_EQ(fast.has_base_id, dom.has_base_id);
+    EXPECT_EQ(fast.base_id, dom.base_id);
+    EXPECT_EQ(fast.time_us, dom.time_us);
+    EXPECT_EQ(fast.has_etype, dom.has_etype);
+    EXPECT_EQ(fast.etype, dom.etype);
+  }
+  const std::string declined[] = {
+      without(good(), R"("name": "x-start", )"),
+      replaced(good(), R"("name": "x-start")", R"("name": null)"),
+      replaced(good(), R"("trace_id": "x")", R"("trace_id": 7)"),
+      replaced(good(), R"({"host": "vm"})", R"({"host": "vm", "host": "vm2"})"),
+      replaced(good(), R"({"host": "vm"})", R"({"etype": {"type": "E"}, "host": "vm"})"),
+      replaced(good(), R"({"host": "vm"})", R"({"etype": null, "host": "vm"})"),
+      replaced(good(), R"({"host": "vm"})", R"({"message": "a\nb", "host": "vm"})"),
+      replaced(good(), R"({"host": "vm"})", R"({"ratio": 0.5, "host": "vm"})"),
+      replaced(good(), R"({"host": "vm"})", R"({"host": "vm\u00e9"})"),
+      replaced(good(), R"({"host": "vm"})", R"({})"),
+      replaced(good(), R"({"host": "vm"})", R"([])"),
+      replaced(good(), R"("base_id": ")", R"("base_id": null, "x": ")"),
+      replaced(good(), "T", "x"),  // the timestamp
+      good() + " {}",
+      good().substr(0, 40),
+  };
+  for (const std::string& text : declined) {
+    stored_event ev;
+    EXPECT_FALSE(read_plain_stored_event(text, ev)) << text;
+  }
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <osprof/error.hpp>
 
 #include <osprof/report.hpp>
+#include "report/report_internal.hpp"
 #include "report_test_util.hpp"
 #include "reference_events.hpp"
 
@@ -382,6 +383,84 @@ TEST(Renderers, TwentyThousandEventTrace) {
   EXPECT_EQ(count_substr(render_dot(r), " -> "), 10'000u);
   EXPECT_EQ(count_substr(render_chrome(r), "\"ph\":\"b\""), 10'000u);
   EXPECT_EQ(count_substr(render_html(r), "</script>"), 4u);
+}
+
+// The JSON handed over in pieces is the same text as in one string, with every kind of
+// payload (escapes, floats, Python literals, repeated keys) on the way.
+TEST(RenderJson, PiecesJoinedAreTheWholeText) {
+  std::vector<std::string> events = mixed_events();
+  events.push_back(event("odd-start", "odd", base_id, t0 + 2300,
+                         R"({"host": "vm", "f": 1.50, "n": NaN, "big": 123456789012345678901234, "k": 1, "k": 2})"));
+  for (int i = 0; i < 3000; ++i) {
+    const std::string id = "p" + std::to_string(i);
+    events.push_back(event("point-start", id, "w", t0 + 100 + i));
+    events.push_back(event("point-stop", id, "w", t0 + 101 + i, R"({"host": "vm", "n": [1, -2, true, null, {}]})"));
+  }
+  const report r = build_report(base_id, events);
+  for (const int indent : {2, 0}) {
+    const std::string whole = render_json(r, indent);
+    std::string joined;
+    std::size_t pieces = 0;
+    render_json(r, indent, [&](std::string_view piece) {
+      joined.append(piece);
+      ++pieces;
+    });
+    EXPECT_EQ(joined, whole);
+    EXPECT_GT(pieces, 5u) << "indent " << indent;
+  }
+}
+
+// Events moved into the report give the report that copied ones give.
+TEST(BuildReport, MovedEventsGiveTheSameReport) {
+  std::vector<std::string> events = mixed_events();
+  events.push_back(events[1]);  // a duplicate event: one payload of the two
+  const std::string copied = render_json(build_report(base_id, events));
+  std::vector<std::string> moved = events;
+  const report r = report_impl::build_report_taking(base_id, std::move(moved));
+  EXPECT_EQ(render_json(r), copied);
+  ASSERT_EQ(r.problems.size(), 1u);
+  EXPECT_NE(r.problems[0].find("duplicate event"), std::string::npos) << r.problems[0];
+}
+
+// Stored JSON copied straight from its text is written as the parsed value is; what the copy
+// does not handle exactly is declined, with nothing written.
+TEST(PyJsonWriter, PlainValueWritesWhatValueWrites) {
+  using report_impl::py_json_writer;
+  const auto by_dom = [](std::string_view text, int indent) {
+    std::string out;
+    report_impl::json_reader reader;
+    simdjson::dom::element doc;
+    EXPECT_FALSE(reader.parse(text).get(doc)) << text;
+    py_json_writer(out, indent).value(doc, 3);
+    return out;
+  };
+  const std::string plain[] = {
+      R"({"name": "a-start", "info": {"host": "vm", "list": [1, -22, 0, "x y", true, false, null, {}, []]}, "n": 123456789012345678})",
+      R"( [ {"a" : {"b": {"c": []}}} , "s" ] )",
+      R"("text")",
+      "-7",
+      R"({"same": 1, "nested": {"same": 2}})",
+  };
+  for (const std::string& text : plain) {
+    for (const int indent : {2, 0}) {
+      std::string out = "before";
+      ASSERT_TRUE(py_json_writer(out, indent).plain_value(text, 3)) << text;
+      EXPECT_EQ(out, "before" + by_dom(text, indent)) << text;
+    }
+  }
+  std::string deep;
+  for (int i = 0; i < 100; ++i) deep += "[";
+  for (int i = 0; i < 100; ++i) deep += "]";
+  const std::string declined[] = {
+      R"({"a": "quote \" inside"})", R"({"a": "caf\u00e9"})", R"({"a": "\/"})", "{\"a\": \"caf\xc3\xa9\"}", R"({"a": 1.5})", R"({"a": 1e5})",
+      R"({"a": -0})", R"({"a": 1234567890123456789})", R"({"a": 1, "a": 2})", R"({"a": NaN})", R"({"a": 01})",
+      R"({"a": 1} x)", R"({"a": 1,})", R"({"a": tru})", "{\"a\": \"tab\there\"}", R"({"a")", "", deep,
+  };
+  for (const std::string& text : declined) {
+    std::string out = "before";
+    EXPECT_FALSE(py_json_writer(out, 2).plain_value(text, 3)) << text;
+    EXPECT_EQ(out, "before") << text;
+  }
 }
 
 }  // namespace

@@ -87,6 +87,29 @@ bool write_output(const std::string& text, const std::optional<std::string>& pat
   return true;
 }
 
+// The report's JSON to stdout or --out as it is rendered, in pieces: a large trace's text is
+// never held whole. Ends with a newline, as write_output() does.
+bool write_json_output(const report& r, const std::optional<std::string>& path) {
+  if (path) {
+    std::ofstream out(*path, std::ios::binary | std::ios::trunc);
+    render_json(r, 2, [&out](std::string_view piece) { out.write(piece.data(), static_cast<std::streamsize>(piece.size())); });
+    out << '\n';
+    out.close();
+    if (!out) throw error("cannot write '" + *path + "'");
+    return true;
+  }
+  errno = 0;
+  const auto fail = [] {
+    // A full disk or a closed pipe must not pass for a report written.
+    throw error(std::string("cannot write the standard output: ") + std::strerror(errno != 0 ? errno : EIO));
+  };
+  render_json(r, 2, [&fail](std::string_view piece) {
+    if (std::fwrite(piece.data(), 1, piece.size(), stdout) != piece.size()) fail();
+  });
+  if (std::fputc('\n', stdout) == EOF || std::fflush(stdout) != 0) fail();
+  return true;
+}
+
 // Whether `program` is an executable file in one of PATH's directories.
 bool on_path(const std::string& program) {
   const char* path = std::getenv("PATH");
@@ -249,10 +272,9 @@ int trace_show(const trace_show_settings& s) {
 
   if (s.render_dot) render_pdf(render_dot(r), *s.render_dot + ".pdf");
 
+  if (s.json || (!any_format && !terminal)) return write_json_output(r, s.out) ? 0 : 1;
   std::string text;
-  if (s.json || (!any_format && !terminal)) {
-    text = render_json(r, 2);
-  } else if (s.html) {
+  if (s.html) {
     text = render_html(r);
   } else if (s.dot) {
     text = render_dot(r);
