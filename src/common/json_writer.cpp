@@ -33,8 +33,10 @@ bool has_special(std::uint64_t w, bool ascii) noexcept {
   return found != 0;
 }
 
-// The end of the run of plain bytes (copied as they are) that starts at `from`.
-std::size_t plain_run_end(std::string_view text, std::size_t from, bool ascii) noexcept {
+}  // namespace
+
+std::size_t plain_json_run_end(std::string_view text, std::size_t from, json_escape mode) noexcept {
+  const bool ascii = mode == json_escape::ascii;
   const unsigned char limit = ascii ? 0x7F : 0x80;
   std::size_t j = from;
   while (text.size() - j >= 8) {
@@ -51,14 +53,11 @@ std::size_t plain_run_end(std::string_view text, std::size_t from, bool ascii) n
   return j;
 }
 
-}  // namespace
-
 void append_json_string(std::string& out, std::string_view text, json_escape mode) {
   // Bytes below this are copied as they are (when not a quote, backslash or control).
   const unsigned char plain_limit = mode == json_escape::ascii ? 0x7F : 0x80;
   // Most strings (names, ids, hosts) are short and plain: quoted in a buffer, one append.
-  const bool ascii = mode == json_escape::ascii;
-  if (text.size() <= 126 && plain_run_end(text, 0, ascii) == text.size()) {
+  if (text.size() <= 126 && plain_json_run_end(text, 0, mode) == text.size()) {
     char quoted[128];
     quoted[0] = '"';
     std::memcpy(quoted + 1, text.data(), text.size());
@@ -73,7 +72,7 @@ void append_json_string(std::string& out, std::string_view text, json_escape mod
     const auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x20 && c < plain_limit && c != '"' && c != '\\') {
       // Copy the run of plain characters in one go.
-      const std::size_t j = plain_run_end(text, i + 1, ascii);
+      const std::size_t j = plain_json_run_end(text, i + 1, mode);
       out.append(text.data() + i, j - i);
       i = j;
       continue;

@@ -19,6 +19,12 @@ enum class json_escape : unsigned char {
   ascii,  ///< non-ASCII and DEL become \uXXXX, as Python's json.dumps (ensure_ascii) writes them
 };
 
+/// The end of the run of bytes from `from` on that a JSON string holds as they are: not a
+/// control, quote or backslash, nor (non-ASCII; with `ascii` also DEL) a byte `mode` escapes.
+/// Tests eight bytes at a time. Readers use it too: with `ascii`, the run ends at the closing
+/// quote of a plain string, or at whatever needs a closer look.
+std::size_t plain_json_run_end(std::string_view text, std::size_t from, json_escape mode) noexcept;
+
 /// Appends `text` as a JSON string (quoted, escaped). Invalid UTF-8 bytes become U+FFFD so
 /// the output is always valid JSON that strict parsers (simdjson) accept.
 void append_json_string(std::string& out, std::string_view text, json_escape mode = json_escape::utf8);

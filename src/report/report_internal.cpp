@@ -182,29 +182,9 @@ void append_py_float(std::string& out, double v) {
 
 namespace {
 
-// Whether any of 8 bytes is a control, DEL or non-ASCII byte, a quote or a backslash: a byte
-// that a JSON string written with ensure_ascii does not keep as it is.
-bool any_special(std::uint64_t x) noexcept {
-  constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-  const auto has_zero = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
-  return (((x - ones * 0x20) & ~x & highs) | (x & highs) | has_zero(x ^ (ones * 0x7F)) | has_zero(x ^ (ones * '"')) |
-          has_zero(x ^ (ones * '\\'))) != 0;
-}
-
-bool is_special(unsigned char c) noexcept { return c < 0x20 || c >= 0x7F || c == '"' || c == '\\'; }
-
 // Whether `s` is written as it is between quotes (ids, names, timestamps nearly always are).
 bool plain_string(std::string_view s) noexcept {
-  std::size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    std::uint64_t x;
-    std::memcpy(&x, s.data() + i, 8);
-    if (any_special(x)) return false;
-  }
-  for (; i < s.size(); ++i) {
-    if (is_special(static_cast<unsigned char>(s[i]))) return false;
-  }
-  return true;
+  return plain_json_run_end(s, 0, json_escape::ascii) == s.size();
 }
 
 }  // namespace
@@ -366,24 +346,12 @@ class plain_copier {
   // A string of printable ASCII without escapes, as a view of its characters.
   bool string(std::string_view& s) {
     const char* start = ++p_;  // past the opening quote
-    // Eight bytes at a time while none of them ends the string or needs a closer look.
-    while (end_ - p_ >= 8) {
-      std::uint64_t x;
-      std::memcpy(&x, p_, 8);
-      if (any_special(x)) break;
-      p_ += 8;
-    }
-    while (p_ != end_) {
-      const auto c = static_cast<unsigned char>(*p_);
-      if (c == '"') {
-        s = std::string_view(start, static_cast<std::size_t>(p_ - start));
-        ++p_;
-        return true;
-      }
-      if (c < 0x20 || c >= 0x7F || c == '\\') return false;
-      ++p_;
-    }
-    return false;
+    // Up to the first byte that ends the string or needs a closer look.
+    p_ += plain_json_run_end({p_, static_cast<std::size_t>(end_ - p_)}, 0, json_escape::ascii);
+    if (p_ == end_ || *p_ != '"') return false;
+    s = std::string_view(start, static_cast<std::size_t>(p_ - start));
+    ++p_;
+    return true;
   }
 
   void room(std::size_t n) {

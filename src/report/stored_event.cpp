@@ -4,6 +4,7 @@
 #include <cstring>
 #include <vector>
 
+#include "common/json_writer.hpp"
 #include "common/time_format.hpp"
 
 namespace osprof::detail::report_impl {
@@ -231,32 +232,14 @@ class plain_reader {
     while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
   }
 
-  static bool any_special(std::uint64_t x) noexcept {
-    constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-    const auto has_zero = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
-    return (((x - ones * 0x20) & ~x & highs) | (x & highs) | has_zero(x ^ (ones * 0x7F)) | has_zero(x ^ (ones * '"')) |
-            has_zero(x ^ (ones * '\\'))) != 0;
-  }
-
   bool string(std::string_view& s) {
-    const char* start = ++p_;
-    while (end_ - p_ >= 8) {
-      std::uint64_t x;
-      std::memcpy(&x, p_, 8);
-      if (any_special(x)) break;
-      p_ += 8;
-    }
-    while (p_ != end_) {
-      const auto c = static_cast<unsigned char>(*p_);
-      if (c == '"') {
-        s = std::string_view(start, static_cast<std::size_t>(p_ - start));
-        ++p_;
-        return true;
-      }
-      if (c < 0x20 || c >= 0x7F || c == '\\') return false;
-      ++p_;
-    }
-    return false;
+    const char* start = ++p_;  // past the opening quote
+    // Up to the first byte that ends the string or needs a closer look.
+    p_ += plain_json_run_end({p_, static_cast<std::size_t>(end_ - p_)}, 0, json_escape::ascii);
+    if (p_ == end_ || *p_ != '"') return false;
+    s = std::string_view(start, static_cast<std::size_t>(p_ - start));
+    ++p_;
+    return true;
   }
 
   bool integer() {
