@@ -115,7 +115,13 @@ osprof::stats crashed_mid_stream(server& my, const std::string& database, std::s
   while (e.get_stats().written < crash_after && clock_type::now() < deadline) std::this_thread::sleep_for(1ms);
   my.kill();
   const auto at_kill = e.get_stats();
-  std::this_thread::sleep_for(down_for);
+  // Down for `down_for`, and until a write has met the server down (an idle connection to a
+  // dead server is replaced without a failure, so the crash must fall on a write to be tested).
+  const auto killed = clock_type::now();
+  while ((clock_type::now() - killed < down_for || e.get_stats().write_failures == at_kill.write_failures) &&
+         clock_type::now() - killed < 10s) {
+    std::this_thread::sleep_for(1ms);
+  }
   my.start();
   producer.join();
   EXPECT_TRUE(e.flush(30s)) << e.get_stats().last_error;
