@@ -60,7 +60,8 @@ void append_json_string(std::string& out, std::string_view text, json_escape mod
   if (text.size() <= 126 && plain_json_run_end(text, 0, mode) == text.size()) {
     char quoted[128];
     quoted[0] = '"';
-    std::memcpy(quoted + 1, text.data(), text.size());
+    // An empty view may hold a null pointer, which memcpy must not be given.
+    if (!text.empty()) std::memcpy(quoted + 1, text.data(), text.size());
     quoted[text.size() + 1] = '"';
     out.append(quoted, text.size() + 2);
     return;

@@ -120,7 +120,7 @@ class json_members {
     }
     first_ = false;
     buf[n++] = '"';
-    std::memcpy(buf + n, name.data(), name.size());
+    if (!name.empty()) std::memcpy(buf + n, name.data(), name.size());
     n += name.size();
     buf[n++] = '"';
     buf[n++] = ':';

@@ -367,7 +367,7 @@ class plain_copier {
   }
   void put(std::string_view s) {
     room(s.size());
-    std::memcpy(at_, s.data(), s.size());
+    if (!s.empty()) std::memcpy(at_, s.data(), s.size());  // an empty view may be null
     at_ += s.size();
   }
   // As py_json_writer::newline().
@@ -382,7 +382,7 @@ class plain_copier {
   void put_string(std::string_view s) {
     room(s.size() + 2);
     *at_++ = '"';
-    std::memcpy(at_, s.data(), s.size());
+    if (!s.empty()) std::memcpy(at_, s.data(), s.size());
     at_ += s.size();
     *at_++ = '"';
   }
