@@ -126,6 +126,14 @@ struct options {
   /// Largest encoded name + info of one event; larger info is replaced by a truncation marker.
   /// OSPROF_MAX_EVENT_BYTES; default 65536.
   std::size_t max_event_bytes = env::size("OSPROF_MAX_EVENT_BYTES", 65536, environment_problems);
+  /// A trace point's start event waits on the caller's thread and goes into the queue with
+  /// its stop, as one record: one push per span instead of two (when name + both infos fit
+  /// one event, inline_payload_budget bytes; otherwise the start is sent at once). The start
+  /// keeps its own timestamp. What changes: a start reaches the backend only when its point
+  /// stops (or when the thread's profiler is cleaned or destroyed); a point still open when
+  /// the process dies or the emitter stops is not stored at all, where OSProfiler would have
+  /// stored its start alone. OSPROF_HOLD_STARTS; default true.
+  bool hold_starts = env::boolean("OSPROF_HOLD_STARTS", true, environment_problems);
   /// Mark traces that contain an error so `trace list --error-trace` finds them.
   /// OSPROF_FILTER_ERROR_TRACE; default true.
   bool filter_error_trace = env::boolean("OSPROF_FILTER_ERROR_TRACE", true, environment_problems);

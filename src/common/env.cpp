@@ -100,6 +100,7 @@ constexpr setting settings[] = {
     {"shutdown_timeout", "OSPROF_SHUTDOWN_TIMEOUT_MS", unit::milliseconds, 0, max_i32},
     {"max_event_bytes", "OSPROF_MAX_EVENT_BYTES", unit::count, 256, max_u32},
     {"filter_error_trace", "OSPROF_FILTER_ERROR_TRACE"},
+    {"hold_starts", "OSPROF_HOLD_STARTS"},
     {"clock", "OSPROF_CLOCK"},
     {"enabled", "OSPROF_ENABLED"},
     {"enabled", "OTEL_SDK_DISABLED"},

@@ -59,27 +59,33 @@ void event_queue::set_idle() noexcept {
   state_word_.store(word & ~3u, std::memory_order_release);
 }
 
-bool event_queue::take_credit(producer& p, std::uint32_t word) noexcept {
+bool event_queue::add_credits(producer& p, std::uint32_t word) noexcept {
   const std::uint32_t generation = word >> 2;
   if (p.generation != generation) {
     // Credits from an earlier emitter are void.
     p.generation = generation;
     p.credits = 0;
   }
-  if (p.credits > 0) {
+  std::int64_t available = free_credits_.load(std::memory_order_relaxed);
+  while (available > 0) {
+    const std::int64_t take = std::min(available, config_.credit_chunk);
+    if (free_credits_.compare_exchange_weak(available, available - take, std::memory_order_relaxed)) {
+      p.credits += take;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool event_queue::take_credit(producer& p, std::uint32_t word) noexcept {
+  if (p.generation == word >> 2 && p.credits > 0) {
     --p.credits;
     return true;
   }
   const auto refill = [&]() noexcept {
-    std::int64_t available = free_credits_.load(std::memory_order_relaxed);
-    while (available > 0) {
-      const std::int64_t take = std::min(available, config_.credit_chunk);
-      if (free_credits_.compare_exchange_weak(available, available - take, std::memory_order_relaxed)) {
-        p.credits = take - 1;
-        return true;
-      }
-    }
-    return false;
+    if (!add_credits(p, word)) return false;
+    --p.credits;
+    return true;
   };
   if (refill()) return true;
   if (config_.overflow != overflow_policy::block) return false;

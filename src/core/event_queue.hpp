@@ -56,6 +56,8 @@ struct producer_config {
   std::size_t max_event_bytes = 65536;
   bool tsc = false;
   std::int64_t credit_chunk = 32;
+  /// Starts wait on the caller's thread and travel with their stop (options::hold_starts).
+  bool hold_starts = true;
   /// With the block policy: called (on the producer's thread, at most once until the worker
   /// calls clear_worker_woken()) when a producer finds no credit left and starts waiting, so
   /// that a worker sleeping through an idle backoff drains at once. Null: nobody is woken.
@@ -91,6 +93,8 @@ class event_queue {
   // ---- producer side
   /// Takes one credit for `p`; false when the pool is empty (after waiting, with the block policy).
   bool take_credit(producer& p, std::uint32_t word) noexcept;
+  /// Adds a chunk of credits to `p` without waiting; false when the pool is empty.
+  bool add_credits(producer& p, std::uint32_t word) noexcept;
   bool take_spill_bytes(std::int64_t n) noexcept;
   void count_queue_full() noexcept { dropped_queue_full_.fetch_add(1, std::memory_order_relaxed); }
   void count_spilled() noexcept { spilled_.fetch_add(1, std::memory_order_relaxed); }

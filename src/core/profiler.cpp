@@ -26,10 +26,15 @@ namespace {
 // This thread's queue producer. The raw pointer is what trace points read; the owner
 // destroys it (returning unused credits) when the thread exits.
 constinit thread_local producer* tls_producer = nullptr;
+// Set once the thread's producer is destroyed (thread exit): nothing may recreate it.
+constinit thread_local bool producer_destroyed = false;
 
 struct producer_owner {
   std::unique_ptr<producer> p;
-  ~producer_owner() { tls_producer = nullptr; }
+  ~producer_owner() {
+    tls_producer = nullptr;
+    producer_destroyed = true;
+  }
 };
 
 producer* make_producer() {
@@ -58,6 +63,11 @@ profiler_state* thread_default_state() {
 void after_fork_child() noexcept {
   reseed_after_fork();
   event_queue::instance().after_fork_in_child();
+  // The parent sends the starts it holds: were the child to send them too (when it stops those
+  // points), each would be stored twice.
+  if (profiler_state* state = current) {
+    for (auto& f : state->frames) f.start_held = false;
+  }
 }
 
 [[maybe_unused]] const int fork_handler_installed = pthread_atfork(nullptr, nullptr, &after_fork_child);
@@ -117,6 +127,10 @@ void write_payload(std::byte* out, std::string_view name, std::span<const info_f
 }
 
 [[gnu::noinline, gnu::cold]] producer* first_producer(event_queue& q) noexcept {
+  if (producer_destroyed) {  // a trace point from a thread_local destructor, after the producer's
+    q.count_queue_full();
+    return nullptr;
+  }
   try {
     return make_producer();
   } catch (...) {
@@ -141,19 +155,35 @@ void write_payload(std::byte* out, std::string_view name, std::span<const info_f
   return ok;
 }
 
+bool is_running(std::uint32_t state_word) noexcept {
+  return (state_word & 3u) == static_cast<std::uint32_t>(run_state::running);
+}
+
+// A start that waited on the caller's thread (profiler_state::frame::start_held).
+struct held_start {
+  std::uint64_t time;
+  std::uint8_t flags;
+  std::span<const std::byte> info;
+};
+
 // The trace point's work: stamp, take a credit, push a source from which the event is built
-// in the queue's slot.
+// in the queue's slot. A held start is sent with its own time and info.
 void emit(event_kind kind, const uuid& base, const uuid& trace_id, const uuid& parent, std::string_view name,
-          std::span<const info_field> fields, const char* function, const exception_trailer* exc) noexcept {
+          std::span<const info_field> fields, const char* function, const exception_trailer* exc,
+          const held_start* held = nullptr) noexcept {
   event_queue* qp = event_queue::current();
   if (qp == nullptr) return;
   event_queue& q = *qp;
   const std::uint32_t word = q.state_word();
-  if ((word & 3u) != static_cast<std::uint32_t>(run_state::running)) return;
+  if (!is_running(word)) return;
 
   std::int64_t spilled_bytes = 0;
   event_source src{&q, &spilled_bytes, &base, &trace_id, &parent, name, fields, function, exc, 0, kind, 0};
-  if (q.config().tsc) {
+  if (held != nullptr) {
+    src.time = held->time;
+    src.flags = held->flags;
+    src.held_info = held->info;
+  } else if (q.config().tsc) {
     src.time = read_tsc();
     src.flags = event_flags::clock_tsc;
   } else {
@@ -182,7 +212,67 @@ void emit(event_kind kind, const uuid& base, const uuid& trace_id, const uuid& p
   p->accepted.store(p->accepted.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
+// Room for a held start's info: the span record's payload is the name, u32 size + the
+// start's info, then the stop's info (at least its 4-byte field count).
+constexpr std::size_t held_info_room(std::size_t name_size) noexcept {
+  return name_size + 8 <= inline_payload_budget ? inline_payload_budget - name_size - 8 : 0;
+}
+
+// The top frame's held start and its stop in one push. False, with nothing taken, when that
+// cannot be done here and now: the caller then sends the two events one by one.
+bool emit_span(profiler_state& state, const profiler_state::frame& top, std::span<const info_field> fields) noexcept {
+  event_queue* qp = event_queue::current();
+  if (qp == nullptr) return false;
+  event_queue& q = *qp;
+  const std::uint32_t word = q.state_word();
+  if (!is_running(word)) return false;
+  producer* p = tls_producer;
+  if (p == nullptr) return false;
+  // Two credits: the span holds a place for each of its events, as two pushes would.
+  if ((p->generation != (word >> 2) || p->credits < 2) && !(q.add_credits(*p, word) && p->credits >= 2)) return false;
+  const bool tsc = q.config().tsc;
+  if (tsc != ((top.start_flags & event_flags::clock_tsc) != 0)) return false;  // another emitter's clock
+  if (!fields.empty() && top.name_size + 4 + top.info_size + encoded_info_size(fields) > inline_payload_budget) {
+    return false;
+  }
+  const uuid parent = state.enclosing_id();
+  std::int64_t spilled_bytes = 0;
+  event_source src{&q,         &spilled_bytes, &state.base_id,      &top.id,     &parent, state.frame_name(top), fields,
+                   top.function, nullptr,      0,                   event_kind::span, top.start_flags};
+  src.time = tsc ? read_tsc() : realtime_ns();
+  src.held_info = {state.held_info(top), top.info_size};
+  src.start_time = top.start_time;
+  p->credits -= 2;
+  {
+    OSPROF_QUEUE_ACCESS(&q.queue(), true);
+    if (!q.queue().try_enqueue(p->token, raw_event(&src))) [[unlikely]] {
+      p->credits += 2;
+      return false;
+    }
+  }
+  p->accepted.store(p->accepted.load(std::memory_order_relaxed) + 2, std::memory_order_relaxed);
+  return true;
+}
+
+void send_held_start(profiler_state& state, std::size_t i) noexcept {
+  profiler_state::frame& f = state.frames[i];
+  if (!f.start_held) return;
+  f.start_held = false;
+  const uuid parent = state.parent_of(i);
+  const held_start held{f.start_time, f.start_flags, {state.held_info(f), f.info_size}};
+  emit(event_kind::start, state.base_id, f.id, parent, state.frame_name(f), {}, f.function, nullptr, &held);
+}
+
 }  // namespace
+
+void profiler_state::send_held_starts() noexcept {
+  for (std::size_t i = 0; i < frames.size(); ++i) send_held_start(*this, i);
+}
+
+profiler_state::~profiler_state() {
+  // At thread exit the queue producer may be gone already: then there is nothing to send with.
+  if (!producer_destroyed) send_held_starts();
+}
 
 // Builds the event in place (called by moodycamel, through raw_event's move constructor, on
 // the slot the event will occupy).
@@ -213,6 +303,31 @@ void raw_event::build(const event_source& src) noexcept {
     flags |= event_flags::name_cut;
   }
   name_size = static_cast<std::uint16_t>(name.size());
+  if (src.held_info.data() != nullptr) {
+    // A held start, alone or with its stop: everything fits inline (checked when held and at
+    // the stop).
+    copy_bytes(payload, name.data(), name.size());
+    std::byte* at = payload + name.size();
+    if (kind == event_kind::span) {
+      start_time = src.start_time;
+      const auto start_size = static_cast<std::uint32_t>(src.held_info.size());
+      std::memcpy(at, &start_size, 4);
+      at += 4;
+    }
+    copy_bytes(at, src.held_info.data(), src.held_info.size());
+    at += src.held_info.size();
+    if (kind == event_kind::span) {
+      if (src.fields.empty()) {
+        const std::uint32_t none = 0;
+        std::memcpy(at, &none, 4);
+        at += 4;
+      } else {
+        at = encode_info_bounded(at, payload + inline_payload_budget, src.fields);
+      }
+    }
+    payload_size = static_cast<std::uint32_t>(at - payload);
+    return;
+  }
   std::byte* end = nullptr;
   if (exc == nullptr && name.size() + 4 <= inline_payload_budget) [[likely]] {
     copy_bytes(payload, name.data(), name.size());
@@ -235,7 +350,22 @@ void start_point(profiler_state* state, std::string_view name, std::span<const i
                  const char* function) noexcept {
   const uuid id = random_uuid();
   const uuid parent = state->current_id();
-  if (!state->push(id, name)) return;  // out of memory for a nesting this deep: skip the point
+  // The start is held on this thread, to go with its stop in one push, when the emitter asks
+  // for it and name + info fit one event; otherwise it is sent now.
+  const event_queue* q = event_queue::current();
+  const bool hold = q != nullptr && is_running(q->state_word()) && q->config().hold_starts &&
+                    held_info_room(name.size()) != 0;
+  const std::size_t room = hold ? held_info_room(name.size()) : 0;
+  if (!state->push(id, name, room)) return;  // out of memory for a nesting this deep: skip the point
+  if (hold) [[likely]] {
+    std::byte* info = state->held_info(state->frames.back());
+    if (const std::byte* end = encode_info_bounded(info, info + room, fields)) [[likely]] {
+      const bool tsc = q->config().tsc;
+      state->hold_start(tsc ? read_tsc() : realtime_ns(), tsc ? event_flags::clock_tsc : 0, function,
+                        static_cast<std::size_t>(end - info));
+      return;
+    }
+  }
   emit(event_kind::start, state->base_id, id, parent, name, fields, function, nullptr);
 }
 
@@ -243,6 +373,13 @@ namespace {
 void stop_with(profiler_state* state, std::span<const info_field> fields, const exception_trailer* exc) noexcept {
   if (state == nullptr || state->frames.empty()) return;
   const auto& top = state->frames.back();
+  if (top.start_held) {
+    if (exc == nullptr && emit_span(*state, top, fields)) [[likely]] {
+      state->pop();
+      return;
+    }
+    send_held_start(*state, state->frames.size() - 1);
+  }
   emit(event_kind::stop, state->base_id, top.id, state->enclosing_id(), state->frame_name(top), fields, nullptr, exc);
   state->pop();
 }
@@ -305,7 +442,10 @@ profiler* init(std::string_view hmac_key, std::string_view base_id, std::string_
   return init(hmac_key, base, parent);
 }
 
-void clean() noexcept { detail::current = nullptr; }
+void clean() noexcept {
+  if (detail::current != nullptr) detail::current->send_held_starts();
+  detail::current = nullptr;
+}
 
 std::optional<trace_context> capture() {
   const profiler_state* state = detail::current;

@@ -22,7 +22,9 @@
 
 namespace osprof::detail {
 
-enum class event_kind : std::uint8_t { start = 1, stop = 2, source = 0xff };
+// `span`: a start held on the caller's thread until its stop, both in one slot (one push,
+// one record for the worker to take). The worker splits it back into the two events.
+enum class event_kind : std::uint8_t { start = 1, stop = 2, span = 3, source = 0xff };
 
 namespace event_flags {
 inline constexpr std::uint8_t clock_tsc = 1;        // `time` is TSC ticks, else realtime ns
@@ -65,6 +67,10 @@ struct event_source {
   std::uint64_t time;
   event_kind kind;
   std::uint8_t flags;
+  // A held start's encoded info, used instead of `fields` when its data is set: for a start
+  // sent on its own, and for a span (whose `fields` are then the stop's).
+  std::span<const std::byte> held_info = {};
+  std::uint64_t start_time = 0;  // a span's start
 };
 
 struct alignas(64) raw_event {
@@ -97,7 +103,10 @@ struct alignas(64) raw_event {
   raw_id base_id;
   raw_id trace_id;
   raw_id parent_id;
-  const std::type_info* exception_type;  // set with event_flags::exception_known
+  union {
+    const std::type_info* exception_type;  // set with event_flags::exception_known
+    std::uint64_t start_time;              // with event_kind::span (never an exception)
+  };
   std::byte* spill;                      // out-of-line payload (malloc'ed), or nullptr
   const char* function;                  // static string from OSPROF_TRACE_FUNCTION, or nullptr
   std::uint32_t payload_size;            // bytes in payload (or in spill)
@@ -107,6 +116,27 @@ struct alignas(64) raw_event {
   std::byte payload[inline_payload_budget];
 
   const std::byte* payload_data() const noexcept { return spill != nullptr ? spill : payload; }
+
+  /// A span's two events. Its payload is the name, u32 size + the start's info, then the
+  /// stop's info, always inline.
+  void split_span(raw_event& start, raw_event& stop) const noexcept {
+    std::uint32_t start_size;
+    std::memcpy(&start_size, payload + name_size, 4);
+    const std::uint32_t stop_size = payload_size - name_size - 4 - start_size;
+    for (raw_event* ev : {&start, &stop}) {
+      std::memcpy(static_cast<void*>(ev), this, offsetof(raw_event, payload));
+      ev->exception_type = nullptr;
+      copy_bytes(ev->payload, payload, name_size);
+    }
+    start.kind = event_kind::start;
+    start.time = start_time;
+    start.payload_size = name_size + start_size;
+    copy_bytes(start.payload + name_size, payload + name_size + 4, start_size);
+    stop.kind = event_kind::stop;
+    stop.function = nullptr;
+    stop.payload_size = name_size + stop_size;
+    copy_bytes(stop.payload + name_size, payload + name_size + 4 + start_size, stop_size);
+  }
 
  private:
   /// Writes the whole event from a trace point's source (core/profiler.cpp).

@@ -126,6 +126,7 @@ emitter_impl::emitter_impl(options o)
   config.block_timeout = opts.block_timeout;
   config.max_event_bytes = opts.max_event_bytes;
   config.tsc = tsc_;
+  config.hold_starts = opts.hold_starts;
   // Small chunks so that credits parked in idle threads cannot starve the others.
   const auto threads = static_cast<std::int64_t>(std::max(2u, std::thread::hardware_concurrency()));
   config.credit_chunk = std::clamp<std::int64_t>(capacity / (8 * threads), 1, 32);
@@ -238,8 +239,12 @@ bool emitter_impl::shutdown(std::chrono::milliseconds timeout) {
     return queue_.queue().try_dequeue_bulk(leftover, 64);
   };
   while (const std::size_t n = take()) {
-    queue_.count_dequeued(n);
-    for (std::size_t i = 0; i < n; ++i) std::free(leftover[i].spill);
+    std::uint64_t events = n;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (leftover[i].kind == event_kind::span) ++events;  // a start and its stop
+      std::free(leftover[i].spill);
+    }
+    queue_.count_dequeued(events);
   }
   const std::uint64_t accepted = accepted_since_start();
   const std::uint64_t done = finished();

@@ -103,6 +103,7 @@ class emitter_impl {
   asio::awaitable<write_result> timed_write(const pending_batch& b, std::uint32_t attempt);
   asio::awaitable<void> enforce_deadline();
   std::size_t drain_some(std::size_t limit);
+  std::int64_t add_record(const raw_event& ev);
   bool paused_by_byte_cap() const noexcept;
   /// The drain loop leaves events in the queue while this is true (see drain_held_back()).
   bool drain_held_back() const noexcept;
@@ -141,6 +142,7 @@ class emitter_impl {
   // Worker-thread state (only touched on the io_context thread).
   moodycamel::ConsumerToken consumer_;
   std::vector<raw_event> drain_buffer_;
+  raw_event span_halves_[2];  // a span record's start and stop, while they are formatted
   pending_batch current_;
   std::deque<pending_batch> pending_;
   std::vector<pending_batch> spare_batches_;

@@ -56,31 +56,45 @@ std::size_t emitter_impl::drain_some(std::size_t limit) {
       return queue_.queue().try_dequeue_bulk(consumer_, drain_buffer_.begin(), want);
     }();
     if (n == 0) break;
-    queue_.count_dequeued(n);
+    std::uint64_t events = n;
+    for (std::size_t i = 0; i < n; ++i) events += drain_buffer_[i].kind == event_kind::span;  // two each
+    queue_.count_dequeued(events);
     total += n;
     // Formatted records hold the bytes from now until their batch is written or dropped, in
     // place of the out-of-line payloads they were made from: the byte cap bounds both.
     std::int64_t charge = 0;
     for (std::size_t i = 0; i < n; ++i) {
       raw_event& ev = drain_buffer_[i];
-      if (current_.size == 0) current_.first_event = clock::now();
-      event_record& record = current_.next();
-      const format_notes notes = formatter_.format(ev, clock_, record, needs_);
-      if (notes.cut_name) [[unlikely]] cut_names_.fetch_add(1, std::memory_order_relaxed);
-      if (notes.cut_info) [[unlikely]] cut_info_.fetch_add(1, std::memory_order_relaxed);
-      if (notes.invalid_utf8) [[unlikely]] invalid_utf8_.fetch_add(1, std::memory_order_relaxed);
-      const auto held = static_cast<std::int64_t>(record.name.capacity() + record.info.capacity() + record.json.capacity());
-      current_.spill_bytes += held;
-      charge += held;
+      if (ev.kind == event_kind::span) {
+        // A start held on the caller's thread and its stop: two events, as if pushed apart.
+        ev.split_span(span_halves_[0], span_halves_[1]);
+        charge += add_record(span_halves_[0]);
+        charge += add_record(span_halves_[1]);
+        continue;
+      }
+      charge += add_record(ev);
       if (ev.spill != nullptr) {
         charge -= ev.payload_size;
         std::free(ev.spill);
       }
-      if (current_.size >= opts.batch_size) seal_batch();
     }
     queue_.charge_spill_bytes(charge);
   }
   return total;
+}
+
+// Formats one event into the batch being filled; returns the bytes its record holds.
+std::int64_t emitter_impl::add_record(const raw_event& ev) {
+  if (current_.size == 0) current_.first_event = clock::now();
+  event_record& record = current_.next();
+  const format_notes notes = formatter_.format(ev, clock_, record, needs_);
+  if (notes.cut_name) [[unlikely]] cut_names_.fetch_add(1, std::memory_order_relaxed);
+  if (notes.cut_info) [[unlikely]] cut_info_.fetch_add(1, std::memory_order_relaxed);
+  if (notes.invalid_utf8) [[unlikely]] invalid_utf8_.fetch_add(1, std::memory_order_relaxed);
+  const auto held = static_cast<std::int64_t>(record.name.capacity() + record.info.capacity() + record.json.capacity());
+  current_.spill_bytes += held;
+  if (current_.size >= opts.batch_size) seal_batch();
+  return held;
 }
 
 // Over the byte cap, the worker leaves events in the queue (whose capacity then drops new

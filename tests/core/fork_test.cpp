@@ -73,6 +73,44 @@ TEST(Fork, ChildReseedsIdsAndStartsItsOwnEmitter) {
   osprof::clean();
 }
 
+// A point open across fork() whose start the parent holds (options::hold_starts): the parent
+// stores the start; a child that stops the point stores only its stop, as with OSProfiler.
+TEST(Fork, APointOpenAcrossForkStoresOneStart) {
+  osprof::options o;
+  o.connection_string = "memory://fork-open-parent";
+  osprof::emitter parent(o);
+  osprof::init("k");
+  osprof::start("spawn-workers");
+  ASSERT_TRUE(parent.flush(10s));
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    int code = 0;
+    {
+      osprof::options child_options;
+      child_options.connection_string = "memory://fork-open-child";
+      osprof::emitter child(child_options);
+      osprof::stop();
+      if (!child.flush(10s)) code = 12;
+      const auto events = osprof::test::memory_store::get("fork-open-child")->events();
+      if (code == 0 && events.size() != 1) code = 13;
+      if (code == 0 && events[0].find("\"spawn-workers-stop\"") == std::string::npos) code = 14;
+    }
+    _exit(code);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  osprof::stop();
+  ASSERT_TRUE(parent.flush(10s));
+  const auto events = osprof::test::memory_store::get("fork-open-parent")->events();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_NE(events[0].find("\"spawn-workers-start\""), std::string::npos) << events[0];
+  EXPECT_NE(events[1].find("\"spawn-workers-stop\""), std::string::npos) << events[1];
+  osprof::clean();
+}
+
 // A busy parent (another thread emitting, the worker writing) forks; the child, without
 // shutting the parent's emitter down, starts its own and writes through it.
 TEST(Fork, ChildOfABusyParentStartsItsOwnEmitter) {

@@ -341,8 +341,8 @@ TEST(Emitter, ADeadBackendLeavesEventsInTheQueueNotInFormattedBatches) {
   auto s = em.get_stats();
   EXPECT_EQ(s.held, 2000u);
   // The batch being written, one sealed behind it, and the one being filled (plus a bulk
-  // dequeue's overshoot of at most 256 events).
-  EXPECT_GE(s.queue_depth, 2000u - 3 * 16 - 256) << "the worker kept taking events while its writes failed";
+  // dequeue's overshoot of at most 256 records, two events each when they are spans).
+  EXPECT_GE(s.queue_depth, 2000u - 3 * 16 - 2 * 256) << "the worker kept taking events while its writes failed";
   store->fault_mode = memory_store::fault::none;
   ASSERT_TRUE(em.flush(30s));
   s = em.get_stats();
@@ -498,7 +498,7 @@ void clear_option_variables(env_guard& env) {
        {"OSPROF_QUEUE_CAPACITY", "OSPROF_QUEUE_MAX_BYTES", "OSPROF_BATCH_SIZE", "OSPROF_FLUSH_INTERVAL_MS",
         "OSPROF_POLL_INTERVAL_US", "OSPROF_OVERFLOW", "OSPROF_BLOCK_TIMEOUT_MS", "OSPROF_WRITE_TIMEOUT_MS",
         "OSPROF_RETRY_BACKOFF_MS", "OSPROF_RETRY_BACKOFF_MAX_MS", "OSPROF_SHUTDOWN_TIMEOUT_MS",
-        "OSPROF_MAX_EVENT_BYTES", "OSPROF_FILTER_ERROR_TRACE", "OSPROF_CLOCK", "OSPROF_ENABLED", "OTEL_SDK_DISABLED",
+        "OSPROF_MAX_EVENT_BYTES", "OSPROF_FILTER_ERROR_TRACE", "OSPROF_HOLD_STARTS", "OSPROF_CLOCK", "OSPROF_ENABLED", "OTEL_SDK_DISABLED",
         "OSPROF_STRICT"}) {
     env.set(name, nullptr);
   }
