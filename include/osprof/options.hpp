@@ -129,11 +129,14 @@ struct options {
   /// A trace point's start event waits on the caller's thread and goes into the queue with
   /// its stop, as one record: one push per span instead of two (when name + both infos fit
   /// one event, inline_payload_budget bytes; otherwise the start is sent at once). The start
-  /// keeps its own timestamp. What changes: a start reaches the backend only when its point
-  /// stops (or when the thread's profiler is cleaned or destroyed); a point still open when
-  /// the process dies or the emitter stops is not stored at all, where OSProfiler would have
-  /// stored its start alone. OSPROF_HOLD_STARTS; default true.
-  bool hold_starts = env::boolean("OSPROF_HOLD_STARTS", true, environment_problems);
+  /// keeps its own timestamp, and a profiler's first start is always sent at once, so that a
+  /// trace's stored events still begin with its start. What changes: the other starts reach
+  /// the backend when their point stops (or when the profiler is cleaned or destroyed), after
+  /// the events of the points inside them; a point still open when the process dies or the
+  /// emitter stops is not stored at all, where OSProfiler would have stored its start alone;
+  /// Python OSProfiler's report lists its `stats` in the order the events were stored.
+  /// OSPROF_HOLD_STARTS; default false.
+  bool hold_starts = env::boolean("OSPROF_HOLD_STARTS", false, environment_problems);
   /// Mark traces that contain an error so `trace list --error-trace` finds them.
   /// OSPROF_FILTER_ERROR_TRACE; default true.
   bool filter_error_trace = env::boolean("OSPROF_FILTER_ERROR_TRACE", true, environment_problems);

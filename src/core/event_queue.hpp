@@ -57,7 +57,7 @@ struct producer_config {
   bool tsc = false;
   std::int64_t credit_chunk = 32;
   /// Starts wait on the caller's thread and travel with their stop (options::hold_starts).
-  bool hold_starts = true;
+  bool hold_starts = false;
   /// With the block policy: called (on the producer's thread, at most once until the worker
   /// calls clear_worker_woken()) when a producer finds no credit left and starts waiting, so
   /// that a worker sleeping through an idle backoff drains at once. Null: nobody is woken.

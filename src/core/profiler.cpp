@@ -351,10 +351,13 @@ void start_point(profiler_state* state, std::string_view name, std::span<const i
   const uuid id = random_uuid();
   const uuid parent = state->current_id();
   // The start is held on this thread, to go with its stop in one push, when the emitter asks
-  // for it and name + info fit one event; otherwise it is sent now.
+  // for it and name + info fit one event; otherwise it is sent now. The profiler's first start
+  // is always sent now: readers (Python's `trace list` among them) take a trace's first stored
+  // event for its start.
   const event_queue* q = event_queue::current();
-  const bool hold = q != nullptr && is_running(q->state_word()) && q->config().hold_starts &&
-                    held_info_room(name.size()) != 0;
+  const bool hold = state->first_start_sent && q != nullptr && is_running(q->state_word()) &&
+                    q->config().hold_starts && held_info_room(name.size()) != 0;
+  state->first_start_sent = true;
   const std::size_t room = hold ? held_info_room(name.size()) : 0;
   if (!state->push(id, name, room)) return;  // out of memory for a nesting this deep: skip the point
   if (hold) [[likely]] {

@@ -43,6 +43,7 @@ struct profiler_state : profiler {
     root_parent = parent;
     frames.clear();
     names_used = 0;
+    first_start_sent = false;
   }
 
   uuid current_id() const noexcept { return frames.empty() ? root_parent : frames.back().id; }
@@ -103,6 +104,7 @@ struct profiler_state : profiler {
   std::vector<frame> frames;
   std::string names;     // names of the open points, a stack of their own (first names_used bytes)
   std::size_t names_used = 0;
+  bool first_start_sent = false;  // the first start is never held (options::hold_starts)
 };
 
 /// Events this thread's trace points put in the queue so far (not those dropped); 0 before

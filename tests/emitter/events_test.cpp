@@ -28,11 +28,16 @@ class Events : public ::testing::Test {
   void SetUp() override {
     name_ = osprof_test::unique_store("events");
     store_ = memory_store::get(name_);
+    start_emitter(false);
+  }
+  void start_emitter(bool hold_starts) {
+    emitter_.reset();
     osprof::options o;
     o.connection_string = "memory://" + name_;
     o.project = "demo";
     o.service = "api";
     o.host = "vm";
+    o.hold_starts = hold_starts;
     emitter_ = std::make_unique<osprof::emitter>(o);
   }
   void TearDown() override {
@@ -117,20 +122,16 @@ TEST_F(Events, NestingFollowsOsprofilerStack) {
   osprof::stop();  // unmatched: ignored, as OSProfiler 4.4
   const auto events = collect();
   ASSERT_EQ(events.size(), 4u);
-  // Stored in the order the records reach the queue: a held start goes with its stop.
-  EXPECT_EQ(events[0].name, "inner-start");
-  EXPECT_EQ(events[1].name, "inner-stop");
-  EXPECT_EQ(events[2].name, "outer-start");
+  EXPECT_EQ(events[0].name, "outer-start");
+  EXPECT_EQ(events[0].parent_id, "66666666-7777-8888-9999-000000000000");
+  EXPECT_EQ(events[0].trace_id, outer);
+  EXPECT_EQ(events[1].name, "inner-start");
+  EXPECT_EQ(events[1].parent_id, outer);
+  EXPECT_EQ(events[2].name, "inner-stop");
+  EXPECT_EQ(events[2].trace_id, events[1].trace_id);
+  EXPECT_EQ(events[2].parent_id, outer);
   EXPECT_EQ(events[3].name, "outer-stop");
-  std::map<std::string, event> by_name;
-  for (const auto& e : events) by_name[e.name] = e;
-  EXPECT_EQ(by_name["outer-start"].parent_id, "66666666-7777-8888-9999-000000000000");
-  EXPECT_EQ(by_name["outer-start"].trace_id, outer);
-  EXPECT_EQ(by_name["inner-start"].parent_id, outer);
-  EXPECT_EQ(by_name["inner-stop"].trace_id, by_name["inner-start"].trace_id);
-  EXPECT_EQ(by_name["inner-stop"].parent_id, outer);
-  EXPECT_EQ(by_name["outer-stop"].trace_id, outer);
-  EXPECT_EQ(by_name["outer-stop"].parent_id, "66666666-7777-8888-9999-000000000000");
+  EXPECT_EQ(events[3].parent_id, "66666666-7777-8888-9999-000000000000");
   for (const auto& e : events) EXPECT_EQ(e.base_id, "11111111-2222-3333-4444-555555555555");
 }
 
@@ -333,118 +334,147 @@ TEST_F(Events, StopInfoAndExplicitErrorsAreRecorded) {
 // ---- Held starts (options::hold_starts): a start travels with its stop in one record.
 
 TEST_F(Events, HeldStartKeepsItsOwnTimeInfoAndFunction) {
+  start_emitter(true);
   osprof::init("k");
+  osprof::trace root("request");  // the first start is sent at once; the next ones are held
   {
     OSPROF_TRACE_FUNCTION("driver", {{"vm", "vm1"}});
     std::this_thread::sleep_for(20ms);
   }
   const auto events = collect();
-  ASSERT_EQ(events.size(), 2u);
-  EXPECT_EQ(events[0].name, "driver-start");
-  EXPECT_EQ(events[1].name, "driver-stop");
-  const auto started = osprof::detail::parse_timestamp(events[0].timestamp);
-  const auto stopped = osprof::detail::parse_timestamp(events[1].timestamp);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].name, "request-start");
+  EXPECT_EQ(events[1].name, "driver-start");
+  EXPECT_EQ(events[2].name, "driver-stop");
+  const auto started = osprof::detail::parse_timestamp(events[1].timestamp);
+  const auto stopped = osprof::detail::parse_timestamp(events[2].timestamp);
   ASSERT_TRUE(started && stopped);
   // The start's timestamp is when it started, not when it was sent (with the stop).
-  EXPECT_GE(*stopped - *started, 19'000) << events[0].timestamp << " " << events[1].timestamp;
-  EXPECT_NE(events[0].info_json.find(R"("vm":"vm1")"), std::string::npos) << events[0].info_json;
-  EXPECT_NE(events[0].info_json.find(R"("function":{"name":")"), std::string::npos) << events[0].info_json;
-  EXPECT_NE(events[0].info_json.find("TestBody"), std::string::npos) << events[0].info_json;
-  EXPECT_EQ(events[1].info_json, R"({"host":"vm"})");
+  EXPECT_GE(*stopped - *started, 19'000) << events[1].timestamp << " " << events[2].timestamp;
+  EXPECT_NE(events[1].info_json.find(R"("vm":"vm1")"), std::string::npos) << events[1].info_json;
+  EXPECT_NE(events[1].info_json.find(R"("function":{"name":")"), std::string::npos) << events[1].info_json;
+  EXPECT_NE(events[1].info_json.find("TestBody"), std::string::npos) << events[1].info_json;
+  EXPECT_EQ(events[2].info_json, R"({"host":"vm"})");
   const auto s = emitter_->get_stats();
-  EXPECT_EQ(s.emitted, 2u);
-  EXPECT_EQ(s.written, 2u);
+  EXPECT_EQ(s.emitted, 3u);
+  EXPECT_EQ(s.written, 3u);
 }
 
 TEST_F(Events, HeldStartIsNotStoredBeforeItsStop) {
+  start_emitter(true);
   osprof::init("k");
+  osprof::start("request");  // the profiler's first start: sent at once
   osprof::start("long");
-  EXPECT_EQ(collect().size(), 0u);
+  const auto before = collect();
+  ASSERT_EQ(before.size(), 1u);
+  EXPECT_EQ(before[0].name, "request-start");
   osprof::stop();
-  EXPECT_EQ(collect().size(), 2u);
+  osprof::stop();
+  const auto events = collect();
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events[1].name, "long-start");
+  EXPECT_EQ(events[1].parent_id, events[0].trace_id);
+  EXPECT_EQ(events[2].name, "long-stop");
+  EXPECT_EQ(events[2].parent_id, events[0].trace_id);
+  EXPECT_EQ(events[3].name, "request-stop");
 }
 
 TEST_F(Events, HeldStartsAreSentWhenTheProfilerIsCleaned) {
+  start_emitter(true);
   osprof::init("k");
+  osprof::start("request");
   osprof::start("outer", {{"a", 1}});
   osprof::start("inner");
   const std::string outer = osprof::get()->parent_id().to_string();
   const std::string inner = osprof::get()->id().to_string();
   osprof::clean();  // the points were never stopped: their starts are stored, as OSProfiler's
   const auto events = collect();
-  ASSERT_EQ(events.size(), 2u);
-  EXPECT_EQ(events[0].name, "outer-start");
-  EXPECT_EQ(events[0].trace_id, outer);
-  EXPECT_EQ(events[0].info_json, R"({"a":1,"host":"vm"})");
-  EXPECT_EQ(events[1].name, "inner-start");
-  EXPECT_EQ(events[1].trace_id, inner);
-  EXPECT_EQ(events[1].parent_id, outer);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].name, "request-start");
+  EXPECT_EQ(events[1].name, "outer-start");
+  EXPECT_EQ(events[1].trace_id, outer);
+  EXPECT_EQ(events[1].parent_id, events[0].trace_id);
+  EXPECT_EQ(events[1].info_json, R"({"a":1,"host":"vm"})");
+  EXPECT_EQ(events[2].name, "inner-start");
+  EXPECT_EQ(events[2].trace_id, inner);
+  EXPECT_EQ(events[2].parent_id, outer);
 }
 
 TEST_F(Events, HeldStartsAreSentWhenAContextScopeEnds) {
+  start_emitter(true);
   osprof::init("k");
   const auto ctx = osprof::capture();
   ASSERT_TRUE(ctx);
   std::thread worker([&] {
     osprof::context_scope scope(*ctx);
+    osprof::start("task");
     osprof::start("left-open");
   });
   worker.join();
   const auto events = collect();
-  ASSERT_EQ(events.size(), 1u);
-  EXPECT_EQ(events[0].name, "left-open-start");
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].name, "task-start");
   EXPECT_EQ(events[0].parent_id, ctx->parent_id.to_string());
+  EXPECT_EQ(events[1].name, "left-open-start");
+  EXPECT_EQ(events[1].parent_id, events[0].trace_id);
 }
 
 TEST_F(Events, StopInfoTooLargeToTravelWithTheStartSendsBothApart) {
+  start_emitter(true);
   osprof::init("k");
+  osprof::trace root("request");
   const std::string statement(120, 'x');
   osprof::start("db", {{"db", {{"statement", "SELECT 1"}}}});
   osprof::stop({{"result", statement}});  // does not fit the start's record: two pushes
   const auto events = collect();
-  ASSERT_EQ(events.size(), 2u);
-  EXPECT_EQ(events[0].name, "db-start");
-  EXPECT_EQ(events[0].info_json, R"({"db":{"statement":"SELECT 1"},"host":"vm"})");
-  EXPECT_EQ(events[1].name, "db-stop");
-  EXPECT_EQ(events[1].info_json, R"({"result":")" + statement + R"(","host":"vm"})");
-  EXPECT_EQ(emitter_->get_stats().written, 2u);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[1].name, "db-start");
+  EXPECT_EQ(events[1].info_json, R"({"db":{"statement":"SELECT 1"},"host":"vm"})");
+  EXPECT_EQ(events[2].name, "db-stop");
+  EXPECT_EQ(events[2].info_json, R"({"result":")" + statement + R"(","host":"vm"})");
+  EXPECT_EQ(emitter_->get_stats().written, 3u);
 }
 
-TEST_F(Events, HoldStartsOffSendsTheStartAtOnce) {
-  emitter_.reset();
-  osprof::options o;
-  o.connection_string = "memory://" + name_;
-  o.host = "vm";
-  o.hold_starts = false;
-  emitter_ = std::make_unique<osprof::emitter>(o);
+TEST_F(Events, ExceptionLeavingAHeldPointSendsItsStartThenTheError) {
+  start_emitter(true);
   osprof::init("k");
-  osprof::start("outer");
-  osprof::start("inner");
+  osprof::trace root("request");
+  EXPECT_THROW(failing_point(), spawn_error);
+  const auto events = collect();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[1].name, "driver-start");
+  EXPECT_EQ(events[2].name, "driver-stop");
+  EXPECT_EQ(events[2].info_json,
+            R"({"etype":"(anonymous namespace)::spawn_error","message":"boom: cannot spawn vm1","host":"vm"})");
+}
+
+TEST_F(Events, ByDefaultEveryStartIsSentAtOnce) {
+  osprof::init("k");
+  osprof::start("request");
+  osprof::start("long");
   ASSERT_EQ(collect().size(), 2u);
   osprof::stop();
   osprof::stop();
-  const auto events = collect();
-  ASSERT_EQ(events.size(), 4u);
-  EXPECT_EQ(events[0].name, "outer-start");
-  EXPECT_EQ(events[1].name, "inner-start");
-  EXPECT_EQ(events[2].name, "inner-stop");
-  EXPECT_EQ(events[3].name, "outer-stop");
+  ASSERT_EQ(collect().size(), 4u);
 }
 
 TEST_F(Events, SpansAreCountedAsTwoEventsEach) {
+  start_emitter(true);
   osprof::init("k");
+  osprof::start("request");
   for (int i = 0; i < 1000; ++i) {
     osprof::start("point", {{"i", i}});
     osprof::stop();
   }
+  osprof::stop();
   const auto events = collect();
-  ASSERT_EQ(events.size(), 2000u);
+  ASSERT_EQ(events.size(), 2002u);
   const auto s = emitter_->get_stats();
-  EXPECT_EQ(s.emitted, 2000u);
-  EXPECT_EQ(s.written, 2000u);
+  EXPECT_EQ(s.emitted, 2002u);
+  EXPECT_EQ(s.written, 2002u);
   EXPECT_EQ(s.held, 0u);
   EXPECT_EQ(s.queue_depth, 0u);
-  for (std::size_t i = 0; i < events.size(); i += 2) {
+  for (std::size_t i = 1; i < 2001; i += 2) {
     ASSERT_EQ(events[i].name, "point-start");
     ASSERT_EQ(events[i + 1].name, "point-stop");
     ASSERT_EQ(events[i].trace_id, events[i + 1].trace_id);
