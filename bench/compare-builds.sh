@@ -75,7 +75,8 @@ def warm(side):
     for r in range(1, rounds + 1):
         path = f"{work}/warm-{side}-{r}.json"
         if os.path.exists(path):
-            vals += [b["ns_per_span"] for b in json.load(open(path))["benchmarks"] if "ns_per_span" in b]
+            # an inverted rate: seconds per span
+            vals += [b["ns_per_span"] * 1e9 for b in json.load(open(path))["benchmarks"] if "ns_per_span" in b]
     return statistics.median(vals) if vals else None
 if warm("base") is not None and warm("new") is not None:
     b, n = warm("base"), warm("new")
