@@ -1,9 +1,9 @@
 #include "report/report_internal.hpp"
 
 #include "common/json_writer.hpp"
+#include "report/plain_json_cursor.hpp"
 
 #include <algorithm>
-#include <array>
 #include <charconv>
 #include <cerrno>
 #include <cmath>
@@ -314,14 +314,14 @@ void py_json_writer::object(simdjson::dom::object o, int level) {
 
 namespace {
 
-// The reading side of py_json_writer::plain_value(): a recursive descent over the text that
-// gives up (returns false) at the first thing it does not copy exactly as value() writes it.
+// The reading side of py_json_writer::plain_value(): copies what the cursor reads, giving up
+// (returns false) at the first thing it does not copy exactly as value() writes it.
 class plain_copier {
  public:
   // Writes straight into the output string's buffer, grown as needed, then trims it: far
   // cheaper than an append per token.
-  plain_copier(py_json_writer& w, std::string_view text)
-      : out_(w.out()), indent_(w.indent()), p_(text.data()), end_(p_ + text.size()) {
+  plain_copier(py_json_writer& w, std::string_view text, int level)
+      : out_(w.out()), indent_(w.indent()), level_(level), in_(text) {
     const std::size_t used = out_.size();
     out_.resize(used + 2 * text.size() + 256);
     at_ = out_.data() + used;
@@ -329,31 +329,31 @@ class plain_copier {
   }
   ~plain_copier() { out_.resize(static_cast<std::size_t>(at_ - out_.data())); }
 
-  bool run(int level) {
-    if (!value(level, 0)) return false;
-    skip_space();
-    return p_ == end_;
+  bool run() { return in_.value(0, *this) && in_.at_end(); }
+
+  // What the cursor reads, as value() writes it.
+  void open(char bracket) {
+    put(bracket);
+    ++level_;
   }
+  void member(std::string_view key, bool first) {
+    item(first);
+    put_string(key);
+    put(": ");
+  }
+  void item(bool first) {
+    if (!first) put(',');
+    newline(level_);
+  }
+  void close(char bracket, bool empty) {
+    --level_;
+    if (!empty) newline(level_);
+    put(bracket);
+  }
+  void string(std::string_view s) { put_string(s); }
+  void scalar(std::string_view text) { put(text); }
 
  private:
-  static constexpr int max_depth = 64;
-  static constexpr std::size_t max_keys = 48;  // open at once; more are compared by value()
-
-  void skip_space() {
-    while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
-  }
-
-  // A string of printable ASCII without escapes, as a view of its characters.
-  bool string(std::string_view& s) {
-    const char* start = ++p_;  // past the opening quote
-    // Up to the first byte that ends the string or needs a closer look.
-    p_ += plain_json_run_end({p_, static_cast<std::size_t>(end_ - p_)}, 0, json_escape::ascii);
-    if (p_ == end_ || *p_ != '"') return false;
-    s = std::string_view(start, static_cast<std::size_t>(p_ - start));
-    ++p_;
-    return true;
-  }
-
   void room(std::size_t n) {
     if (static_cast<std::size_t>(limit_ - at_) >= n) return;
     const auto used = static_cast<std::size_t>(at_ - out_.data());
@@ -387,122 +387,12 @@ class plain_copier {
     *at_++ = '"';
   }
 
-  // An integer that int64 holds, in the form to_chars writes it (no "-0").
-  bool number() {
-    const char* start = p_;
-    if (*p_ == '-') ++p_;
-    const char* digits = p_;
-    while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
-    const auto count = p_ - digits;
-    if (count == 0 || count > 18 || (*digits == '0' && (count > 1 || digits != start))) return false;
-    if (p_ != end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E')) return false;
-    put(std::string_view(start, static_cast<std::size_t>(p_ - start)));
-    return true;
-  }
-
-  bool literal(std::string_view word) {
-    if (static_cast<std::size_t>(end_ - p_) < word.size() || std::string_view(p_, word.size()) != word) return false;
-    p_ += word.size();
-    put(word);
-    return true;
-  }
-
-  bool value(int level, int depth) {
-    skip_space();
-    if (p_ == end_) return false;
-    switch (*p_) {
-      case '{': return object(level, depth + 1);
-      case '[': return array(level, depth + 1);
-      case '"': {
-        std::string_view s;
-        if (!string(s)) return false;
-        put_string(s);
-        return true;
-      }
-      case 't': return literal("true");
-      case 'f': return literal("false");
-      case 'n': return literal("null");
-      default: return (*p_ == '-' || (*p_ >= '0' && *p_ <= '9')) && number();
-    }
-  }
-
-  bool object(int level, int depth) {
-    if (depth > max_depth) return false;
-    ++p_;
-    skip_space();
-    if (p_ != end_ && *p_ == '}') {
-      ++p_;
-      put("{}");
-      return true;
-    }
-    const std::size_t base = key_count_;
-    put('{');
-    for (bool first = true;; first = false) {
-      skip_space();
-      std::string_view k;
-      if (p_ == end_ || *p_ != '"' || !string(k)) return false;
-      // Python keeps one entry per key: a repeated key is value()'s to merge.
-      if (key_count_ == keys_.size()) return false;
-      for (std::size_t i = base; i < key_count_; ++i) {
-        if (keys_[i] == k) return false;
-      }
-      keys_[key_count_++] = k;
-      skip_space();
-      if (p_ == end_ || *p_ != ':') return false;
-      ++p_;
-      if (!first) put(',');
-      newline(level + 1);
-      put_string(k);
-      put(": ");
-      if (!value(level + 1, depth)) return false;
-      skip_space();
-      if (p_ == end_) return false;
-      if (*p_ == '}') break;
-      if (*p_ != ',') return false;
-      ++p_;
-    }
-    ++p_;
-    key_count_ = base;
-    newline(level);
-    put('}');
-    return true;
-  }
-
-  bool array(int level, int depth) {
-    if (depth > max_depth) return false;
-    ++p_;
-    skip_space();
-    if (p_ != end_ && *p_ == ']') {
-      ++p_;
-      put("[]");
-      return true;
-    }
-    put('[');
-    for (bool first = true;; first = false) {
-      if (!first) put(',');
-      newline(level + 1);
-      if (!value(level + 1, depth)) return false;
-      skip_space();
-      if (p_ == end_) return false;
-      if (*p_ == ']') break;
-      if (*p_ != ',') return false;
-      ++p_;
-    }
-    ++p_;
-    newline(level);
-    put(']');
-    return true;
-  }
-
   std::string& out_;
   int indent_;
+  int level_;
+  plain_json_cursor in_;
   char* at_;
   char* limit_;
-  const char* p_;
-  const char* end_;
-  // Keys of the objects being copied, as a stack (no allocation per event).
-  std::array<std::string_view, max_keys> keys_;
-  std::size_t key_count_ = 0;
 };
 
 }  // namespace
@@ -511,8 +401,8 @@ bool py_json_writer::plain_value(std::string_view text, int level) {
   const std::size_t size = out_.size();
   bool copied = false;
   {
-    plain_copier copier(*this, text);
-    copied = copier.run(level);
+    plain_copier copier(*this, text, level);
+    copied = copier.run();
   }
   if (!copied) out_.resize(size);
   return copied;

@@ -1,11 +1,7 @@
 #include "report/stored_event.hpp"
 
-#include <array>
-#include <cstring>
-#include <vector>
-
-#include "common/json_writer.hpp"
 #include "common/time_format.hpp"
+#include "report/plain_json_cursor.hpp"
 
 namespace osprof::detail::report_impl {
 
@@ -145,150 +141,8 @@ std::string read_stored_event(simdjson::dom::element doc, stored_event& out) {
   return {};
 }
 
-namespace {
-
-// A recursive descent over plain JSON (see read_plain_stored_event) that gives up at the
-// first thing outside it.
-class plain_reader {
- public:
-  explicit plain_reader(std::string_view text) : p_(text.data()), end_(p_ + text.size()) {}
-
-  // Calls field(key, value_start) for each member of the object at the current position;
-  // `field` reads the value (or returns false). Repeated keys are refused.
-  template <class Field>
-  bool object(int depth, Field&& field) {
-    if (depth > max_depth) return false;
-    skip_space();
-    if (p_ == end_ || *p_ != '{') return false;
-    ++p_;
-    skip_space();
-    if (p_ != end_ && *p_ == '}') {
-      ++p_;
-      return true;
-    }
-    const std::size_t base = key_count_;
-    for (;;) {
-      skip_space();
-      std::string_view k;
-      if (p_ == end_ || *p_ != '"' || !string(k)) return false;
-      if (key_count_ == keys_.size()) return false;
-      for (std::size_t i = base; i < key_count_; ++i) {
-        if (keys_[i] == k) return false;
-      }
-      keys_[key_count_++] = k;
-      skip_space();
-      if (p_ == end_ || *p_ != ':') return false;
-      ++p_;
-      skip_space();
-      if (!field(k)) return false;
-      skip_space();
-      if (p_ == end_) return false;
-      if (*p_ == '}') break;
-      if (*p_ != ',') return false;
-      ++p_;
-    }
-    ++p_;
-    key_count_ = base;
-    return true;
-  }
-
-  // A string value: its characters; null: `is_null` set.
-  bool string_or_null(std::string_view& s, bool& is_null) {
-    is_null = false;
-    if (p_ != end_ && *p_ == 'n') {
-      is_null = true;
-      return literal("null");
-    }
-    return p_ != end_ && *p_ == '"' && string(s);
-  }
-
-  bool skip_value(int depth) {
-    skip_space();
-    if (p_ == end_) return false;
-    switch (*p_) {
-      case '{': return object(depth + 1, [&](std::string_view) { return skip_value(depth + 1); });
-      case '[': return array(depth + 1);
-      case '"': {
-        std::string_view s;
-        return string(s);
-      }
-      case 't': return literal("true");
-      case 'f': return literal("false");
-      case 'n': return literal("null");
-      default: return integer();
-    }
-  }
-
-  bool at_end() {
-    skip_space();
-    return p_ == end_;
-  }
-
- private:
-  static constexpr int max_depth = 64;
-  static constexpr std::size_t max_keys = 48;  // open at once; more go the DOM way
-
-  void skip_space() {
-    while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
-  }
-
-  bool string(std::string_view& s) {
-    const char* start = ++p_;  // past the opening quote
-    // Up to the first byte that ends the string or needs a closer look.
-    p_ += plain_json_run_end({p_, static_cast<std::size_t>(end_ - p_)}, 0, json_escape::ascii);
-    if (p_ == end_ || *p_ != '"') return false;
-    s = std::string_view(start, static_cast<std::size_t>(p_ - start));
-    ++p_;
-    return true;
-  }
-
-  bool integer() {
-    const char* start = p_;
-    if (*p_ == '-') ++p_;
-    const char* digits = p_;
-    while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
-    const auto count = p_ - digits;
-    if (count == 0 || count > 18 || (*digits == '0' && (count > 1 || digits != start))) return false;
-    return p_ == end_ || (*p_ != '.' && *p_ != 'e' && *p_ != 'E');
-  }
-
-  bool literal(std::string_view word) {
-    if (static_cast<std::size_t>(end_ - p_) < word.size() || std::string_view(p_, word.size()) != word) return false;
-    p_ += word.size();
-    return true;
-  }
-
-  bool array(int depth) {
-    if (depth > max_depth) return false;
-    ++p_;
-    skip_space();
-    if (p_ != end_ && *p_ == ']') {
-      ++p_;
-      return true;
-    }
-    for (;;) {
-      if (!skip_value(depth)) return false;
-      skip_space();
-      if (p_ == end_) return false;
-      if (*p_ == ']') break;
-      if (*p_ != ',') return false;
-      ++p_;
-    }
-    ++p_;
-    return true;
-  }
-
-  const char* p_;
-  const char* end_;
-  // Keys of the objects being read, as a stack (no allocation per event).
-  std::array<std::string_view, max_keys> keys_;
-  std::size_t key_count_ = 0;
-};
-
-}  // namespace
-
 bool read_plain_stored_event(std::string_view text, stored_event& out) {
-  plain_reader in(text);
+  plain_json_cursor in(text);
   bool has_name = false, has_trace = false, has_parent = false, has_ts = false, has_project = false,
        has_service = false, has_info = false, has_host = false;
   std::string_view ts;
@@ -297,23 +151,20 @@ bool read_plain_stored_event(std::string_view text, stored_event& out) {
   out.has_etype = false;
   out.etype.clear();
   const auto required_string = [&](std::string_view& into, bool& present) {
-    bool is_null = false;
     present = true;
-    return in.string_or_null(into, is_null) && !is_null;
+    return in.string(into);  // null too goes the DOM way, to be refused with a reason
   };
   const auto nullable_string = [&](std::string_view& into, bool& present) {
-    bool is_null = false;
     present = true;
-    if (!in.string_or_null(into, is_null)) return false;
-    if (is_null) into = {};
-    return true;
+    if (!in.next_is('n')) return in.string(into);
+    into = {};
+    return in.literal("null");
   };
   const auto info_field = [&](std::string_view k) {
     if (k == "host") return required_string(out.host, has_host);
     if (k == "etype") {
       std::string_view s;
-      bool is_null = false;
-      if (!in.string_or_null(s, is_null) || is_null) return false;  // compact JSON of others: the DOM way
+      if (!in.string(s)) return false;  // compact JSON of others: the DOM way
       out.has_etype = true;
       out.etype.assign(s);
       return true;
