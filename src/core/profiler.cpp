@@ -159,6 +159,19 @@ bool is_running(std::uint32_t state_word) noexcept {
   return (state_word & 3u) == static_cast<std::uint32_t>(run_state::running);
 }
 
+// The queue of the running emitter and its state word; nullptr when none runs.
+event_queue* running_queue(std::uint32_t& word) noexcept {
+  event_queue* q = event_queue::current();
+  if (q == nullptr) return nullptr;
+  word = q->state_word();
+  return is_running(word) ? q : nullptr;
+}
+
+// Only this thread writes its producer's count; the worker reads it.
+void count_accepted(producer& p, std::uint64_t events) noexcept {
+  p.accepted.store(p.accepted.load(std::memory_order_relaxed) + events, std::memory_order_relaxed);
+}
+
 // A start that waited on the caller's thread (profiler_state::frame::start_held).
 struct held_start {
   std::uint64_t time;
@@ -171,11 +184,10 @@ struct held_start {
 void emit(event_kind kind, const uuid& base, const uuid& trace_id, const uuid& parent, std::string_view name,
           std::span<const info_field> fields, const char* function, const exception_trailer* exc,
           const held_start* held = nullptr) noexcept {
-  event_queue* qp = event_queue::current();
+  std::uint32_t word;
+  event_queue* qp = running_queue(word);
   if (qp == nullptr) return;
   event_queue& q = *qp;
-  const std::uint32_t word = q.state_word();
-  if (!is_running(word)) return;
 
   std::int64_t spilled_bytes = 0;
   event_source src{&q, &spilled_bytes, &base, &trace_id, &parent, name, fields, function, exc, 0, kind, 0};
@@ -209,7 +221,7 @@ void emit(event_kind kind, const uuid& base, const uuid& trace_id, const uuid& p
       if (!enqueue_allocating(q, *p, src, spilled_bytes)) return;
     }
   }
-  p->accepted.store(p->accepted.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  count_accepted(*p, 1);
 }
 
 // Room for a held start's info: the span record's payload is the name, u32 size + the
@@ -221,20 +233,19 @@ constexpr std::size_t held_info_room(std::size_t name_size) noexcept {
 // The top frame's held start and its stop in one push. False, with nothing taken, when that
 // cannot be done here and now: the caller then sends the two events one by one.
 bool emit_span(profiler_state& state, const profiler_state::frame& top, std::span<const info_field> fields) noexcept {
-  event_queue* qp = event_queue::current();
+  std::uint32_t word;
+  event_queue* qp = running_queue(word);
   if (qp == nullptr) return false;
   event_queue& q = *qp;
-  const std::uint32_t word = q.state_word();
-  if (!is_running(word)) return false;
   producer* p = tls_producer;
   if (p == nullptr) return false;
-  // Two credits: the span holds a place for each of its events, as two pushes would.
-  if ((p->generation != (word >> 2) || p->credits < 2) && !(q.add_credits(*p, word) && p->credits >= 2)) return false;
   const bool tsc = q.config().tsc;
   if (tsc != ((top.start_flags & event_flags::clock_tsc) != 0)) return false;  // another emitter's clock
   if (!fields.empty() && top.name_size + 4 + top.info_size + encoded_info_size(fields) > inline_payload_budget) {
     return false;
   }
+  // Two credits: the span holds a place for each of its events, as two pushes would.
+  if ((p->generation != (word >> 2) || p->credits < 2) && !(q.add_credits(*p, word) && p->credits >= 2)) return false;
   const uuid parent = state.enclosing_id();
   std::int64_t spilled_bytes = 0;
   event_source src{&q,         &spilled_bytes, &state.base_id,      &top.id,     &parent, state.frame_name(top), fields,
@@ -250,7 +261,7 @@ bool emit_span(profiler_state& state, const profiler_state::frame& top, std::spa
       return false;
     }
   }
-  p->accepted.store(p->accepted.load(std::memory_order_relaxed) + 2, std::memory_order_relaxed);
+  count_accepted(*p, 2);
   return true;
 }
 

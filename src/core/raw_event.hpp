@@ -152,6 +152,14 @@ struct alignas(64) raw_event {
   }
 };
 
+/// The events a run of dequeued slots holds: one each, two for a span (a start and its stop),
+/// as the queue counts them when they are accepted.
+inline std::uint64_t events_in(std::span<const raw_event> slots) noexcept {
+  std::uint64_t events = slots.size();
+  for (const raw_event& ev : slots) events += ev.kind == event_kind::span;
+  return events;
+}
+
 static_assert(sizeof(raw_event) == 256, "raw_event is four cache lines");
 static_assert(std::is_trivially_destructible_v<raw_event>);
 static_assert(std::is_nothrow_move_constructible_v<raw_event>);

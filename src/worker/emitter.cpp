@@ -239,12 +239,8 @@ bool emitter_impl::shutdown(std::chrono::milliseconds timeout) {
     return queue_.queue().try_dequeue_bulk(leftover, 64);
   };
   while (const std::size_t n = take()) {
-    std::uint64_t events = n;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (leftover[i].kind == event_kind::span) ++events;  // a start and its stop
-      std::free(leftover[i].spill);
-    }
-    queue_.count_dequeued(events);
+    for (std::size_t i = 0; i < n; ++i) std::free(leftover[i].spill);
+    queue_.count_dequeued(events_in({leftover, n}));
   }
   const std::uint64_t accepted = accepted_since_start();
   const std::uint64_t done = finished();

@@ -56,9 +56,7 @@ std::size_t emitter_impl::drain_some(std::size_t limit) {
       return queue_.queue().try_dequeue_bulk(consumer_, drain_buffer_.begin(), want);
     }();
     if (n == 0) break;
-    std::uint64_t events = n;
-    for (std::size_t i = 0; i < n; ++i) events += drain_buffer_[i].kind == event_kind::span;  // two each
-    queue_.count_dequeued(events);
+    queue_.count_dequeued(events_in({drain_buffer_.data(), n}));
     total += n;
     // Formatted records hold the bytes from now until their batch is written or dropped, in
     // place of the out-of-line payloads they were made from: the byte cap bounds both.
