@@ -8,6 +8,8 @@
 #include <osprof/driver.hpp>
 #include <osprof/error.hpp>
 
+#include "driver/scheme_resolver.hpp"
+
 namespace osprof {
 inline namespace v1 {
 
@@ -16,6 +18,7 @@ namespace {
 struct registry {
   std::mutex mutex;
   std::vector<driver_registration> drivers;
+  detail::scheme_resolver resolver;
 };
 
 registry& the_registry() {
@@ -23,13 +26,26 @@ registry& the_registry() {
   return *r;
 }
 
+const driver_registration* registered(const registry& r, std::string_view scheme) {
+  for (const auto& d : r.drivers) {
+    if (d.scheme == scheme) return &d;
+  }
+  return nullptr;
+}
+
 // The registration for the connection string's scheme, copied out of the lock.
 driver_registration find(const connection_string& cs) {
   registry& r = the_registry();
-  std::lock_guard lock(r.mutex);
-  for (const auto& d : r.drivers) {
-    if (d.scheme == cs.scheme) return d;
+  detail::scheme_resolver resolver;
+  {
+    std::lock_guard lock(r.mutex);
+    if (const auto* d = registered(r, cs.scheme)) return *d;
+    resolver = r.resolver;
   }
+  // Outside the lock: the resolver registers drivers.
+  if (resolver) resolver(cs.scheme);
+  std::lock_guard lock(r.mutex);
+  if (const auto* d = registered(r, cs.scheme)) return *d;
   std::string known;
   for (const auto& d : r.drivers) {
     if (!known.empty()) known += ", ";
@@ -139,3 +155,24 @@ std::unique_ptr<reader> make_reader(std::string_view text, const driver_context&
 
 }  // namespace v1
 }  // namespace osprof
+
+namespace osprof::detail {
+
+void set_scheme_resolver(scheme_resolver resolver) {
+  auto& r = v1::the_registry();
+  std::lock_guard lock(r.mutex);
+  r.resolver = std::move(resolver);
+}
+
+void resolve_scheme(std::string_view scheme) {
+  auto& r = v1::the_registry();
+  scheme_resolver resolver;
+  {
+    std::lock_guard lock(r.mutex);
+    if (v1::registered(r, scheme) != nullptr) return;
+    resolver = r.resolver;
+  }
+  if (resolver) resolver(scheme);
+}
+
+}  // namespace osprof::detail

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <iterator>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -386,6 +387,54 @@ TEST_F(Cli, BadInputGetsClearErrorsAndExitCodes) {
   EXPECT_NE(r.out.find("not an OSProfiler report"), std::string::npos) << r.out;
   EXPECT_EQ(run("--version").code, 0);
   EXPECT_NE(run("drivers").out.find("sqlite://"), std::string::npos);
+}
+
+// The drivers with large client libraries are modules, loaded when a connection string names
+// them (tools/osprof/driver_modules.cpp); the rest of the command works without them.
+std::vector<std::string> loadable_drivers() {
+  std::vector<std::string> names;
+  std::istringstream in(OSPROF_LOADABLE_DRIVERS);
+  for (std::string name; in >> name;) names.push_back(name);
+  return names;
+}
+
+TEST_F(Cli, DriverModulesAreListedAndLoadedWhenNamed) {
+  const auto listed = run("drivers");
+  ASSERT_EQ(listed.code, 0) << listed.out;
+  EXPECT_NE(listed.out.find("sqlite://"), std::string::npos) << listed.out;
+  for (const auto& d : loadable_drivers()) {
+    EXPECT_NE(listed.out.find("\n" + d + "://"), std::string::npos) << d << "\n" << listed.out;
+    // Named, its module is loaded and its factory runs: a bad option is the driver's own error.
+    const auto r = run("trace list --connection-string '" + d + "://u:p@127.0.0.1:1/db?no_such_option=1'");
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("no_such_option"), std::string::npos) << d << "\n" << r.out;
+  }
+  // An unknown scheme's error lists the modules' schemes too.
+  const auto unknown = run("trace list --connection-string nosuch://h");
+  EXPECT_EQ(unknown.code, 1);
+  for (const auto& d : loadable_drivers()) EXPECT_NE(unknown.out.find(d), std::string::npos) << unknown.out;
+}
+
+TEST_F(Cli, AMissingDriverModuleIsAClearErrorAndTheRestWorks) {
+  const std::string empty = "OSPROF_DRIVER_DIR=" + dir_.string() + " ";
+  const std::string id = demo();
+  // Without the modules, the linked drivers still work.
+  const auto show = run_command(empty + OSPROF_CLI_PATH + " trace show " + id + " --connection-string " + cs_ + " --json");
+  EXPECT_EQ(show.code, 0) << show.out;
+  const auto listed = run_command(empty + OSPROF_CLI_PATH + " drivers");
+  EXPECT_NE(listed.out.find("sqlite://"), std::string::npos) << listed.out;
+  EXPECT_EQ(listed.code, loadable_drivers().empty() ? 0 : 1) << listed.out;
+  { std::ofstream(dir_ / "osprof-mysql.so") << "not a shared object"; }
+  for (const auto& d : loadable_drivers()) {
+    const std::string module = (dir_ / ("osprof-" + d + ".so")).string();
+    EXPECT_NE(listed.out.find("cannot load " + module), std::string::npos) << listed.out;
+    const auto r = run_command(empty + OSPROF_CLI_PATH + " trace list --connection-string '" + d +
+                               "://u:hunter2@127.0.0.1:1/db'");
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.out.find("cannot load " + module), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("OSPROF_DRIVER_DIR"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("hunter2"), std::string::npos) << r.out;
+  }
 }
 
 TEST_F(Cli, ConnectionStringFromTheEnvironment) {

@@ -11,6 +11,11 @@ trap 'rm -rf "$work"' EXIT
 
 cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
 
+if [[ -x "$work/prefix/bin/osprof" ]]; then
+  echo "-- the installed osprof finds its driver modules (exit 1 when one does not load)"
+  "$work/prefix/bin/osprof" drivers >/dev/null
+fi
+
 echo "-- find_package(osprof CONFIG)"
 cmake -S "$source_dir/tests/cmake_consumer" -B "$work/by-package" -DCMAKE_PREFIX_PATH="$work/prefix" \
   -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -9,8 +9,8 @@
 #include <osprof/version.hpp>
 
 #include "cli.hpp"
+#include "driver_modules.hpp"
 #include <osprof/driver.hpp>
-#include <osprof/drivers.hpp>
 
 namespace osprof::cli {
 
@@ -18,10 +18,12 @@ void add_drivers_command(CLI::App& app, command_action& action) {
   CLI::App* command = app.add_subcommand("drivers", "The backends osprof knows and their connection strings");
   command->callback([&action] {
     action = [] {
+      const auto failures = load_all_driver_modules();
       for (const auto& d : registered_drivers()) {
         std::printf("%-16s %s\n", (d.scheme + "://").c_str(), d.summary.c_str());
       }
-      return 0;
+      for (const auto& why : failures) std::fprintf(stderr, "osprof: %s\n", why.c_str());
+      return failures.empty() ? 0 : 1;
     };
   });
 }
@@ -96,7 +98,7 @@ int usage_failure(const CLI::App& app, const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  osprof::register_builtin_drivers();
+  osprof::cli::register_drivers();
   CLI::App app("Read traces back from any backend, serve them over HTTP, run a demo, list the drivers, benchmark a backend.", "osprof");
   app.formatter(std::make_shared<osprof::cli::help_formatter>());
   // An option given twice takes its last value, so a script can append an override.

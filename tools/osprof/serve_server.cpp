@@ -29,6 +29,7 @@
 #include <osprof/error.hpp>
 
 #include "cli.hpp"
+#include "driver/scheme_resolver.hpp"
 #include "serve.hpp"
 
 namespace osprof::cli::serve {
@@ -254,6 +255,7 @@ int run(const settings& s) {
   // now; a backend that is down (a missing file, a server not running) gives 503 per request.
   {
     const auto cs = connection_string::parse(s.connection_string);
+    detail::resolve_scheme(cs.scheme);  // a driver the command loads when named
     bool readable = false;
     for (const auto& d : registered_drivers()) readable = readable || (d.scheme == cs.scheme && d.can_read);
     if (!readable) {
