@@ -5,6 +5,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace osprof::detail {
 
 namespace {
@@ -39,6 +43,22 @@ std::size_t plain_json_run_end(std::string_view text, std::size_t from, json_esc
   const bool ascii = mode == json_escape::ascii;
   const unsigned char limit = ascii ? 0x7F : 0x80;
   std::size_t j = from;
+#if defined(__SSE2__)
+  // Sixteen bytes per test (x86-64 always has SSE2). As signed bytes, everything at or above
+  // 0x80 is negative, so one "less than 0x20" finds both the controls and the non-ASCII bytes.
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i space = _mm_set1_epi8(0x20);
+  const __m128i del = _mm_set1_epi8(0x7F);
+  while (text.size() - j >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + j));
+    __m128i special = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash));
+    special = _mm_or_si128(special, _mm_cmplt_epi8(v, space));
+    if (ascii) special = _mm_or_si128(special, _mm_cmpeq_epi8(v, del));
+    if (const int mask = _mm_movemask_epi8(special); mask != 0) return j + static_cast<std::size_t>(__builtin_ctz(mask));
+    j += 16;
+  }
+#endif
   while (text.size() - j >= 8) {
     std::uint64_t word;
     std::memcpy(&word, text.data() + j, 8);

@@ -44,6 +44,27 @@ TEST(JsonString, EverySpecialAtEveryOffsetOfALongString) {
   }
 }
 
+TEST(JsonString, PlainRunEndsAtTheFirstByteThatIsNotPlain) {
+  // plain_json_run_end() tests 16 or 8 bytes at a time: every byte value at every offset of a
+  // 70-byte plain string (every lane of every block, and the byte-wise tail), from several starts.
+  const std::string plain = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ{}[]:,~ ";
+  for (const json_escape mode : {json_escape::utf8, json_escape::ascii}) {
+    const unsigned limit = mode == json_escape::ascii ? 0x7F : 0x80;
+    for (unsigned c = 0; c < 0x100; ++c) {
+      const bool stops = c < 0x20 || c >= limit || c == '"' || c == '\\';
+      for (std::size_t at = 0; at < plain.size(); ++at) {
+        std::string text = plain;
+        text[at] = static_cast<char>(c);
+        for (std::size_t from = 0; from < 4; ++from) {
+          const std::size_t expected = stops && at >= from ? at : text.size();
+          ASSERT_EQ(osprof::detail::plain_json_run_end(text, from, mode), expected)
+              << "byte " << c << " at " << at << " from " << from;
+        }
+      }
+    }
+  }
+}
+
 TEST(JsonString, EscapesAsPythonJsonDumps) {
   std::string out;
   append_json_string(out, std::string_view("tab\there \"q\" back\\slash nl\n nul\0 del\x7f end", 41));

@@ -243,7 +243,11 @@ int trace_show(const trace_show_settings& s) {
     if (!saved) id = target;
   }
 
-  report r;
+  // Never freed: the command exits once it is written, and freeing a large report's nodes
+  // one by one takes longer than the exit (a static pointer: not a leak to LeakSanitizer).
+  static report* kept = nullptr;
+  kept = new report();
+  report& r = *kept;
   if (id) {
     const std::string cs = with_messaging_options(connection_string(s.connection_string), s.transport_url, s.idle_timeout_s);
     const bool uuid_like = uuid::parse_like(target).has_value();
