@@ -20,8 +20,9 @@ namespace {
 constexpr int max_rounds = 8;              // redirect rounds per write before giving up (retry)
 constexpr std::int64_t scan_count = 1000;  // SCAN COUNT: keys looked at per call
 constexpr std::size_t get_chunk = 1000;    // GETs per pipelined request
-constexpr std::size_t head_chunk = 500;
-constexpr std::int64_t range_page = 1000;   // events per LRANGE when reading a trace    // LRANGEs per pipelined request (list)
+constexpr std::size_t head_chunk = 500;         // LRANGEs per pipelined request (list)
+constexpr std::int64_t range_page = 1000;   // events per LRANGE when reading a trace
+constexpr std::int64_t pipelined_pages = 16; // LRANGEs per pipelined request when reading a trace
 constexpr std::int64_t oldest_events = 16; // events looked at for a trace's start (list)
 
 std::string glob_escape(std::string_view text) {
@@ -89,7 +90,10 @@ asio::awaitable<std::vector<std::string>> scan(connection& conn, std::string pat
   co_return keys;
 }
 
-asio::awaitable<resp_value> keyed_request(client& c, std::string key, std::string command) {
+// `count` commands on one key, pipelined to the node that has the key, following Cluster
+// redirects (the commands are reads: sent again whole after a redirect). One reply each.
+asio::awaitable<std::vector<resp_value>> keyed_requests(client& c, std::string key, std::string commands,
+                                                        std::size_t count) {
   std::optional<endpoint> ask;
   for (int attempt = 0; attempt < max_rounds; ++attempt) {
     connection* conn = nullptr;
@@ -103,25 +107,32 @@ asio::awaitable<resp_value> keyed_request(client& c, std::string key, std::strin
     }
     std::string bytes;
     if (ask) command_writer(bytes).command("ASKING");
-    bytes += command;
-    auto replies = co_await conn->request(bytes, ask ? 2 : 1);
-    resp_value r = std::move(replies.back());
+    bytes += commands;
+    auto replies = co_await conn->request(bytes, ask ? count + 1 : count);
+    if (ask) replies.erase(replies.begin());
     ask.reset();
-    if (r.is_error() && c.mode() == redis_mode::cluster) {
-      if (auto redirect = parse_redirect(r)) {
-        endpoint target = redirect->second;
-        if (target.host.empty()) target.host = conn->where().host;
-        if (r.error_code() == "MOVED") {
-          c.moved(redirect->first, target);
-        } else {
-          ask = target;
-        }
-        continue;
+    const auto redirected = std::find_if(replies.begin(), replies.end(), [&](const resp_value& r) {
+      return r.is_error() && c.mode() == redis_mode::cluster && parse_redirect(r);
+    });
+    if (redirected != replies.end()) {
+      auto redirect = parse_redirect(*redirected);
+      endpoint target = redirect->second;
+      if (target.host.empty()) target.host = conn->where().host;
+      if (redirected->error_code() == "MOVED") {
+        c.moved(redirect->first, target);
+      } else {
+        ask = target;
       }
+      continue;
     }
-    co_return r;
+    co_return replies;
   }
   throw redis_failure(failure_kind::connection, "cluster redirects for key '" + key + "' did not settle");
+}
+
+asio::awaitable<resp_value> keyed_request(client& c, std::string key, std::string command) {
+  auto replies = co_await keyed_requests(c, std::move(key), std::move(command), 1);
+  co_return std::move(replies.front());
 }
 
 asio::awaitable<std::vector<std::optional<std::string>>> get_values(client& c, connection& conn,
@@ -223,18 +234,41 @@ asio::awaitable<std::vector<std::string>> read_trace_from(client& c, std::string
   }
   // In pages counted from the list's tail: writers LPUSH at the head, so the tail's indexes
   // stay put while a service goes on writing, and no reply grows beyond a page of events.
+  // LLEN says how many pages to ask for at once (pipelined, up to pipelined_pages per
+  // request); pages are read until one comes back short, since the list may grow meanwhile.
   // The pages are put back in the list's order (newest first), as one LRANGE 0 -1 gives it.
   const std::string key = std::string(list_prefix) + base_id;
   std::vector<std::vector<resp_value>> pages;
-  for (std::int64_t from_tail = 0;; from_tail += range_page) {
+  std::int64_t length = 0;
+  {
     std::string cmd;
-    command_writer(cmd).command("LRANGE", key, -(from_tail + range_page), -(from_tail + 1));
+    command_writer(cmd).command("LLEN", key);
     resp_value r = co_await keyed_request(c, key, cmd);
-    if (r.is_error()) {
-      throw redis_failure(classify_error(r), "LRANGE " + key + " failed: " + r.text);
+    if (r.is_error() && r.error_code() != "WRONGTYPE") {
+      throw redis_failure(classify_error(r), "LLEN " + key + " failed: " + r.text);
     }
-    const bool last = static_cast<std::int64_t>(r.elements.size()) < range_page;
-    pages.push_back(std::move(r.elements));
+    if (r.type == resp_value::kind::integer) length = r.integer;
+  }
+  for (std::int64_t from_tail = 0;;) {
+    const std::int64_t expected_pages = std::max<std::int64_t>(1, (length - from_tail + range_page - 1) / range_page);
+    const auto count = static_cast<std::size_t>(std::min<std::int64_t>(expected_pages, pipelined_pages));
+    std::string cmd;
+    command_writer w(cmd);
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::int64_t from = from_tail + static_cast<std::int64_t>(i) * range_page;
+      w.command("LRANGE", key, -(from + range_page), -(from + 1));
+    }
+    auto replies = co_await keyed_requests(c, key, cmd, count);
+    bool last = false;
+    for (auto& r : replies) {
+      if (r.is_error()) {
+        throw redis_failure(classify_error(r), "LRANGE " + key + " failed: " + r.text);
+      }
+      if (last) break;  // past a short page: nothing more (the list did not grow there)
+      last = static_cast<std::int64_t>(r.elements.size()) < range_page;
+      pages.push_back(std::move(r.elements));
+      from_tail += range_page;
+    }
     if (last) break;
   }
   for (auto page = pages.rbegin(); page != pages.rend(); ++page) {
