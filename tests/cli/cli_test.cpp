@@ -424,7 +424,6 @@ TEST_F(Cli, AMissingDriverModuleIsAClearErrorAndTheRestWorks) {
   const auto listed = run_command(empty + OSPROF_CLI_PATH + " drivers");
   EXPECT_NE(listed.out.find("sqlite://"), std::string::npos) << listed.out;
   EXPECT_EQ(listed.code, loadable_drivers().empty() ? 0 : 1) << listed.out;
-  { std::ofstream(dir_ / "osprof-mysql.so") << "not a shared object"; }
   for (const auto& d : loadable_drivers()) {
     const std::string module = (dir_ / ("osprof-" + d + ".so")).string();
     EXPECT_NE(listed.out.find("cannot load " + module), std::string::npos) << listed.out;
@@ -435,6 +434,19 @@ TEST_F(Cli, AMissingDriverModuleIsAClearErrorAndTheRestWorks) {
     EXPECT_NE(r.out.find("OSPROF_DRIVER_DIR"), std::string::npos) << r.out;
     EXPECT_EQ(r.out.find("hunter2"), std::string::npos) << r.out;
   }
+  if (loadable_drivers().empty()) return;
+  // Something else under a module's name: not a shared object, or one without osprof's entry points.
+  const std::string d = loadable_drivers().front();
+  const auto module = dir_ / ("osprof-" + d + ".so");
+  const std::string list = empty + OSPROF_CLI_PATH + " trace list --connection-string '" + d + "://u:p@127.0.0.1:1/db'";
+  { std::ofstream(module) << "not a shared object"; }
+  auto r = run_command(list);
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("cannot load " + module.string()), std::string::npos) << r.out;
+  fs::copy_file("/lib/x86_64-linux-gnu/libz.so.1", module, fs::copy_options::overwrite_existing);
+  r = run_command(list);
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find(module.string() + " is not an osprof driver module"), std::string::npos) << r.out;
 }
 
 TEST_F(Cli, ConnectionStringFromTheEnvironment) {

@@ -61,8 +61,10 @@ void load(module_state& s, const loadable_driver& d) {
                            " driver is a module of the osprof command; $OSPROF_DRIVER_DIR names the folder that holds it)";
   void* module = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (module == nullptr) {
-    const char* why = ::dlerror();
-    throw error("cannot load " + path + ": " + (why != nullptr ? why : "unknown error") + hint);
+    const char* error_text = ::dlerror();
+    std::string_view why = error_text != nullptr ? error_text : "unknown error";
+    if (why.starts_with(path + ": ")) why.remove_prefix(path.size() + 2);  // dlerror() names the file too
+    throw error("cannot load " + path + ": " + std::string(why) + hint);
   }
   using version_fn = const char* (*)();
   using register_fn = void (*)();
