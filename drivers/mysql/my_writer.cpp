@@ -1,10 +1,11 @@
 #include "drivers/mysql/my_writer.hpp"
 
+#include "drivers/sql/sql_writer.hpp"
+
 #include <chrono>
 
 #include <boost/system/system_error.hpp>
 
-#include <osprof/uuid.hpp>
 
 #include "common/text.hpp"
 
@@ -49,31 +50,11 @@ std::string describe(const outcome& o) { return o.message + " (error " + std::to
 
 my_writer::my_writer(my_options options, const driver_context& context)
     : conn_(context.executor, std::move(options), context.timeout),
-      columns_{sql::column_text(context.project), sql::column_text(context.host), sql::column_text(context.service)} {
-  const uuid id = uuid::random();
-  append_hex(writer_id_, id.hi);
-  append_hex(writer_id_, id.lo);
-}
+      columns_{sql::column_text(context.project), sql::column_text(context.host), sql::column_text(context.service)} {}
 
 asio::awaitable<write_result> my_writer::write(const batch& b) {
   if (b.empty()) co_return write_result::success();
-  try {
-    co_return co_await write_batch(b);
-  } catch (const my_failure& f) {
-    if (f.kind() == failure_kind::refused) {
-      has_inflight_ = false;
-      co_return write_result::fatal(f.what());
-    }
-    co_return write_result::retryable(f.what());
-  } catch (const boost::system::system_error& e) {
-    // Cancelled (the emitter's write_timeout) or a socket error: the connection is dropped and
-    // the batch's outcome is settled by its claim on the next attempt.
-    conn_.close();
-    co_return write_result::retryable(conn_.where() + ": " + e.what());
-  } catch (const std::exception& e) {
-    conn_.close();  // write() never throws; a surprise costs the connection, not the batch
-    co_return write_result::retryable(conn_.where() + ": " + e.what());
-  }
+  co_return co_await sql::settle_attempt<my_failure>(conn_, numbers_, write_batch(b));
 }
 
 asio::awaitable<void> my_writer::set_up_connection() {
@@ -141,18 +122,14 @@ write_result my_writer::failure(const outcome& o, const std::string& what) {
   std::string text = conn_.where() + ": " + what + ": " + describe(o);
   if (o.code == 1146) set_up_ = false;  // a table was dropped: created again next time
   if (retryable(o.code)) return write_result::retryable(std::move(text));
-  has_inflight_ = false;
+  numbers_.settled();
   return write_result::fatal(std::move(text));
 }
 
 asio::awaitable<write_result> my_writer::write_batch(const batch& b) {
   // The emitter's retry of the same batch keeps its number: the claim then tells whether an
   // attempt whose answer was lost committed.
-  if (!has_inflight_ || inflight_id_ != b.id) {
-    inflight_id_ = b.id;
-    inflight_sequence_ = ++sequence_;
-    has_inflight_ = true;
-  }
+  const std::uint64_t number = numbers_.claim(b.id);
   co_await conn_.ensure_connected();
   if (conn_.take_fresh()) set_up_ = false;
   if (!set_up_) {
@@ -198,7 +175,7 @@ asio::awaitable<write_result> my_writer::write_batch(const batch& b) {
   done.rejected = rejected;
   done.error = rejection;
   if (chunks.front().empty()) {
-    has_inflight_ = false;
+    numbers_.settled();
     co_return done;
   }
 
@@ -211,7 +188,7 @@ asio::awaitable<write_result> my_writer::write_batch(const batch& b) {
       text = "BEGIN; ";
       ++statements;
       if (dedup) {
-        text += sql::claim_batch_sql(sql::dialect::mysql, writer_id_, inflight_sequence_, unix_now());
+        text += sql::claim_batch_sql(sql::dialect::mysql, numbers_.writer_id(), number, unix_now());
         text += "; ";
         claim_at = 1;
         ++statements;
@@ -230,7 +207,7 @@ asio::awaitable<write_result> my_writer::write_batch(const batch& b) {
       if (o.ok) continue;
       co_await rollback();
       if (i == claim_at && o.code == 4025 && o.message.find(sql::stored_constraint) != std::string::npos) {
-        has_inflight_ = false;  // an earlier attempt of this batch committed
+        numbers_.settled();  // an earlier attempt of this batch committed
         co_return done;
       }
       const bool is_commit = k + 1 == chunks.size() && i + 1 == out.size();
@@ -240,7 +217,7 @@ asio::awaitable<write_result> my_writer::write_batch(const batch& b) {
                                                 : "the INSERT into table data failed");
     }
   }
-  has_inflight_ = false;
+  numbers_.settled();
   co_return done;
 }
 

@@ -16,6 +16,7 @@
 
 #include "drivers/mysql/my_connection.hpp"
 #include "drivers/sql/sql_layout.hpp"
+#include "drivers/sql/sql_writer.hpp"
 
 namespace osprof::detail::mysql {
 
@@ -36,11 +37,7 @@ class my_writer final : public writer {
   sql::writer_columns columns_;
   sql::column_limits limits_;
   std::string constants_;  ///< project, host, service as escaped literals, for every row
-  std::string writer_id_;
-  std::uint64_t sequence_ = 0;
-  std::uint64_t inflight_id_ = 0;
-  std::uint64_t inflight_sequence_ = 0;
-  bool has_inflight_ = false;
+  sql::batch_numbers numbers_;
   bool set_up_ = false;
   bool pruned_ = false;
   sql::row row_;

@@ -1,11 +1,12 @@
 #include "drivers/postgresql/pg_writer.hpp"
 
+#include "drivers/sql/sql_writer.hpp"
+
 #include <chrono>
 #include <cstring>
 
 #include <boost/system/system_error.hpp>
 
-#include <osprof/uuid.hpp>
 
 #include "common/text.hpp"
 
@@ -84,31 +85,11 @@ std::string describe(const outcome& o) { return o.message + (o.sqlstate.empty() 
 
 pg_writer::pg_writer(pg_options options, const driver_context& context)
     : conn_(context.executor, std::move(options)),
-      columns_{sql::column_text(context.project), sql::column_text(context.host), sql::column_text(context.service)} {
-  const uuid id = uuid::random();
-  append_hex(writer_id_, id.hi);
-  append_hex(writer_id_, id.lo);
-}
+      columns_{sql::column_text(context.project), sql::column_text(context.host), sql::column_text(context.service)} {}
 
 asio::awaitable<write_result> pg_writer::write(const batch& b) {
   if (b.empty()) co_return write_result::success();
-  try {
-    co_return co_await write_batch(b);
-  } catch (const pg_failure& f) {
-    if (f.kind() == failure_kind::refused) {
-      has_inflight_ = false;
-      co_return write_result::fatal(f.what());
-    }
-    co_return write_result::retryable(f.what());
-  } catch (const boost::system::system_error& e) {
-    // Cancelled (the emitter's write_timeout) or a socket error: the connection is dropped and
-    // the batch's outcome is settled by its claim on the next attempt.
-    conn_.close();
-    co_return write_result::retryable(conn_.where() + ": " + e.what());
-  } catch (const std::exception& e) {
-    conn_.close();  // write() never throws; a surprise costs the connection, not the batch
-    co_return write_result::retryable(conn_.where() + ": " + e.what());
-  }
+  co_return co_await sql::settle_attempt<pg_failure>(conn_, numbers_, write_batch(b));
 }
 
 asio::awaitable<void> pg_writer::set_up_connection() {
@@ -179,18 +160,14 @@ write_result pg_writer::failure(const outcome& o, const std::string& what) {
   std::string text = conn_.where() + ": " + what + ": " + describe(o);
   if (o.sqlstate == "42P01") set_up_ = false;  // a table was dropped: created again next time
   if (retryable(o.sqlstate)) return write_result::retryable(std::move(text));
-  has_inflight_ = false;
+  numbers_.settled();
   return write_result::fatal(std::move(text));
 }
 
 asio::awaitable<write_result> pg_writer::write_batch(const batch& b) {
   // The emitter's retry of the same batch keeps its number: the claim then tells whether an
   // attempt whose answer was lost committed.
-  if (!has_inflight_ || inflight_id_ != b.id) {
-    inflight_id_ = b.id;
-    inflight_sequence_ = ++sequence_;
-    has_inflight_ = true;
-  }
+  const std::uint64_t number = numbers_.claim(b.id);
   co_await conn_.ensure_connected();
   if (conn_.take_fresh()) set_up_ = false;
   if (!set_up_) {
@@ -224,7 +201,7 @@ asio::awaitable<write_result> pg_writer::write_batch(const batch& b) {
   done.rejected = rejected;
   done.error = rejection;
   if (accepted == 0) {
-    has_inflight_ = false;
+    numbers_.settled();
     co_return done;
   }
   for (auto& a : arrays_) finish_array(a, accepted);
@@ -236,7 +213,7 @@ asio::awaitable<write_result> pg_writer::write_batch(const batch& b) {
   std::vector<statement> statements;
   statements.push_back({"BEGIN"});
   if (dedup) {
-    statements.push_back({sql::claim_batch_sql(sql::dialect::postgresql, writer_id_, inflight_sequence_, unix_now())});
+    statements.push_back({sql::claim_batch_sql(sql::dialect::postgresql, numbers_.writer_id(), number, unix_now())});
   }
   statements.push_back({insert_name, params, true});
   statements.push_back({"COMMIT"});
@@ -247,7 +224,7 @@ asio::awaitable<write_result> pg_writer::write_batch(const batch& b) {
     if (o.ok) continue;
     co_await rollback();
     if (dedup && i == 1 && o.sqlstate == "23514" && o.constraint == sql::stored_constraint) {
-      has_inflight_ = false;  // an earlier attempt of this batch committed
+      numbers_.settled();  // an earlier attempt of this batch committed
       co_return done;
     }
     const char* what = i == 0 ? "BEGIN failed" : (dedup && i == 1) ? "cannot claim the batch in table osprof_writers"
@@ -255,7 +232,7 @@ asio::awaitable<write_result> pg_writer::write_batch(const batch& b) {
                                                                       : "the INSERT into table data failed";
     co_return failure(o, what);
   }
-  has_inflight_ = false;
+  numbers_.settled();
   co_return done;
 }
 

@@ -16,6 +16,7 @@
 
 #include "drivers/postgresql/pg_connection.hpp"
 #include "drivers/sql/sql_layout.hpp"
+#include "drivers/sql/sql_writer.hpp"
 
 namespace osprof::detail::postgresql {
 
@@ -35,11 +36,7 @@ class pg_writer final : public writer {
   pg_connection conn_;
   sql::writer_columns columns_;
   sql::column_limits limits_;
-  std::string writer_id_;
-  std::uint64_t sequence_ = 0;
-  std::uint64_t inflight_id_ = 0;        ///< batch::id of the batch not yet known stored
-  std::uint64_t inflight_sequence_ = 0;  ///< its number in osprof_writers
-  bool has_inflight_ = false;
+  sql::batch_numbers numbers_;
   bool set_up_ = false;  ///< this connection has the tables, the limits and the prepared INSERT
   bool pruned_ = false;
   sql::row row_;

@@ -1,4 +1,5 @@
 #include "drivers/sql/sql_layout.hpp"
+#include "drivers/sql/sql_writer.hpp"
 
 #include <simdjson.h>
 
@@ -196,6 +197,12 @@ bool data_has_error(std::string_view data) {
   bool is_null = false;
   if (etype.is_null().get(is_null) != simdjson::SUCCESS) return false;
   return !is_null;
+}
+
+batch_numbers::batch_numbers() {
+  const uuid id = uuid::random();
+  append_hex(writer_id_, id.hi);
+  append_hex(writer_id_, id.lo);
 }
 
 }  // namespace osprof::detail::sql
