@@ -3,9 +3,10 @@
 //
 // Steps, all O(n log n): parse every event once (one reused simdjson parser) into a compact
 // record whose strings live in one arena; sort the records chronologically (the processing
-// order); fold them into one flat node per trace_id; link parents, break parent_id cycles
-// (Python loses such points or fails), sort siblings by start time in microseconds; then move
-// the flat nodes into the nested report_node tree bottom-up, without recursion.
+// order); fold them into one small flat node per trace_id (positions of its events, its
+// times); link parents, break parent_id cycles (Python loses such points or fails), sort
+// siblings by start time in microseconds; then write the nested report_node tree top down,
+// each node once, in place, without recursion.
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -39,11 +40,16 @@ struct event_rec {
   slice name, trace_id, parent_id, project, service, host, etype;
 };
 
+// A point while the tree is made: what its events said, by their positions in processing
+// order. Its report_node is written once, in place in the finished tree (materialize()).
 struct flat_node {
-  report_node node;
+  static constexpr std::uint32_t none = std::numeric_limits<std::uint32_t>::max();
+  std::uint32_t first = none;  // its first event: ids, name, project, service, host
+  std::uint32_t stop = none;   // its last stop event: the exception
+  std::optional<std::int64_t> started_us;
+  std::optional<std::int64_t> finished_us;
   std::uint32_t parent = none;
   std::vector<std::uint32_t> children;
-  static constexpr std::uint32_t none = std::numeric_limits<std::uint32_t>::max();
 };
 
 class builder {
@@ -211,30 +217,16 @@ class builder {
   void fold() {
     node_of_.reserve(recs_.size());
     nodes_.reserve(recs_.size() / 2 + 1);
+    node_at_.resize(order_.size());
     for (std::uint32_t p = 0; p < order_.size(); ++p) {
       const event_rec& e = recs_[order_[p]];
       auto [it, inserted] = node_of_.try_emplace(view(e.trace_id), static_cast<std::uint32_t>(nodes_.size()));
-      if (inserted) {
-        flat_node& f = nodes_.emplace_back();
-        f.node.trace_id.assign(view(e.trace_id));
-        f.node.parent_id.assign(view(e.parent_id));
-        f.node.name.assign(report_impl::point_name(view(e.name)));
-        f.node.project.assign(view(e.project));
-        f.node.service.assign(view(e.service));
-        f.node.host.assign(view(e.host));
-      }
-      report_node& n = nodes_[it->second].node;
-      if (const std::uint32_t source = payload_of_[p]; source != flat_node::none) {
-        // Each event is the payload of one point at most, and nothing reads its text later.
-        if (movable_ != nullptr) {
-          n.raw_payloads.emplace_back(view(e.name), std::move((*movable_)[source]));
-        } else {
-          n.raw_payloads.emplace_back(view(e.name), events_[source]);
-        }
-      }
+      if (inserted) nodes_.emplace_back().first = p;
+      node_at_[p] = it->second;
+      flat_node& n = nodes_[it->second];
       if (e.stop) {
         n.finished_us = e.time_us;
-        n.exception = e.has_etype ? std::string(view(e.etype)) : std::string("None");
+        n.stop = p;
       } else {
         n.started_us = e.time_us;
         if (!r_.last_trace_started_us || *r_.last_trace_started_us < e.time_us) r_.last_trace_started_us = e.time_us;
@@ -244,12 +236,20 @@ class builder {
     r_.finished_us = recs_[order_.back()].time_us;
   }
 
-  std::int64_t sort_key(std::uint32_t i) const { return report_impl::effective_started(nodes_[i].node); }
+  // A node's first event, which gave it its ids and names.
+  const event_rec& first_of(const flat_node& f) const { return recs_[order_[f.first]]; }
+  std::string_view trace_id_of(const flat_node& f) const { return view(first_of(f).trace_id); }
+  std::string_view name_of(const flat_node& f) const { return report_impl::point_name(view(first_of(f).name)); }
+
+  static std::int64_t effective_started(const flat_node& f) { return f.started_us ? *f.started_us : f.finished_us.value_or(0); }
+  static std::int64_t effective_finished(const flat_node& f) { return f.finished_us ? *f.finished_us : f.started_us.value_or(0); }
+
+  std::int64_t sort_key(std::uint32_t i) const { return effective_started(nodes_[i]); }
 
   void link() {
     const auto n = static_cast<std::uint32_t>(nodes_.size());
     for (std::uint32_t i = 0; i < n; ++i) {
-      auto it = node_of_.find(nodes_[i].node.parent_id);
+      auto it = node_of_.find(view(first_of(nodes_[i]).parent_id));
       if (it != node_of_.end()) {
         nodes_[i].parent = it->second;
         nodes_[it->second].children.push_back(i);
@@ -298,9 +298,10 @@ class builder {
       }
       auto& siblings = nodes_[nodes_[x].parent].children;
       siblings.erase(std::find(siblings.begin(), siblings.end(), x));
-      const report_node& cut = nodes_[x].node;
-      problem("point \"" + cut.name + "\" " + cut.trace_id + " is in a parent_id cycle; shown as a root",
-              "parent_id " + cut.parent_id);
+      const flat_node& cut = nodes_[x];
+      problem("point \"" + std::string(name_of(cut)) + "\" " + std::string(trace_id_of(cut)) +
+                  " is in a parent_id cycle; shown as a root",
+              "parent_id " + std::string(view(first_of(cut).parent_id)));
       nodes_[x].parent = flat_node::none;
       roots_.push_back(x);
       mark(x);
@@ -342,7 +343,7 @@ class builder {
     }
     problem(std::to_string(moves.size()) + " points nested deeper than " + std::to_string(max_report_depth) +
                 " levels are shown at that level",
-            "the first under " + nodes_[moves.front().second].node.trace_id);
+            "the first under " + std::string(trace_id_of(nodes_[moves.front().second])));
   }
 
   // Per point name, in order of first appearance: count and summed duration in integer ms,
@@ -351,37 +352,70 @@ class builder {
     const std::int64_t origin = report_impl::origin_of(r_);
     std::unordered_map<std::string_view, std::size_t> index;
     for (const flat_node& f : nodes_) {
-      const report_node& n = f.node;
-      const std::int64_t d = report_impl::ms_between(origin, report_impl::effective_finished(n)) -
-                             report_impl::ms_between(origin, report_impl::effective_started(n));
-      auto [it, inserted] = index.try_emplace(n.name, r_.stats.size());
-      if (inserted) r_.stats.push_back(report_stat{n.name, 0, 0});
+      const std::int64_t d = report_impl::ms_between(origin, effective_finished(f)) -
+                             report_impl::ms_between(origin, effective_started(f));
+      const std::string_view name = name_of(f);
+      auto [it, inserted] = index.try_emplace(name, r_.stats.size());
+      if (inserted) r_.stats.push_back(report_stat{std::string(name), 0, 0});
       report_stat& s = r_.stats[it->second];
       ++s.count;
       s.duration_ms += d;
     }
   }
 
-  // Moves the flat nodes into the nested tree: in reverse preorder every node's children are
-  // complete before the node itself is moved into its parent.
+  // Writes the nested tree, top down: each children vector is sized once, then each node is
+  // written in place in it (no node is made twice). A node's raw payloads are its events'
+  // texts, moved (or copied) out of the stored events, in processing order.
   void materialize() {
-    std::vector<std::uint32_t> preorder;
-    preorder.reserve(nodes_.size());
-    std::vector<std::uint32_t> stack(roots_.rbegin(), roots_.rend());
+    // The payload events of each node, grouped by node in processing order (a counting sort).
+    std::vector<std::uint32_t> from(nodes_.size() + 1, 0);
+    for (std::uint32_t p = 0; p < order_.size(); ++p) from[node_at_[p] + 1] += payload_of_[p] != flat_node::none;
+    for (std::size_t i = 1; i < from.size(); ++i) from[i] += from[i - 1];
+    std::vector<std::uint32_t> payloads(from.back());
+    {
+      std::vector<std::uint32_t> next(from.begin(), from.end() - 1);
+      for (std::uint32_t p = 0; p < order_.size(); ++p) {
+        if (payload_of_[p] != flat_node::none) payloads[next[node_at_[p]]++] = p;
+      }
+    }
+    struct todo {
+      std::uint32_t node;
+      report_node* out;
+    };
+    std::vector<todo> stack;
+    r_.children.resize(roots_.size());
+    for (std::size_t i = 0; i < roots_.size(); ++i) stack.push_back({roots_[i], &r_.children[i]});
     while (!stack.empty()) {
-      const std::uint32_t v = stack.back();
+      const auto [v, out] = stack.back();
       stack.pop_back();
-      preorder.push_back(v);
-      const auto& kids = nodes_[v].children;
-      stack.insert(stack.end(), kids.rbegin(), kids.rend());
+      const flat_node& f = nodes_[v];
+      const event_rec& e = first_of(f);
+      out->trace_id.assign(view(e.trace_id));
+      out->parent_id.assign(view(e.parent_id));
+      out->name.assign(name_of(f));
+      out->project.assign(view(e.project));
+      out->service.assign(view(e.service));
+      out->host.assign(view(e.host));
+      out->started_us = f.started_us;
+      out->finished_us = f.finished_us;
+      if (f.stop != flat_node::none) {
+        const event_rec& stop = recs_[order_[f.stop]];
+        out->exception = stop.has_etype ? std::string(view(stop.etype)) : std::string("None");
+      }
+      out->raw_payloads.reserve(from[v + 1] - from[v]);
+      for (std::uint32_t k = from[v]; k < from[v + 1]; ++k) {
+        const std::uint32_t p = payloads[k];
+        const std::uint32_t source = payload_of_[p];
+        // Each event is the payload of one point at most, and nothing reads its text later.
+        if (movable_ != nullptr) {
+          out->raw_payloads.emplace_back(view(recs_[order_[p]].name), std::move((*movable_)[source]));
+        } else {
+          out->raw_payloads.emplace_back(view(recs_[order_[p]].name), events_[source]);
+        }
+      }
+      out->children.resize(f.children.size());  // never resized again: the pointers below stay valid
+      for (std::size_t k = 0; k < f.children.size(); ++k) stack.push_back({f.children[k], &out->children[k]});
     }
-    for (auto it = preorder.rbegin(); it != preorder.rend(); ++it) {
-      flat_node& f = nodes_[*it];
-      f.node.children.reserve(f.children.size());
-      for (std::uint32_t c : f.children) f.node.children.push_back(std::move(nodes_[c].node));
-    }
-    r_.children.reserve(roots_.size());
-    for (std::uint32_t root : roots_) r_.children.push_back(std::move(nodes_[root].node));
   }
 
   std::span<const std::string> events_;
@@ -393,6 +427,7 @@ class builder {
   std::vector<std::uint32_t> payload_of_;  // by processing position: source event, or none
   std::unordered_map<std::string_view, std::uint32_t> node_of_;
   std::vector<flat_node> nodes_;
+  std::vector<std::uint32_t> node_at_;  // by processing position: the node of that event
   std::vector<std::uint32_t> roots_;
 };
 
