@@ -35,15 +35,8 @@ const driver_registration* registered(const registry& r, std::string_view scheme
 
 // The registration for the connection string's scheme, copied out of the lock.
 driver_registration find(const connection_string& cs) {
+  detail::resolve_scheme(cs.scheme);
   registry& r = the_registry();
-  detail::scheme_resolver resolver;
-  {
-    std::lock_guard lock(r.mutex);
-    if (const auto* d = registered(r, cs.scheme)) return *d;
-    resolver = r.resolver;
-  }
-  // Outside the lock: the resolver registers drivers.
-  if (resolver) resolver(cs.scheme);
   std::lock_guard lock(r.mutex);
   if (const auto* d = registered(r, cs.scheme)) return *d;
   std::string known;
@@ -172,6 +165,7 @@ void resolve_scheme(std::string_view scheme) {
     if (v1::registered(r, scheme) != nullptr) return;
     resolver = r.resolver;
   }
+  // Outside the lock: the resolver registers drivers.
   if (resolver) resolver(scheme);
 }
 

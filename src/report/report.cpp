@@ -241,10 +241,7 @@ class builder {
   std::string_view trace_id_of(const flat_node& f) const { return view(first_of(f).trace_id); }
   std::string_view name_of(const flat_node& f) const { return report_impl::point_name(view(first_of(f).name)); }
 
-  static std::int64_t effective_started(const flat_node& f) { return f.started_us ? *f.started_us : f.finished_us.value_or(0); }
-  static std::int64_t effective_finished(const flat_node& f) { return f.finished_us ? *f.finished_us : f.started_us.value_or(0); }
-
-  std::int64_t sort_key(std::uint32_t i) const { return effective_started(nodes_[i]); }
+  std::int64_t sort_key(std::uint32_t i) const { return report_impl::effective_started(nodes_[i]); }
 
   void link() {
     const auto n = static_cast<std::uint32_t>(nodes_.size());
@@ -352,8 +349,8 @@ class builder {
     const std::int64_t origin = report_impl::origin_of(r_);
     std::unordered_map<std::string_view, std::size_t> index;
     for (const flat_node& f : nodes_) {
-      const std::int64_t d = report_impl::ms_between(origin, effective_finished(f)) -
-                             report_impl::ms_between(origin, effective_started(f));
+      const std::int64_t d = report_impl::ms_between(origin, report_impl::effective_finished(f)) -
+                             report_impl::ms_between(origin, report_impl::effective_started(f));
       const std::string_view name = name_of(f);
       auto [it, inserted] = index.try_emplace(name, r_.stats.size());
       if (inserted) r_.stats.push_back(report_stat{std::string(name), 0, 0});

@@ -121,10 +121,12 @@ inline std::int64_t ms_between(std::int64_t origin_us, std::int64_t us) noexcept
 
 /// A point's start and end as Python fills them in: a point with one endpoint only gets the
 /// other one equal to it.
-inline std::int64_t effective_started(const report_node& n) noexcept {
+template <class Point>  // a report_node, or the report builder's flat node
+std::int64_t effective_started(const Point& n) noexcept {
   return n.started_us ? *n.started_us : n.finished_us.value_or(0);
 }
-inline std::int64_t effective_finished(const report_node& n) noexcept {
+template <class Point>
+std::int64_t effective_finished(const Point& n) noexcept {
   return n.finished_us ? *n.finished_us : n.started_us.value_or(0);
 }
 /// The report's time origin (the earliest event; 0 when empty).
