@@ -23,6 +23,7 @@ constexpr std::size_t get_chunk = 1000;    // GETs per pipelined request
 constexpr std::size_t head_chunk = 500;         // LRANGEs per pipelined request (list)
 constexpr std::int64_t range_page = 1000;   // events per LRANGE when reading a trace
 constexpr std::int64_t pipelined_pages = 16; // LRANGEs per pipelined request when reading a trace
+constexpr std::int64_t reserved_events_at_most = 1 << 20;  // room made up front for a trace's events
 constexpr std::int64_t oldest_events = 16; // events looked at for a trace's start (list)
 
 std::string glob_escape(std::string_view text) {
@@ -236,9 +237,10 @@ asio::awaitable<std::vector<std::string>> read_trace_from(client& c, std::string
   // stay put while a service goes on writing, and no reply grows beyond a page of events.
   // LLEN says how many pages to ask for at once (pipelined, up to pipelined_pages per
   // request); pages are read until one comes back short, since the list may grow meanwhile.
-  // The pages are put back in the list's order (newest first), as one LRANGE 0 -1 gives it.
+  // The pages are put back in the list's order (newest first), as one LRANGE 0 -1 gives it:
+  // each is appended backwards as it comes, and the whole list turned round at the end.
   const std::string key = std::string(list_prefix) + base_id;
-  std::vector<std::vector<resp_value>> pages;
+  const std::size_t listed_from = events.size();
   std::int64_t length = 0;
   {
     std::string cmd;
@@ -248,6 +250,8 @@ asio::awaitable<std::vector<std::string>> read_trace_from(client& c, std::string
       throw redis_failure(classify_error(r), "LLEN " + key + " failed: " + r.text);
     }
     if (r.type == resp_value::kind::integer) length = r.integer;
+    // As many as the list holds now, within what one trace may reasonably have.
+    events.reserve(events.size() + static_cast<std::size_t>(std::clamp<std::int64_t>(length, 0, reserved_events_at_most)));
   }
   for (std::int64_t from_tail = 0;;) {
     const std::int64_t expected_pages = std::max<std::int64_t>(1, (length - from_tail + range_page - 1) / range_page);
@@ -266,14 +270,12 @@ asio::awaitable<std::vector<std::string>> read_trace_from(client& c, std::string
       }
       if (last) break;  // past a short page: nothing more (the list did not grow there)
       last = static_cast<std::int64_t>(r.elements.size()) < range_page;
-      pages.push_back(std::move(r.elements));
+      for (auto e = r.elements.rbegin(); e != r.elements.rend(); ++e) events.push_back(std::move(e->text));
       from_tail += range_page;
     }
     if (last) break;
   }
-  for (auto page = pages.rbegin(); page != pages.rend(); ++page) {
-    for (auto& e : *page) events.push_back(std::move(e.text));
-  }
+  std::reverse(events.begin() + static_cast<std::ptrdiff_t>(listed_from), events.end());
   co_return events;
 }
 

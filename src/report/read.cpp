@@ -1,6 +1,6 @@
-// read_report() and list_traces(): one read through the backend's reader, run to completion
-// on a private io_context within the caller's deadline, for synchronous callers (the CLI,
-// programs that fetch a report).
+// read_report(), read_trace_events() and list_traces(): one read through the backend's
+// reader, run to completion on a private io_context within the caller's deadline, for
+// synchronous callers (the CLI, programs that fetch a report).
 #include <future>
 
 #include <boost/asio/co_spawn.hpp>
@@ -40,10 +40,7 @@ T run_read(std::string_view connection_string, const read_options& options, Oper
 }  // namespace
 
 report read_report(std::string_view connection_string, std::string_view base_id, const read_options& options) {
-  const std::string id(base_id);
-  auto events = run_read<std::vector<std::string>>(connection_string, options,
-                                                   [&](reader& r) { return r.read_trace(id); });
-  return detail::report_impl::build_report_taking(id, std::move(events));
+  return detail::report_impl::build_report_taking(base_id, detail::report_impl::read_trace_events(connection_string, base_id, options));
 }
 
 std::vector<trace_summary> list_traces(std::string_view connection_string, bool errors_only, const read_options& options) {
@@ -54,3 +51,14 @@ std::vector<trace_summary> list_traces(std::string_view connection_string, bool 
 
 }  // namespace v1
 }  // namespace osprof
+
+namespace osprof::detail::report_impl {
+
+std::vector<std::string> read_trace_events(std::string_view connection_string, std::string_view base_id,
+                                           const read_options& options) {
+  const std::string id(base_id);
+  return osprof::v1::run_read<std::vector<std::string>>(connection_string, options,
+                                                       [&](reader& r) { return r.read_trace(id); });
+}
+
+}  // namespace osprof::detail::report_impl

@@ -2,11 +2,12 @@
 // _parse_results and _build_tree do it, with the two fixes the header describes.
 //
 // Steps, all O(n log n): parse every event once (one reused simdjson parser) into a compact
-// record whose strings live in one arena; sort the records chronologically (the processing
+// record of its fields' places in its text; sort the records chronologically (the processing
 // order); fold them into one small flat node per trace_id (positions of its events, its
 // times); link parents, break parent_id cycles (Python loses such points or fails), sort
-// siblings by start time in microseconds; then write the nested report_node tree top down,
-// each node once, in place, without recursion.
+// siblings by start time in microseconds. That analysed trace is what json_renderer writes
+// (`trace show --json` needs nothing more); a report writes the nested report_node tree from it
+// top down, each node once, in place, without recursion.
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -15,18 +16,16 @@
 #include <unordered_set>
 
 #include <osprof/report.hpp>
+#include "report/json_render.hpp"
 #include "report/report_internal.hpp"
 #include "report/stored_event.hpp"
 
-namespace osprof {
-inline namespace v1 {
-
-using namespace detail;  // report_impl and the text helpers
+namespace osprof::detail::report_impl {
 
 namespace {
 
-using report_impl::json_reader;
-
+// A field of an event: its place in the event's text (or, for an event read through the DOM
+// and for every etype, in the trace's spill text).
 struct slice {
   std::uint32_t offset = 0;
   std::uint32_t size = 0;
@@ -37,7 +36,8 @@ struct event_rec {
   std::uint32_t index;  // in stored_events
   bool stop;
   bool has_etype;
-  slice name, trace_id, parent_id, project, service, host, etype;
+  bool spilled;         // its fields are in the spill text, not in its own
+  slice name, trace_id, parent_id, project, service, host;
 };
 
 // A point while the tree is made: what its events said, by their positions in processing
@@ -52,37 +52,102 @@ struct flat_node {
   std::vector<std::uint32_t> children;
 };
 
-class builder {
+}  // namespace
+
+class trace_builder {
  public:
-  builder(std::string_view base_id, std::span<const std::string> events) : events_(events) {
+  // The events are read where they are (they must outlive the builder) and copied into a report.
+  trace_builder(std::string_view base_id, std::span<const std::string> events) : events_(events) {
     r_.base_id.assign(base_id);
+    analyse();
   }
-  // The events' texts may be moved into the points' raw payloads instead of copied.
-  builder(std::string_view base_id, std::vector<std::string>& events) : builder(base_id, std::span<const std::string>(events)) {
-    movable_ = &events;
+  // The events are kept, and moved into the report's raw payloads instead of copied.
+  trace_builder(std::string_view base_id, std::vector<std::string>&& events)
+      : owned_(std::move(events)), events_(owned_), movable_(true) {
+    r_.base_id.assign(base_id);
+    analyse();
   }
 
-  report run() {
-    parse_all();
-    if (!recs_.empty()) {
-      sort_chronologically();
-      find_duplicates();
-      fold();
-      link();
-      compute_stats();
-      materialize();
-    }
-    r_.event_count = recs_.size();
+  trace_builder(const trace_builder&) = delete;  // node_of_ refers to it
+  trace_builder& operator=(const trace_builder&) = delete;
+
+  const report& head() const noexcept { return r_; }
+
+  // Once: the texts of the kept events move into it.
+  report take_report() {
+    if (!recs_.empty()) materialize();
     return std::move(r_);
   }
 
- private:
-  std::string_view view(slice s) const noexcept { return std::string_view(arena_).substr(s.offset, s.size); }
+  // What json_renderer reads (json_render.hpp): a point is its flat node's index.
+  using node = std::uint32_t;
+  using list = const std::vector<std::uint32_t>*;
+  list roots() const noexcept { return &roots_; }
+  list children(node n) const noexcept { return &nodes_[n].children; }
+  static std::size_t size(list l) noexcept { return l->size(); }
+  static node at(list l, std::size_t i) noexcept { return (*l)[i]; }
+  std::string_view trace_id(node n) const { return trace_id_of(nodes_[n]); }
+  std::string_view parent_id(node n) const { return first_field(n, &event_rec::parent_id); }
+  std::string_view name(node n) const { return name_of(nodes_[n]); }
+  std::string_view project(node n) const { return first_field(n, &event_rec::project); }
+  std::string_view service(node n) const { return first_field(n, &event_rec::service); }
+  std::string_view host(node n) const { return first_field(n, &event_rec::host); }
+  std::optional<std::int64_t> started_us(node n) const noexcept { return nodes_[n].started_us; }
+  std::optional<std::int64_t> finished_us(node n) const noexcept { return nodes_[n].finished_us; }
+  std::optional<std::string_view> exception(node n) const {
+    const flat_node& f = nodes_[n];
+    if (f.stop == flat_node::none) return std::nullopt;
+    const event_rec& stop = recs_[f.stop];
+    return stop.has_etype ? etype_of(stop) : std::string_view("None");
+  }
+  template <class F>
+  void for_each_payload(node n, F&& f) const {
+    for (std::uint32_t k = payloads_from_[n]; k < payloads_from_[n + 1]; ++k) {
+      const std::uint32_t p = payloads_[k];
+      const event_rec& e = recs_[p];
+      f(view(e, e.name), std::string_view(events_[payload_of_[p]]));
+    }
+  }
 
-  slice put(std::string_view s) {
-    slice out{static_cast<std::uint32_t>(arena_.size()), static_cast<std::uint32_t>(s.size())};
-    arena_.append(s);
+ private:
+  void analyse() {
+    parse_all();
+    if (!recs_.empty()) {
+      sort_chronologically();
+      fold();
+      link();
+      node_of_ = decltype(node_of_)(0, by_trace_id{this}, by_trace_id{this});  // not needed once linked
+      group_by_node();
+      find_duplicates();
+      compute_stats();
+    }
+    r_.event_count = recs_.size();
+  }
+
+  std::string_view view(const event_rec& e, slice s) const {
+    return std::string_view(e.spilled ? spill_ : events_[e.index]).substr(s.offset, s.size);
+  }
+  // A field of a point's first event, which gave it its ids and names.
+  std::string_view first_field(node n, slice event_rec::*which) const {
+    const event_rec& e = first_of(nodes_[n]);
+    return view(e, e.*which);
+  }
+  // Events with an etype are few: their etypes are in the spill text, listed by event index.
+  std::string_view etype_of(const event_rec& e) const {
+    const auto it = std::lower_bound(etypes_.begin(), etypes_.end(), e.index,
+                                     [](const auto& entry, std::uint32_t index) { return entry.first < index; });
+    return std::string_view(spill_).substr(it->second.offset, it->second.size);
+  }
+
+  slice spill(std::string_view s) {
+    slice out{static_cast<std::uint32_t>(spill_.size()), static_cast<std::uint32_t>(s.size())};
+    spill_.append(s);
     return out;
+  }
+  // A field read from the event's own text (plain JSON): where it is in it.
+  static slice within(std::string_view text, std::string_view s) noexcept {
+    if (s.empty()) return {};
+    return {static_cast<std::uint32_t>(s.data() - text.data()), static_cast<std::uint32_t>(s.size())};
   }
 
   void problem(std::string why, std::string_view text) {
@@ -91,7 +156,7 @@ class builder {
     line += ": ";
     line += why;
     line += " (";
-    line += report_impl::excerpt(text, 80);
+    line += excerpt(text, 80);
     line += ')';
     r_.problems.push_back(std::move(line));
   }
@@ -99,12 +164,9 @@ class builder {
   static std::string event_label(std::size_t index) { return "event " + std::to_string(index) + ": "; }
 
   void parse_all() {
-    std::size_t total = 0;
-    for (const auto& e : events_) total += e.size();
-    arena_.reserve(total / 2 + 64);
     recs_.reserve(events_.size());
     json_reader reader;
-    report_impl::stored_event ev;
+    stored_event ev;
     for (std::size_t i = 0; i < events_.size(); ++i) {
       const std::string& text = events_[i];
       if (text.size() > max_stored_event_bytes) {
@@ -115,115 +177,108 @@ class builder {
       }
       // Most events are plain JSON, read from their text; the DOM reads the rest, and says
       // what is wrong with an event that cannot be used.
-      if (!report_impl::read_plain_stored_event(text, ev)) {
+      const bool plain = read_plain_stored_event(text, ev);
+      if (!plain) {
         simdjson::dom::element doc;
         if (auto err = reader.parse(text).get(doc); err) {
           problem(event_label(i) + "not valid JSON: " + simdjson::error_message(err), text);
           continue;
         }
-        if (std::string why = report_impl::read_stored_event(doc, ev); !why.empty()) {
+        if (std::string why = read_stored_event(doc, ev); !why.empty()) {
           problem(event_label(i) + why, text);
           continue;
         }
       }
       if (ev.has_base_id && ev.base_id != r_.base_id) {
-        problem(event_label(i) + "belongs to another trace (base_id " + report_impl::excerpt(ev.base_id, 40) + ")",
+        problem(event_label(i) + "belongs to another trace (base_id " + excerpt(ev.base_id, 40) + ")",
                 text);
         continue;
       }
       event_rec rec{};
       rec.time_us = ev.time_us;
       rec.index = static_cast<std::uint32_t>(i);
-      rec.stop = report_impl::is_stop_event(ev.name);
+      rec.stop = is_stop_event(ev.name);
       rec.has_etype = ev.has_etype;
-      rec.name = put(ev.name);
-      rec.trace_id = put(ev.trace_id);
-      rec.parent_id = put(ev.parent_id);
-      rec.project = put(ev.project);
-      rec.service = put(ev.service);
-      rec.host = put(ev.host);
-      if (ev.has_etype) rec.etype = put(ev.etype);
+      rec.spilled = !plain;  // the DOM's strings live until the next parse
+      const auto place = [&](std::string_view s) { return plain ? within(text, s) : spill(s); };
+      rec.name = place(ev.name);
+      rec.trace_id = place(ev.trace_id);
+      rec.parent_id = place(ev.parent_id);
+      rec.project = place(ev.project);
+      rec.service = place(ev.service);
+      rec.host = place(ev.host);
+      if (ev.has_etype) etypes_.emplace_back(rec.index, spill(ev.etype));
       recs_.push_back(rec);
     }
   }
 
   // Processing order: by time, a start before a stop at the same microsecond, then by ids, so
   // that the report does not depend on the order the backend returned the events in.
+  // The records are sorted in place: a record's place in recs_ is its processing position.
   void sort_chronologically() {
-    order_.resize(recs_.size());
-    for (std::uint32_t i = 0; i < order_.size(); ++i) order_[i] = i;
-    std::sort(order_.begin(), order_.end(), [this](std::uint32_t a, std::uint32_t b) {
-      const event_rec& x = recs_[a];
-      const event_rec& y = recs_[b];
+    std::sort(recs_.begin(), recs_.end(), [this](const event_rec& x, const event_rec& y) {
       // The times nearly always differ: the strings are compared only on a tie.
       if (x.time_us != y.time_us) return x.time_us < y.time_us;
       if (x.stop != y.stop) return x.stop < y.stop;
-      return std::forward_as_tuple(view(x.trace_id), view(x.name), x.index) <
-             std::forward_as_tuple(view(y.trace_id), view(y.name), y.index);
+      return std::forward_as_tuple(view(x, x.trace_id), view(x, x.name), x.index) <
+             std::forward_as_tuple(view(y, y.trace_id), view(y, y.name), y.index);
     });
   }
 
-  // Two events with the same trace_id and name: as in Python's dict, the point keeps one
-  // "meta.raw_payload.<name>" entry, at the first one's place, holding the last one.
+  // Two events of a point (same trace_id) with the same name: as in Python's dict, the point
+  // keeps one "meta.raw_payload.<name>" entry, at the first one's place, holding the last one.
+  // Each point's list of events becomes the list of its payloads.
   void find_duplicates() {
-    const std::size_t n = order_.size();
-    payload_of_.assign(n, flat_node::none);
-    if (!any_duplicate()) {  // the usual case: every event is its point's payload
-      for (std::uint32_t p = 0; p < n; ++p) payload_of_[p] = recs_[order_[p]].index;
-      return;
-    }
-    std::vector<std::uint32_t> by_key(n);
-    for (std::uint32_t p = 0; p < n; ++p) by_key[p] = p;  // positions in processing order
-    auto key = [this](std::uint32_t p) {
-      const event_rec& e = recs_[order_[p]];
-      return std::make_pair(view(e.trace_id), view(e.name));
-    };
-    std::sort(by_key.begin(), by_key.end(), [&](std::uint32_t a, std::uint32_t b) {
-      const auto ka = key(a), kb = key(b);
-      return ka != kb ? ka < kb : a < b;
-    });
-    for (std::size_t g = 0; g < n;) {
-      std::size_t h = g + 1;
-      while (h < n && key(by_key[h]) == key(by_key[g])) ++h;
-      const std::uint32_t last = by_key[h - 1];
-      payload_of_[by_key[g]] = recs_[order_[last]].index;
-      for (std::size_t k = g; k + 1 < h; ++k) {
-        const event_rec& e = recs_[order_[by_key[k]]];
-        problem(event_label(e.index) + "duplicate event \"" + std::string(view(e.name)) + "\" of point " +
-                    std::string(view(e.trace_id)) + ", replaced by event " + std::to_string(recs_[order_[last]].index),
-                events_[e.index]);
+    payload_of_.assign(recs_.size(), flat_node::none);
+    std::vector<std::uint32_t> by_name;
+    std::uint32_t kept = 0;
+    for (std::uint32_t v = 0; v < nodes_.size(); ++v) {
+      const std::uint32_t begin = payloads_from_[v], end = payloads_from_[v + 1];
+      payloads_from_[v] = kept;
+      by_name.assign(payloads_.begin() + begin, payloads_.begin() + end);
+      const auto name_at = [this](std::uint32_t p) {
+        const event_rec& e = recs_[p];
+        return view(e, e.name);
+      };
+      // Positions by name, then in processing order (a point has a start and a stop, mostly).
+      std::sort(by_name.begin(), by_name.end(), [&](std::uint32_t x, std::uint32_t y) {
+        const auto nx = name_at(x), ny = name_at(y);
+        return nx != ny ? nx < ny : x < y;
+      });
+      for (std::size_t g = 0; g < by_name.size();) {
+        std::size_t h = g + 1;
+        while (h < by_name.size() && name_at(by_name[h]) == name_at(by_name[g])) ++h;
+        const std::uint32_t last = recs_[by_name[h - 1]].index;
+        payload_of_[by_name[g]] = last;
+        for (std::size_t k = g; k + 1 < h; ++k) {
+          const event_rec& e = recs_[by_name[k]];
+          problem(event_label(e.index) + "duplicate event \"" + std::string(view(e, e.name)) + "\" of point " +
+                      std::string(view(e, e.trace_id)) + ", replaced by event " + std::to_string(last),
+                  events_[e.index]);
+        }
+        g = h;
       }
-      g = h;
-    }
-  }
-
-  // Whether two events have the same trace_id and name (hashing them is cheaper than the
-  // sort that orders them when some have).
-  bool any_duplicate() const {
-    struct key_hash {
-      std::size_t operator()(const std::pair<std::string_view, std::string_view>& k) const noexcept {
-        const std::size_t h = std::hash<std::string_view>{}(k.first);
-        return h ^ (std::hash<std::string_view>{}(k.second) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+      for (std::uint32_t k = begin; k < end; ++k) {
+        if (payload_of_[payloads_[k]] != flat_node::none) payloads_[kept++] = payloads_[k];
       }
-    };
-    std::unordered_set<std::pair<std::string_view, std::string_view>, key_hash> seen;
-    seen.reserve(recs_.size());
-    for (const event_rec& e : recs_) {
-      if (!seen.emplace(view(e.trace_id), view(e.name)).second) return true;
     }
-    return false;
+    payloads_from_.back() = kept;
+    payloads_.resize(kept);
   }
 
   void fold() {
-    node_of_.reserve(recs_.size());
+    node_of_.reserve(recs_.size() / 2 + 1);  // a point has two events, mostly
     nodes_.reserve(recs_.size() / 2 + 1);
-    node_at_.resize(order_.size());
-    for (std::uint32_t p = 0; p < order_.size(); ++p) {
-      const event_rec& e = recs_[order_[p]];
-      auto [it, inserted] = node_of_.try_emplace(view(e.trace_id), static_cast<std::uint32_t>(nodes_.size()));
-      if (inserted) nodes_.emplace_back().first = p;
-      node_at_[p] = it->second;
-      flat_node& n = nodes_[it->second];
+    node_at_.resize(recs_.size());
+    for (std::uint32_t p = 0; p < recs_.size(); ++p) {
+      const event_rec& e = recs_[p];
+      auto it = node_of_.find(view(e, e.trace_id));
+      if (it == node_of_.end()) {
+        nodes_.emplace_back().first = p;
+        it = node_of_.insert(static_cast<std::uint32_t>(nodes_.size() - 1)).first;
+      }
+      node_at_[p] = *it;
+      flat_node& n = nodes_[*it];
       if (e.stop) {
         n.finished_us = e.time_us;
         n.stop = p;
@@ -232,24 +287,25 @@ class builder {
         if (!r_.last_trace_started_us || *r_.last_trace_started_us < e.time_us) r_.last_trace_started_us = e.time_us;
       }
     }
-    r_.started_us = recs_[order_.front()].time_us;
-    r_.finished_us = recs_[order_.back()].time_us;
+    r_.started_us = recs_.front().time_us;
+    r_.finished_us = recs_.back().time_us;
   }
 
   // A node's first event, which gave it its ids and names.
-  const event_rec& first_of(const flat_node& f) const { return recs_[order_[f.first]]; }
-  std::string_view trace_id_of(const flat_node& f) const { return view(first_of(f).trace_id); }
-  std::string_view name_of(const flat_node& f) const { return report_impl::point_name(view(first_of(f).name)); }
+  const event_rec& first_of(const flat_node& f) const { return recs_[f.first]; }
+  std::string_view trace_id_of(const flat_node& f) const { return view(first_of(f), first_of(f).trace_id); }
+  std::string_view name_of(const flat_node& f) const { return point_name(view(first_of(f), first_of(f).name)); }
 
-  std::int64_t sort_key(std::uint32_t i) const { return report_impl::effective_started(nodes_[i]); }
+  std::int64_t sort_key(std::uint32_t i) const { return effective_started(nodes_[i]); }
 
   void link() {
     const auto n = static_cast<std::uint32_t>(nodes_.size());
     for (std::uint32_t i = 0; i < n; ++i) {
-      auto it = node_of_.find(view(first_of(nodes_[i]).parent_id));
+      const event_rec& first = first_of(nodes_[i]);
+      auto it = node_of_.find(view(first, first.parent_id));
       if (it != node_of_.end()) {
-        nodes_[i].parent = it->second;
-        nodes_[it->second].children.push_back(i);
+        nodes_[i].parent = *it;
+        nodes_[*it].children.push_back(i);
       } else {
         roots_.push_back(i);
       }
@@ -298,7 +354,7 @@ class builder {
       const flat_node& cut = nodes_[x];
       problem("point \"" + std::string(name_of(cut)) + "\" " + std::string(trace_id_of(cut)) +
                   " is in a parent_id cycle; shown as a root",
-              "parent_id " + std::string(view(first_of(cut).parent_id)));
+              "parent_id " + std::string(view(first_of(cut), first_of(cut).parent_id)));
       nodes_[x].parent = flat_node::none;
       roots_.push_back(x);
       mark(x);
@@ -346,11 +402,11 @@ class builder {
   // Per point name, in order of first appearance: count and summed duration in integer ms,
   // each endpoint truncated relative to the earliest event as Python does.
   void compute_stats() {
-    const std::int64_t origin = report_impl::origin_of(r_);
+    const std::int64_t origin = origin_of(r_);
     std::unordered_map<std::string_view, std::size_t> index;
     for (const flat_node& f : nodes_) {
-      const std::int64_t d = report_impl::ms_between(origin, report_impl::effective_finished(f)) -
-                             report_impl::ms_between(origin, report_impl::effective_started(f));
+      const std::int64_t d = ms_between(origin, effective_finished(f)) -
+                             ms_between(origin, effective_started(f));
       const std::string_view name = name_of(f);
       auto [it, inserted] = index.try_emplace(name, r_.stats.size());
       if (inserted) r_.stats.push_back(report_stat{std::string(name), 0, 0});
@@ -360,21 +416,21 @@ class builder {
     }
   }
 
+  // The events of each node, grouped by node in processing order (a counting sort).
+  void group_by_node() {
+    payloads_from_.assign(nodes_.size() + 1, 0);
+    for (std::uint32_t p = 0; p < recs_.size(); ++p) ++payloads_from_[node_at_[p] + 1];
+    for (std::size_t i = 1; i < payloads_from_.size(); ++i) payloads_from_[i] += payloads_from_[i - 1];
+    payloads_.resize(recs_.size());
+    std::vector<std::uint32_t> next(payloads_from_.begin(), payloads_from_.end() - 1);
+    for (std::uint32_t p = 0; p < recs_.size(); ++p) payloads_[next[node_at_[p]]++] = p;
+  }
+
   // Writes the nested tree, top down: each children vector is sized once, then each node is
   // written in place in it (no node is made twice). A node's raw payloads are its events'
-  // texts, moved (or copied) out of the stored events, in processing order.
+  // texts, moved (or copied) out of the stored events, in processing order. The events a node
+  // reads are its own, and are read before its payloads move.
   void materialize() {
-    // The payload events of each node, grouped by node in processing order (a counting sort).
-    std::vector<std::uint32_t> from(nodes_.size() + 1, 0);
-    for (std::uint32_t p = 0; p < order_.size(); ++p) from[node_at_[p] + 1] += payload_of_[p] != flat_node::none;
-    for (std::size_t i = 1; i < from.size(); ++i) from[i] += from[i - 1];
-    std::vector<std::uint32_t> payloads(from.back());
-    {
-      std::vector<std::uint32_t> next(from.begin(), from.end() - 1);
-      for (std::uint32_t p = 0; p < order_.size(); ++p) {
-        if (payload_of_[p] != flat_node::none) payloads[next[node_at_[p]]++] = p;
-      }
-    }
     struct todo {
       std::uint32_t node;
       report_node* out;
@@ -386,28 +442,26 @@ class builder {
       const auto [v, out] = stack.back();
       stack.pop_back();
       const flat_node& f = nodes_[v];
-      const event_rec& e = first_of(f);
-      out->trace_id.assign(view(e.trace_id));
-      out->parent_id.assign(view(e.parent_id));
-      out->name.assign(name_of(f));
-      out->project.assign(view(e.project));
-      out->service.assign(view(e.service));
-      out->host.assign(view(e.host));
+      out->trace_id.assign(trace_id(v));
+      out->parent_id.assign(parent_id(v));
+      out->name.assign(name(v));
+      out->project.assign(project(v));
+      out->service.assign(service(v));
+      out->host.assign(host(v));
       out->started_us = f.started_us;
       out->finished_us = f.finished_us;
-      if (f.stop != flat_node::none) {
-        const event_rec& stop = recs_[order_[f.stop]];
-        out->exception = stop.has_etype ? std::string(view(stop.etype)) : std::string("None");
-      }
-      out->raw_payloads.reserve(from[v + 1] - from[v]);
-      for (std::uint32_t k = from[v]; k < from[v + 1]; ++k) {
-        const std::uint32_t p = payloads[k];
-        const std::uint32_t source = payload_of_[p];
+      if (const auto e = exception(v)) out->exception.emplace(*e);
+      out->raw_payloads.reserve(payloads_from_[v + 1] - payloads_from_[v]);
+      for (std::uint32_t k = payloads_from_[v]; k < payloads_from_[v + 1]; ++k) {
+        const std::uint32_t p = payloads_[k];
+        const event_rec& e = recs_[p];
+        auto& [event_name, json] = out->raw_payloads.emplace_back();
+        event_name.assign(view(e, e.name));
         // Each event is the payload of one point at most, and nothing reads its text later.
-        if (movable_ != nullptr) {
-          out->raw_payloads.emplace_back(view(recs_[order_[p]].name), std::move((*movable_)[source]));
+        if (movable_) {
+          json = std::move(owned_[payload_of_[p]]);
         } else {
-          out->raw_payloads.emplace_back(view(recs_[order_[p]].name), events_[source]);
+          json.assign(events_[payload_of_[p]]);
         }
       }
       out->children.resize(f.children.size());  // never resized again: the pointers below stay valid
@@ -415,32 +469,58 @@ class builder {
     }
   }
 
+  std::vector<std::string> owned_;  // the events, when the builder keeps them
   std::span<const std::string> events_;
-  std::vector<std::string>* movable_ = nullptr;
-  report r_;
-  std::string arena_;
+  bool movable_ = false;
+  report r_;  // all but its points until take_report()
+  std::string spill_;
+  std::vector<std::pair<std::uint32_t, slice>> etypes_;  // by event index, ascending
   std::vector<event_rec> recs_;
-  std::vector<std::uint32_t> order_;
   std::vector<std::uint32_t> payload_of_;  // by processing position: source event, or none
-  std::unordered_map<std::string_view, std::uint32_t> node_of_;
+  // The points by trace_id: a set of node indexes, looked up by trace_id (no key is stored).
+  struct by_trace_id {
+    using is_transparent = void;
+    const trace_builder* b;
+    std::string_view key(std::uint32_t node) const noexcept { return b->trace_id_of(b->nodes_[node]); }
+    static std::string_view key(std::string_view id) noexcept { return id; }
+    // Not noexcept: libstdc++ then keeps each entry's hash beside it (in the 32 bytes an
+    // entry takes either way) instead of hashing the trace_id of every entry a lookup passes.
+    template <class K>
+    std::size_t operator()(const K& k) const {
+      return std::hash<std::string_view>{}(key(k));
+    }
+    template <class K1, class K2>
+    bool operator()(const K1& x, const K2& y) const noexcept {
+      return key(x) == key(y);
+    }
+  };
+  std::unordered_set<std::uint32_t, by_trace_id, by_trace_id> node_of_{0, by_trace_id{this}, by_trace_id{this}};
   std::vector<flat_node> nodes_;
   std::vector<std::uint32_t> node_at_;  // by processing position: the node of that event
   std::vector<std::uint32_t> roots_;
+  std::vector<std::uint32_t> payloads_from_;  // by node: its first entry in payloads_
+  std::vector<std::uint32_t> payloads_;       // processing positions of its payload events, by node
 };
 
-}  // namespace
+analysed_trace::analysed_trace(std::string_view base_id, std::vector<std::string>&& stored_events)
+    : b_(std::make_unique<trace_builder>(base_id, std::move(stored_events))) {}
+analysed_trace::~analysed_trace() = default;
+const report& analysed_trace::head() const noexcept { return b_->head(); }
+report analysed_trace::take_report() { return b_->take_report(); }
+void analysed_trace::render_json(int indent, const text_sink& write) const { render_json_pieces(*b_, indent, write); }
+
+report build_report_taking(std::string_view base_id, std::vector<std::string>&& stored_events) {
+  return trace_builder(base_id, std::move(stored_events)).take_report();
+}
+
+}  // namespace osprof::detail::report_impl
+
+namespace osprof {
+inline namespace v1 {
 
 report build_report(std::string_view base_id, std::span<const std::string> stored_events) {
-  return builder(base_id, stored_events).run();
+  return detail::report_impl::trace_builder(base_id, stored_events).take_report();
 }
 
 }  // namespace v1
 }  // namespace osprof
-
-namespace osprof::detail::report_impl {
-
-report build_report_taking(std::string_view base_id, std::vector<std::string>&& stored_events) {
-  return osprof::v1::builder(base_id, stored_events).run();
-}
-
-}  // namespace osprof::detail::report_impl

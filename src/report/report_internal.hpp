@@ -46,6 +46,33 @@ class json_reader {
 /// being copied (a read trace's texts are needed only there).
 report build_report_taking(std::string_view base_id, std::vector<std::string>&& stored_events);
 
+/// read_report() without the report: the trace's stored events as the backend returned them.
+std::vector<std::string> read_trace_events(std::string_view connection_string, std::string_view base_id,
+                                           const read_options& options);
+
+class trace_builder;
+
+/// A trace's stored events, analysed (parsed, ordered, folded into points, linked, counted)
+/// but not yet written as report_nodes: enough to write the report's JSON, in a fraction of a
+/// report's memory (no copy of any event's fields or text).
+class analysed_trace {
+ public:
+  analysed_trace(std::string_view base_id, std::vector<std::string>&& stored_events);
+  ~analysed_trace();
+  analysed_trace(const analysed_trace&) = delete;
+  analysed_trace& operator=(const analysed_trace&) = delete;
+
+  /// The report without its points: ids, times, stats, event_count and problems.
+  const report& head() const noexcept;
+  /// render_json(report, indent, write) of the report take_report() would return.
+  void render_json(int indent, const text_sink& write) const;
+  /// The whole report (once; the events' texts move into it).
+  report take_report();
+
+ private:
+  std::unique_ptr<trace_builder> b_;
+};
+
 /// Marks a value Python writes that is not JSON (NaN, Infinity, -Infinity, an integer beyond
 /// 64 bits, a number beyond double's range): its text follows the prefix. A NUL byte cannot
 /// start a string that Python's drivers store from a name or an info value written as JSON.

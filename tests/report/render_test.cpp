@@ -422,6 +422,39 @@ TEST(BuildReport, MovedEventsGiveTheSameReport) {
   EXPECT_NE(r.problems[0].find("duplicate event"), std::string::npos) << r.problems[0];
 }
 
+// The JSON written from the analysed events (what `trace show --json` prints) is the JSON of
+// the report they give, whatever the events are: escaped and plain, an exception, a
+// duplicate, corrupt ones, another trace's, a parent_id cycle, a point with one endpoint.
+TEST(AnalysedTrace, WritesTheJsonOfTheReportItGives) {
+  std::vector<std::string> events = mixed_events();
+  events.push_back(events[2]);                   // a duplicate stop, with its etype
+  events.push_back("{\"name\": \"broken\"");     // not JSON
+  events.push_back(R"({"name": "x-start"})");   // no trace_id
+  events.push_back(event("stray-start", "z", "w", t0 + 10, R"({"host": "vm"})", "api", "demo",
+                         "00000000-0000-0000-0000-000000000000"));  // another trace's
+  events.push_back(event("loop-start", "a", "b", t0 + 20));
+  events.push_back(event("loop-start", "b", "a", t0 + 30));
+  events.push_back(event("esc\\u00e9-stop", "e", "w", t0 + 40, R"({"host": "v\u00e9", "etype": {"k": [1]}})"));
+  for (int i = 0; i < 500; ++i) {
+    const std::string id = "p" + std::to_string(i);
+    events.push_back(event("point-start", id, "w", t0 + 100 + i));
+    events.push_back(event("point-stop", id, "w", t0 + 101 + i, R"({"host": "vm", "n": [1, -2, true, null, {}]})"));
+  }
+  const report expected = build_report(base_id, events);
+  ASSERT_GE(expected.problems.size(), 5u);
+  const std::string expected_json = render_json(expected);
+
+  std::vector<std::string> taken = events;
+  report_impl::analysed_trace trace(base_id, std::move(taken));
+  EXPECT_EQ(trace.head().problems, expected.problems);
+  EXPECT_EQ(trace.head().event_count, expected.event_count);
+  EXPECT_TRUE(trace.head().children.empty());
+  std::string joined;
+  trace.render_json(2, [&](std::string_view piece) { joined.append(piece); });
+  EXPECT_EQ(joined, expected_json);
+  EXPECT_EQ(render_json(trace.take_report()), expected_json);
+}
+
 // Stored JSON copied straight from its text is written as the parsed value is; what the copy
 // does not handle exactly is declined, with nothing written.
 TEST(PyJsonWriter, PlainValueWritesWhatValueWrites) {

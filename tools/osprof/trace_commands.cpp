@@ -25,6 +25,7 @@
 #include "cli.hpp"
 #include "common/json_writer.hpp"
 #include "common/text.hpp"
+#include "report/report_internal.hpp"
 
 namespace osprof::cli {
 
@@ -87,12 +88,13 @@ bool write_output(const std::string& text, const std::optional<std::string>& pat
   return true;
 }
 
-// The report's JSON to stdout or --out as it is rendered, in pieces: a large trace's text is
-// never held whole. Ends with a newline, as write_output() does.
-bool write_json_output(const report& r, const std::optional<std::string>& path) {
+// The report's JSON to stdout or --out as `render` writes it, in pieces: a large trace's text
+// is never held whole. Ends with a newline, as write_output() does.
+template <class Render>  // void(const text_sink&)
+bool write_json_output(Render render, const std::optional<std::string>& path) {
   if (path) {
     std::ofstream out(*path, std::ios::binary | std::ios::trunc);
-    render_json(r, 2, [&out](std::string_view piece) { out.write(piece.data(), static_cast<std::streamsize>(piece.size())); });
+    render([&out](std::string_view piece) { out.write(piece.data(), static_cast<std::streamsize>(piece.size())); });
     out << '\n';
     out.close();
     if (!out) throw error("cannot write '" + *path + "'");
@@ -103,7 +105,7 @@ bool write_json_output(const report& r, const std::optional<std::string>& path) 
     // A full disk or a closed pipe must not pass for a report written.
     throw error(std::string("cannot write the standard output: ") + std::strerror(errno != 0 ? errno : EIO));
   };
-  render_json(r, 2, [&fail](std::string_view piece) {
+  render([&fail](std::string_view piece) {
     if (std::fwrite(piece.data(), 1, piece.size(), stdout) != piece.size()) fail();
   });
   if (std::fputc('\n', stdout) == EOF || std::fflush(stdout) != 0) fail();
@@ -243,24 +245,30 @@ int trace_show(const trace_show_settings& s) {
     if (!saved) id = target;
   }
 
-  // Never freed: the command exits once it is written, and freeing a large report's nodes
-  // one by one takes longer than the exit (a static pointer: not a leak to LeakSanitizer).
+  const bool json = s.json || (!any_format && !terminal);
+  // Never freed: the command exits once it is written, and freeing a large trace's events and
+  // nodes one by one takes longer than the exit (static pointers: not leaks to LeakSanitizer).
   static report* kept = nullptr;
   kept = new report();
   report& r = *kept;
   if (id) {
     const std::string cs = with_messaging_options(connection_string(s.connection_string), s.transport_url, s.idle_timeout_s);
     const bool uuid_like = uuid::parse_like(target).has_value();
+    static detail::report_impl::analysed_trace* trace = nullptr;
     try {
-      r = with_timeout_hint([&] { return read_report(cs, *id, read_options{std::chrono::seconds(s.timeout_s)}); });
+      auto events = with_timeout_hint([&] {
+        return detail::report_impl::read_trace_events(cs, *id, read_options{std::chrono::seconds(s.timeout_s)});
+      });
+      trace = new detail::report_impl::analysed_trace(*id, std::move(events));
     } catch (const error& e) {
       if (uuid_like) throw;
       std::fprintf(stderr, "osprof: '%s' is not a readable report file, and reading it as a trace id failed: %s\n",
                    target.c_str(), e.what());
       return 1;
     }
-    for (const auto& problem : r.problems) std::fprintf(stderr, "osprof: skipped a corrupt event: %s\n", problem.c_str());
-    if (r.empty()) {
+    const report& head = trace->head();
+    for (const auto& problem : head.problems) std::fprintf(stderr, "osprof: skipped a corrupt event: %s\n", problem.c_str());
+    if (head.empty()) {
       if (uuid_like) {
         std::fprintf(stderr, "osprof: trace %s not found in %s\n", id->c_str(), redact_connection_string(cs).c_str());
       } else {
@@ -269,6 +277,9 @@ int trace_show(const trace_show_settings& s) {
       }
       return 1;
     }
+    // The JSON is written from the analysed events: no report_node is needed for it.
+    if (json && !s.render_dot) return write_json_output([](const text_sink& w) { trace->render_json(2, w); }, s.out) ? 0 : 1;
+    r = trace->take_report();
   } else {
     // A report saved with --json (osprof's or OSProfiler's), as OSProfiler does.
     r = parse_report_json(*saved);
@@ -276,7 +287,7 @@ int trace_show(const trace_show_settings& s) {
 
   if (s.render_dot) render_pdf(render_dot(r), *s.render_dot + ".pdf");
 
-  if (s.json || (!any_format && !terminal)) return write_json_output(r, s.out) ? 0 : 1;
+  if (json) return write_json_output([&r](const text_sink& w) { render_json(r, 2, w); }, s.out) ? 0 : 1;
   std::string text;
   if (s.html) {
     text = render_html(r);

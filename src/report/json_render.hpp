@@ -1,0 +1,316 @@
+// The report's JSON as `osprofiler trace show --json` prints it, written from any tree of
+// points: a finished report (report_json.cpp), or a trace's analysed events before any
+// report_node is made (report.cpp), which is how `osprof trace show --json` writes a large
+// trace in a fraction of a report's memory. The tree is walked without recursion, so a deep
+// chain of points cannot exhaust the stack.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <osprof/report.hpp>
+
+#include "report/report_internal.hpp"
+
+namespace osprof::detail::report_impl {
+
+/// Text is handed on in pieces of about this size when the caller takes it in pieces.
+inline constexpr std::size_t json_piece_bytes = 64 * 1024;
+
+/// What json_renderer reads a tree through (report_tree below is the plainest example):
+///   const report& head()                       the report's times and stats (its children unused)
+///   list roots(), list children(node)          a list of points, cheap to copy
+///   std::size_t size(list), node at(list, i)
+///   std::string_view trace_id(node), parent_id, name, project, service, host
+///   std::optional<std::int64_t> started_us(node), finished_us(node)
+///   std::optional<std::string_view> exception(node)
+///   for_each_payload(node, f)                  f(event name, stored JSON) in arrival order
+template <class Tree>
+class json_renderer {
+ public:
+  using node = typename Tree::node;
+  using list = typename Tree::list;
+
+  json_renderer(const Tree& tree, int indent, std::string& out, const text_sink* write = nullptr)
+      : t_(tree), r_(tree.head()), out_(out), w_(out, indent), origin_(origin_of(r_)), write_(write) {}
+
+  void run() {
+    out_ += '{';
+    w_.newline(1);
+    w_.key("info");
+    root_info();
+    out_ += ',';
+    w_.newline(1);
+    w_.key("children");
+    children(t_.roots(), 1);
+    out_ += ',';
+    w_.newline(1);
+    w_.key("stats");
+    stats();
+    w_.newline(0);
+    out_ += '}';
+  }
+
+ private:
+  void ms_or_null(const std::optional<std::int64_t>& us) {
+    if (us && r_.started_us) {
+      w_.integer(ms_between(origin_, *us));
+    } else {
+      out_ += "null";
+    }
+  }
+
+  void root_info() {
+    out_ += '{';
+    w_.newline(2);
+    w_.key("name");
+    w_.string("total");
+    out_ += ',';
+    w_.newline(2);
+    w_.key("started");
+    w_.integer(0);
+    out_ += ',';
+    w_.newline(2);
+    w_.key("finished");
+    ms_or_null(r_.finished_us);
+    out_ += ',';
+    w_.newline(2);
+    w_.key("last_trace_started");
+    ms_or_null(r_.last_trace_started_us);
+    w_.newline(1);
+    out_ += '}';
+  }
+
+  void stats() {
+    if (r_.stats.empty()) {
+      out_ += "{}";
+      return;
+    }
+    out_ += '{';
+    bool first = true;
+    for (const report_stat& s : r_.stats) {
+      if (!first) out_ += ',';
+      first = false;
+      w_.newline(2);
+      w_.key(s.name);
+      out_ += '{';
+      w_.newline(3);
+      w_.key("count");
+      w_.integer(s.count);
+      out_ += ',';
+      w_.newline(3);
+      w_.key("duration");
+      w_.integer(s.duration_ms);
+      w_.newline(2);
+      out_ += '}';
+    }
+    w_.newline(1);
+    out_ += '}';
+  }
+
+  // A "children" array at `level`, with every descendant, iteratively.
+  void children(list roots, int level) {
+    if (t_.size(roots) == 0) {
+      out_ += "[]";
+      return;
+    }
+    struct frame {
+      list items;
+      std::size_t next;
+      int level;  // of the array
+    };
+    std::vector<frame> stack;
+    out_ += '[';
+    stack.push_back({roots, 0, level});
+    while (!stack.empty()) {
+      const frame top = stack.back();
+      if (top.next == t_.size(top.items)) {
+        stack.pop_back();
+        w_.newline(top.level);
+        out_ += ']';
+        if (!stack.empty()) {  // close the node that owns this array
+          w_.newline(top.level - 1);
+          out_ += '}';
+        }
+        continue;
+      }
+      stack.back().next++;
+      const node n = t_.at(top.items, top.next);
+      hand_on();
+      if (top.next > 0) out_ += ',';
+      const int node_level = top.level + 1;
+      w_.newline(node_level);
+      node_head(n, node_level);
+      const list below = t_.children(n);
+      if (t_.size(below) == 0) {
+        out_ += "[]";
+        w_.newline(node_level);
+        out_ += '}';
+      } else {
+        out_ += '[';
+        stack.push_back({below, 0, node_level + 1});
+      }
+    }
+  }
+
+  // `{"info": {...}, "trace_id": ..., "parent_id": ..., "children": ` of one node.
+  void node_head(node n, int level) {
+    out_ += '{';
+    w_.newline(level + 1);
+    w_.key("info");
+    node_info(n, level + 1);
+    out_ += ',';
+    w_.newline(level + 1);
+    w_.key("trace_id");
+    w_.string(t_.trace_id(n));
+    out_ += ',';
+    w_.newline(level + 1);
+    w_.key("parent_id");
+    w_.string(t_.parent_id(n));
+    out_ += ',';
+    w_.newline(level + 1);
+    w_.key("children");
+  }
+
+  void field(std::string_view key, int level) {
+    out_ += ',';
+    w_.newline(level);
+    w_.key(key);
+  }
+
+  // The keys in the order Python's dict gets them: name, project, service, host, then per
+  // event "meta.raw_payload.<name>" followed by the first "finished"+"exception" (stop) or
+  // "started" (start); a point without one endpoint gets it last.
+  void node_info(node n, int level) {
+    const int inner = level + 1;
+    out_ += '{';
+    w_.newline(inner);
+    w_.key("name");
+    w_.string(t_.name(n));
+    field("project", inner);
+    w_.string(t_.project(n));
+    field("service", inner);
+    w_.string(t_.service(n));
+    field("host", inner);
+    w_.string(t_.host(n));
+    struct endpoints {
+      std::optional<std::int64_t> started_us, finished_us;
+    } const times{t_.started_us(n), t_.finished_us(n)};
+    const std::int64_t started = ms_between(origin_, effective_started(times));
+    const std::int64_t finished = ms_between(origin_, effective_finished(times));
+    const std::optional<std::string_view> exception = t_.exception(n);
+    bool wrote_started = false, wrote_finished = false;
+    t_.for_each_payload(n, [&](std::string_view event_name, std::string_view json) {
+      key_buf_.assign("meta.raw_payload.");
+      key_buf_ += event_name;
+      field(key_buf_, inner);
+      payload(json, inner);
+      if (is_stop_event(event_name)) {
+        if (!wrote_finished) {
+          wrote_finished = true;
+          field("finished", inner);
+          w_.integer(finished);
+          field("exception", inner);
+          w_.string(exception.value_or("None"));
+        }
+      } else if (!wrote_started) {
+        wrote_started = true;
+        field("started", inner);
+        w_.integer(started);
+      }
+    });
+    if (!wrote_finished && exception) {  // a stop known without its stored event
+      wrote_finished = true;
+      field("finished", inner);
+      w_.integer(finished);
+      field("exception", inner);
+      w_.string(*exception);
+    }
+    if (!wrote_started) {
+      field("started", inner);
+      w_.integer(started);
+    }
+    if (!wrote_finished) {
+      field("finished", inner);
+      w_.integer(finished);
+    }
+    w_.newline(level);
+    out_ += '}';
+  }
+
+  void payload(std::string_view json, int level) {
+    if (w_.plain_value(json, level)) return;
+    simdjson::dom::element doc;
+    if (reader_.parse(json).get(doc)) {
+      // Not JSON (only possible for a report assembled by hand): keep it, as a string.
+      w_.string(json);
+      return;
+    }
+    w_.value(doc, level);
+  }
+
+  // Between points, what is written so far goes to the caller once it is a piece's worth.
+  void hand_on() {
+    if (write_ == nullptr || out_.size() < json_piece_bytes) return;
+    (*write_)(out_);
+    out_.clear();
+  }
+
+  const Tree& t_;
+  const report& r_;
+  std::string& out_;
+  py_json_writer w_;
+  std::int64_t origin_;
+  const text_sink* write_;
+  json_reader reader_;
+  std::string key_buf_;
+};
+
+/// A finished report as json_renderer reads it.
+class report_tree {
+ public:
+  using node = const report_node*;
+  using list = const std::vector<report_node>*;
+
+  explicit report_tree(const report& r) noexcept : r_(r) {}
+
+  const report& head() const noexcept { return r_; }
+  list roots() const noexcept { return &r_.children; }
+  list children(node n) const noexcept { return &n->children; }
+  static std::size_t size(list l) noexcept { return l->size(); }
+  static node at(list l, std::size_t i) noexcept { return &(*l)[i]; }
+  static std::string_view trace_id(node n) noexcept { return n->trace_id; }
+  static std::string_view parent_id(node n) noexcept { return n->parent_id; }
+  static std::string_view name(node n) noexcept { return n->name; }
+  static std::string_view project(node n) noexcept { return n->project; }
+  static std::string_view service(node n) noexcept { return n->service; }
+  static std::string_view host(node n) noexcept { return n->host; }
+  static std::optional<std::int64_t> started_us(node n) noexcept { return n->started_us; }
+  static std::optional<std::int64_t> finished_us(node n) noexcept { return n->finished_us; }
+  static std::optional<std::string_view> exception(node n) {
+    if (!n->exception) return std::nullopt;
+    return std::string_view(*n->exception);
+  }
+  template <class F>
+  static void for_each_payload(node n, F&& f) {
+    for (const auto& [event_name, json] : n->raw_payloads) f(std::string_view(event_name), std::string_view(json));
+  }
+
+ private:
+  const report& r_;
+};
+
+/// Writes `tree` as JSON, handing the text to `write` in pieces of about json_piece_bytes.
+template <class Tree>
+void render_json_pieces(const Tree& tree, int indent, const text_sink& write) {
+  if (indent < 0) indent = 0;
+  std::string out;
+  out.reserve(json_piece_bytes + json_piece_bytes / 2);
+  json_renderer<Tree>(tree, indent, out, &write).run();
+  if (!out.empty()) write(out);
+}
+
+}  // namespace osprof::detail::report_impl
