@@ -1,12 +1,10 @@
 #include "drivers/mysql/my_connection.hpp"
 
-#include <fcntl.h>
 #include <poll.h>
 #include <mysql.h>
 #include <mysqld_error.h>
 #include <errmsg.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -21,12 +19,6 @@ namespace osprof::detail::mysql {
 namespace {
 
 std::once_flag library_once;
-
-bool same_socket(int a, int b) {
-  struct stat sa {};
-  struct stat sb {};
-  return ::fstat(a, &sa) == 0 && ::fstat(b, &sb) == 0 && sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev;
-}
 
 // Connection failures a retry cannot cure: credentials, the database, privileges, TLS.
 bool refused_for_good(unsigned code) {
@@ -60,9 +52,7 @@ my_connection::my_connection(asio::any_io_executor executor, my_options options,
 my_connection::~my_connection() { close(); }
 
 void my_connection::close() noexcept {
-  boost::system::error_code ec;
-  socket_.close(ec);  // our duplicate of the library's socket
-  watched_fd_ = -1;
+  socket_.close();  // our duplicate of the library's socket
   timer_.cancel();
   if (mysql_ != nullptr) {
     // Cut short in the middle of a query: the library must not wait to say goodbye.
@@ -81,21 +71,7 @@ void my_connection::broken(const std::string& what) {
 }
 
 void my_connection::watch_socket() {
-  const int fd = mysql_get_socket(mysql_);
-  if (fd == watched_fd_ && socket_.is_open() && same_socket(fd, socket_.native_handle())) return;
-  boost::system::error_code ec;
-  socket_.close(ec);
-  watched_fd_ = -1;
-  if (fd < 0) return;
-  // A duplicate for Asio: the library keeps its descriptor and closes it itself.
-  const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (copy < 0) broken("cannot watch the connection's socket");
-  socket_.assign(copy, ec);
-  if (ec) {
-    ::close(copy);
-    broken("cannot watch the connection's socket: " + ec.message());
-  }
-  watched_fd_ = fd;
+  if (std::string why = socket_.watch(mysql_get_socket(mysql_)); !why.empty()) broken(why);
 }
 
 asio::awaitable<int> my_connection::wait(int status) {
@@ -112,8 +88,8 @@ asio::awaitable<int> my_connection::wait(int status) {
   const bool write = (status & MYSQL_WAIT_WRITE) != 0;
   if (read && write) {
     auto [order, read_ec, write_ec, timer_ec] =
-        co_await asio::experimental::make_parallel_group(socket_.async_wait(stream_descriptor::wait_read, asio::deferred),
-                                                         socket_.async_wait(stream_descriptor::wait_write, asio::deferred),
+        co_await asio::experimental::make_parallel_group(socket_.descriptor().async_wait(stream_descriptor::wait_read, asio::deferred),
+                                                         socket_.descriptor().async_wait(stream_descriptor::wait_write, asio::deferred),
                                                          timer_.async_wait(asio::deferred))
             .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
     const boost::system::error_code first = order[0] == 0 ? read_ec : order[0] == 1 ? write_ec : timer_ec;
@@ -122,7 +98,7 @@ asio::awaitable<int> my_connection::wait(int status) {
   }
   auto [order, socket_ec, timer_ec] =
       co_await asio::experimental::make_parallel_group(
-          socket_.async_wait(read ? stream_descriptor::wait_read : stream_descriptor::wait_write, asio::deferred),
+          socket_.descriptor().async_wait(read ? stream_descriptor::wait_read : stream_descriptor::wait_write, asio::deferred),
           timer_.async_wait(asio::deferred))
           .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
   const boost::system::error_code first = order[0] == 0 ? socket_ec : timer_ec;

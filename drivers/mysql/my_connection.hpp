@@ -12,10 +12,10 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "drivers/mysql/my_options.hpp"
+#include "drivers/sql/library_socket.hpp"
 #include "drivers/sql/sql_reader.hpp"
 
 struct st_mysql;
@@ -84,8 +84,7 @@ class my_connection {
   my_options options_;
   std::chrono::milliseconds timeout_;
   st_mysql* mysql_ = nullptr;
-  int watched_fd_ = -1;
-  asio::posix::stream_descriptor socket_;
+  sql::library_socket socket_;
   asio::steady_timer timer_;
   std::size_t max_packet_ = 1 << 20;
   bool busy_ = false;

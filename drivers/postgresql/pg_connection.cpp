@@ -1,8 +1,6 @@
 #include "drivers/postgresql/pg_connection.hpp"
 
-#include <fcntl.h>
 #include <libpq-fe.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -18,12 +16,6 @@ namespace {
 
 // Whether two descriptors are the same socket (libpq may close one and get the same number
 // for the next while it tries a server's addresses in turn).
-bool same_socket(int a, int b) {
-  struct stat sa {};
-  struct stat sb {};
-  return ::fstat(a, &sa) == 0 && ::fstat(b, &sb) == 0 && sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev;
-}
-
 // A connection failure's message with libpq's verbose parts taken out ("28P01: ", LOCATION
 // lines), and the SQLSTATE they gave. Verbose during the connection only: it is the one way
 // to the code of an error the server sent before the connection was made.
@@ -81,9 +73,7 @@ pg_connection::~pg_connection() { close(); }
 int pg_connection::server_version() const noexcept { return conn_ != nullptr ? PQserverVersion(conn_) : 0; }
 
 void pg_connection::close() noexcept {
-  boost::system::error_code ec;
-  socket_.close(ec);  // our duplicate of libpq's socket, before libpq closes its own
-  watched_fd_ = -1;
+  socket_.close();  // our duplicate of libpq's socket, before libpq closes its own
   if (conn_ != nullptr) PQfinish(conn_);
   conn_ = nullptr;
   busy_ = false;
@@ -97,21 +87,7 @@ void pg_connection::broken(const std::string& what) {
 }
 
 void pg_connection::watch_socket() {
-  const int fd = PQsocket(conn_);
-  if (fd == watched_fd_ && socket_.is_open() && same_socket(fd, socket_.native_handle())) return;
-  boost::system::error_code ec;
-  socket_.close(ec);
-  watched_fd_ = -1;
-  if (fd < 0) return;
-  // A duplicate for Asio: libpq keeps its descriptor and closes it itself.
-  const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (copy < 0) broken("cannot watch the connection's socket");
-  socket_.assign(copy, ec);
-  if (ec) {
-    ::close(copy);
-    broken("cannot watch the connection's socket: " + ec.message());
-  }
-  watched_fd_ = fd;
+  if (std::string why = socket_.watch(PQsocket(conn_)); !why.empty()) broken(why);
 }
 
 asio::awaitable<void> pg_connection::wait(bool read, bool write) {
@@ -119,14 +95,14 @@ asio::awaitable<void> pg_connection::wait(bool read, bool write) {
   if (read && write) {
     // Whichever comes first; the other wait is cancelled.
     auto [order, read_ec, write_ec] =
-        co_await asio::experimental::make_parallel_group(socket_.async_wait(stream_descriptor::wait_read, asio::deferred),
-                                                         socket_.async_wait(stream_descriptor::wait_write, asio::deferred))
+        co_await asio::experimental::make_parallel_group(socket_.descriptor().async_wait(stream_descriptor::wait_read, asio::deferred),
+                                                         socket_.descriptor().async_wait(stream_descriptor::wait_write, asio::deferred))
             .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
     const boost::system::error_code& first = order[0] == 0 ? read_ec : write_ec;
     if (first) throw boost::system::system_error(first);  // cancelled (the write's deadline), or a socket error
     co_return;
   }
-  co_await socket_.async_wait(read ? stream_descriptor::wait_read : stream_descriptor::wait_write, asio::use_awaitable);
+  co_await socket_.descriptor().async_wait(read ? stream_descriptor::wait_read : stream_descriptor::wait_write, asio::use_awaitable);
 }
 
 asio::awaitable<void> pg_connection::ensure_connected() {

@@ -16,9 +16,9 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 
 #include "drivers/postgresql/pg_options.hpp"
+#include "drivers/sql/library_socket.hpp"
 #include "drivers/sql/sql_reader.hpp"
 
 struct pg_conn;
@@ -107,8 +107,7 @@ class pg_connection {
   asio::any_io_executor executor_;
   pg_options options_;
   pg_conn* conn_ = nullptr;
-  int watched_fd_ = -1;  ///< libpq's socket that socket_ watches (through a dup of it)
-  asio::posix::stream_descriptor socket_;
+  sql::library_socket socket_;  ///< libpq's socket, as Asio waits on it
   bool busy_ = false;    ///< an operation is in progress (or was cut short: then unusable)
   bool fresh_ = false;
 };

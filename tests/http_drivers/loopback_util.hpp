@@ -37,6 +37,7 @@
 #include <osprof/driver.hpp>
 
 #include "support/backend.hpp"
+#include "support/emit_accounting.hpp"
 #include "drivers/http/client.hpp"
 
 extern char** environ;
@@ -231,26 +232,6 @@ inline std::string emit_demo_trace() {
   }
   osprof::clean();
   return base;
-}
-
-/// Emits `points` start/stop pairs in traces of `per_trace` points.
-inline void emit_points(int points, int per_trace = 50, int every = 0, std::chrono::microseconds pause = {}) {
-  for (int i = 0; i < points; ++i) {
-    if (i % per_trace == 0) {
-      osprof::clean();
-      osprof::init("SECRET_KEY");
-    }
-    osprof::start("point", {{"i", i}});
-    osprof::stop();
-    if (every != 0 && i % every == every - 1) std::this_thread::sleep_for(pause);
-  }
-  osprof::clean();
-}
-
-inline std::string balance_text(const osprof::stats& s) {
-  return "emitted " + std::to_string(s.emitted) + ", written " + std::to_string(s.written) + ", dropped " +
-         std::to_string(s.dropped_queue_full) + " queue full + " + std::to_string(s.dropped_backend) + " backend + " +
-         std::to_string(s.dropped_shutdown) + " shutdown; last error: " + s.last_error;
 }
 
 }  // namespace osprof_test

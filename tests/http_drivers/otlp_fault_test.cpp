@@ -20,11 +20,6 @@ osprof::options fault_options(std::uint16_t port) {
   return o;
 }
 
-void expect_balanced(const osprof::stats& s) {
-  EXPECT_EQ(s.emitted, s.written + s.dropped()) << balance_text(s);
-  EXPECT_EQ(s.held, 0u);
-}
-
 std::int64_t spans_stored(std::uint16_t port) {
   simdjson::dom::parser parser;
   return http_json(parser, port, "GET", "/debug/stats")["spans_stored"].get_int64().value();

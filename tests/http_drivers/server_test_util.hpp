@@ -34,6 +34,7 @@
 #include <osprof/driver.hpp>
 
 #include "support/backend.hpp"
+#include "support/emit_accounting.hpp"
 #include "records.hpp"
 
 namespace osprof_test {
@@ -320,28 +321,6 @@ inline std::string sqlite_copy(const std::vector<std::string>& events, const std
   if (r.status != osprof::write_status::ok) throw std::runtime_error("sqlite write failed: " + r.error);
   sqlite.close();
   return url;
-}
-
-inline void expect_balanced(const osprof::stats& s) {
-  EXPECT_EQ(s.emitted, s.written + s.dropped())
-      << "emitted " << s.emitted << ", written " << s.written << ", dropped " << s.dropped_queue_full << " queue full + "
-      << s.dropped_backend << " backend + " << s.dropped_shutdown << " shutdown";
-  EXPECT_EQ(s.held, 0u);
-}
-
-/// Emits `points` start/stop pairs in traces of `per_trace` points, pausing `pause` every
-/// `every` points to spread them over time.
-inline void emit_points(int points, int per_trace = 50, int every = 0, std::chrono::microseconds pause = {}) {
-  for (int i = 0; i < points; ++i) {
-    if (i % per_trace == 0) {
-      osprof::clean();
-      osprof::init("SECRET_KEY");
-    }
-    osprof::start("point", {{"i", i}});
-    osprof::stop();
-    if (every != 0 && i % every == every - 1) std::this_thread::sleep_for(pause);
-  }
-  osprof::clean();
 }
 
 }  // namespace osprof_test

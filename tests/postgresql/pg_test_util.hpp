@@ -124,8 +124,6 @@ class server {
 
 // The settings, traces and events shared with the other SQL server's tests.
 using sql::emit_demo_trace;
-using sql::emit_points;
-using sql::expect_balanced;
 using sql::make_event;
 using sql::make_trace;
 using sql::test_options;

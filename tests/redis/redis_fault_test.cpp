@@ -17,26 +17,12 @@
 #include <thread>
 
 #include "redis_test_util.hpp"
+#include "support/emit_accounting.hpp"
 
 namespace {
 
 using namespace osprof_test;
 using namespace std::chrono_literals;
-
-// Emits `points` start/stop pairs (2 events each) on the calling thread, in traces of
-// `per_trace` points; sleeps `pause` every `every` points to spread them over time.
-void emit_points(int points, int per_trace = 50, int every = 0, std::chrono::microseconds pause = {}) {
-  for (int i = 0; i < points; ++i) {
-    if (i % per_trace == 0) {
-      osprof::clean();
-      osprof::init("SECRET_KEY");
-    }
-    osprof::start("point", {{"i", i}});
-    osprof::stop();
-    if (every != 0 && i % every == every - 1) std::this_thread::sleep_for(pause);
-  }
-  osprof::clean();
-}
 
 // Redis holds exactly `written` events, each event once.
 void expect_stored_exactly(std::uint16_t port, std::uint64_t written, const std::string& password = {}) {
@@ -54,13 +40,6 @@ osprof::options fault_options(std::uint16_t port, const std::string& extra = {})
   o.write_timeout = 2s;
   o.shutdown_timeout = 10s;
   return o;
-}
-
-void expect_balanced(const osprof::stats& s) {
-  EXPECT_EQ(s.emitted, s.written + s.dropped())
-      << "emitted " << s.emitted << ", written " << s.written << ", dropped " << s.dropped_queue_full << " queue full + "
-      << s.dropped_backend << " backend + " << s.dropped_shutdown << " shutdown";
-  EXPECT_EQ(s.held, 0u);
 }
 
 // ---------------------------------------------------------------- down, killed

@@ -1,6 +1,6 @@
 // What the SQL servers' driver tests (tests/mysql, tests/postgresql) share besides their
-// servers: the emitter settings, the traces they emit, events made by hand for a writer driven
-// directly, and the accounting every run must balance.
+// servers: the emitter settings, the traces they emit and events made by hand for a writer
+// driven directly (emit_accounting.hpp has what every driver suite shares).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -16,6 +16,8 @@
 #include <osprof/emitter.hpp>
 #include <osprof/profiler.hpp>
 #include <osprof/uuid.hpp>
+
+#include "support/emit_accounting.hpp"
 
 namespace osprof_test::sql {
 
@@ -54,20 +56,6 @@ inline std::string emit_demo_trace() {
   return base;
 }
 
-/// Emits `points` start/stop pairs (2 events each) in traces of `per_trace` points.
-inline void emit_points(int points, int per_trace = 50, int every = 0, std::chrono::microseconds pause = {}) {
-  for (int i = 0; i < points; ++i) {
-    if (i % per_trace == 0) {
-      osprof::clean();
-      osprof::init("SECRET_KEY");
-    }
-    osprof::start("point", {{"i", i}});
-    osprof::stop();
-    if (every != 0 && i % every == every - 1) std::this_thread::sleep_for(pause);
-  }
-  osprof::clean();
-}
-
 /// An event made by hand, for a writer driven directly.
 inline osprof::event_record make_event(const osprof::uuid& base, const osprof::uuid& trace, const osprof::uuid& parent,
                                        std::string name, std::string info, int micros) {
@@ -99,13 +87,6 @@ inline std::vector<osprof::event_record> make_trace(const osprof::uuid& base, in
                              2 * i + 1));
   }
   return out;
-}
-
-inline void expect_balanced(const osprof::stats& s) {
-  EXPECT_EQ(s.emitted, s.written + s.dropped())
-      << "emitted " << s.emitted << ", written " << s.written << ", dropped " << s.dropped_queue_full << " queue full + "
-      << s.dropped_backend << " backend + " << s.dropped_shutdown << " shutdown";
-  EXPECT_EQ(s.held, 0u);
 }
 
 }  // namespace osprof_test::sql
