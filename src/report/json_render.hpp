@@ -196,9 +196,7 @@ class json_renderer {
     w_.string(t_.service(n));
     field("host", inner);
     w_.string(t_.host(n));
-    struct endpoints {
-      std::optional<std::int64_t> started_us, finished_us;
-    } const times{t_.started_us(n), t_.finished_us(n)};
+    const point_times times{t_.started_us(n), t_.finished_us(n)};
     const std::int64_t started = ms_between(origin_, effective_started(times));
     const std::int64_t finished = ms_between(origin_, effective_finished(times));
     const std::optional<std::string_view> exception = t_.exception(n);

@@ -46,10 +46,17 @@ struct flat_node {
   static constexpr std::uint32_t none = std::numeric_limits<std::uint32_t>::max();
   std::uint32_t first = none;  // its first event: ids, name, project, service, host
   std::uint32_t stop = none;   // its last stop event: the exception
-  std::optional<std::int64_t> started_us;
-  std::optional<std::int64_t> finished_us;
   std::uint32_t parent = none;
+  bool started = false;        // a start event was seen, at started_at
+  bool finished = false;       // a stop event was seen, at finished_at
+  std::int64_t started_at = 0;
+  std::int64_t finished_at = 0;
   std::vector<std::uint32_t> children;
+
+  // Its endpoints as a report_node has them (what effective_started/finished read).
+  point_times times() const noexcept {
+    return {started ? std::optional(started_at) : std::nullopt, finished ? std::optional(finished_at) : std::nullopt};
+  }
 };
 
 }  // namespace
@@ -92,8 +99,8 @@ class trace_builder {
   std::string_view project(node n) const { return first_field(n, &event_rec::project); }
   std::string_view service(node n) const { return first_field(n, &event_rec::service); }
   std::string_view host(node n) const { return first_field(n, &event_rec::host); }
-  std::optional<std::int64_t> started_us(node n) const noexcept { return nodes_[n].started_us; }
-  std::optional<std::int64_t> finished_us(node n) const noexcept { return nodes_[n].finished_us; }
+  std::optional<std::int64_t> started_us(node n) const noexcept { return nodes_[n].times().started_us; }
+  std::optional<std::int64_t> finished_us(node n) const noexcept { return nodes_[n].times().finished_us; }
   std::optional<std::string_view> exception(node n) const {
     const flat_node& f = nodes_[n];
     if (f.stop == flat_node::none) return std::nullopt;
@@ -118,6 +125,7 @@ class trace_builder {
       link();
       node_of_ = decltype(node_of_)(0, by_trace_id{this}, by_trace_id{this});  // not needed once linked
       group_by_node();
+      node_at_ = {};  // grouped: not needed any more
       find_duplicates();
       compute_stats();
     }
@@ -280,10 +288,12 @@ class trace_builder {
       node_at_[p] = *it;
       flat_node& n = nodes_[*it];
       if (e.stop) {
-        n.finished_us = e.time_us;
+        n.finished = true;
+        n.finished_at = e.time_us;
         n.stop = p;
       } else {
-        n.started_us = e.time_us;
+        n.started = true;
+        n.started_at = e.time_us;
         if (!r_.last_trace_started_us || *r_.last_trace_started_us < e.time_us) r_.last_trace_started_us = e.time_us;
       }
     }
@@ -296,7 +306,7 @@ class trace_builder {
   std::string_view trace_id_of(const flat_node& f) const { return view(first_of(f), first_of(f).trace_id); }
   std::string_view name_of(const flat_node& f) const { return point_name(view(first_of(f), first_of(f).name)); }
 
-  std::int64_t sort_key(std::uint32_t i) const { return effective_started(nodes_[i]); }
+  std::int64_t sort_key(std::uint32_t i) const { return effective_started(nodes_[i].times()); }
 
   void link() {
     const auto n = static_cast<std::uint32_t>(nodes_.size());
@@ -405,8 +415,8 @@ class trace_builder {
     const std::int64_t origin = origin_of(r_);
     std::unordered_map<std::string_view, std::size_t> index;
     for (const flat_node& f : nodes_) {
-      const std::int64_t d = ms_between(origin, effective_finished(f)) -
-                             ms_between(origin, effective_started(f));
+      const std::int64_t d = ms_between(origin, effective_finished(f.times())) -
+                             ms_between(origin, effective_started(f.times()));
       const std::string_view name = name_of(f);
       auto [it, inserted] = index.try_emplace(name, r_.stats.size());
       if (inserted) r_.stats.push_back(report_stat{std::string(name), 0, 0});
@@ -448,8 +458,8 @@ class trace_builder {
       out->project.assign(project(v));
       out->service.assign(service(v));
       out->host.assign(host(v));
-      out->started_us = f.started_us;
-      out->finished_us = f.finished_us;
+      out->started_us = f.times().started_us;
+      out->finished_us = f.times().finished_us;
       if (const auto e = exception(v)) out->exception.emplace(*e);
       out->raw_payloads.reserve(payloads_from_[v + 1] - payloads_from_[v]);
       for (std::uint32_t k = payloads_from_[v]; k < payloads_from_[v + 1]; ++k) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -146,9 +147,15 @@ inline std::string_view point_name(std::string_view event_name) noexcept {
 /// Python's msec(): integer milliseconds, truncated toward zero.
 inline std::int64_t ms_between(std::int64_t origin_us, std::int64_t us) noexcept { return (us - origin_us) / 1000; }
 
+/// A point's endpoints, as a report_node holds them.
+struct point_times {
+  std::optional<std::int64_t> started_us;
+  std::optional<std::int64_t> finished_us;
+};
+
 /// A point's start and end as Python fills them in: a point with one endpoint only gets the
 /// other one equal to it.
-template <class Point>  // a report_node, or the report builder's flat node
+template <class Point>  // a report_node or point_times
 std::int64_t effective_started(const Point& n) noexcept {
   return n.started_us ? *n.started_us : n.finished_us.value_or(0);
 }
