@@ -1,11 +1,8 @@
 // The report as JSON: render_json() writes exactly what `osprofiler trace show --json` prints
 // (json.dumps(indent=2, separators=(",", ": ")), ensure_ascii), with json_renderer
 // (json_render.hpp). Reading such a file back is report_json_read.cpp.
-#include <algorithm>
-#include <limits>
-#include <unordered_map>
+#include <string>
 
-#include "common/time_format.hpp"
 #include <osprof/report.hpp>
 #include "report/json_render.hpp"
 #include "report/report_internal.hpp"
