@@ -25,7 +25,7 @@ inline constexpr std::size_t json_piece_bytes = 64 * 1024;
 ///   list roots(), list children(node)          a list of points, cheap to copy
 ///   std::size_t size(list), node at(list, i)
 ///   std::string_view trace_id(node), parent_id, name, project, service, host
-///   std::optional<std::int64_t> started_us(node), finished_us(node)
+///   point_times times(node)                    its start and stop, as a report_node has them
 ///   std::optional<std::string_view> exception(node)
 ///   for_each_payload(node, f)                  f(event name, stored JSON) in arrival order
 template <class Tree>
@@ -196,7 +196,7 @@ class json_renderer {
     w_.string(t_.service(n));
     field("host", inner);
     w_.string(t_.host(n));
-    const point_times times{t_.started_us(n), t_.finished_us(n)};
+    const point_times times = t_.times(n);
     const std::int64_t started = ms_between(origin_, effective_started(times));
     const std::int64_t finished = ms_between(origin_, effective_finished(times));
     const std::optional<std::string_view> exception = t_.exception(n);
@@ -286,8 +286,7 @@ class report_tree {
   static std::string_view project(node n) noexcept { return n->project; }
   static std::string_view service(node n) noexcept { return n->service; }
   static std::string_view host(node n) noexcept { return n->host; }
-  static std::optional<std::int64_t> started_us(node n) noexcept { return n->started_us; }
-  static std::optional<std::int64_t> finished_us(node n) noexcept { return n->finished_us; }
+  static point_times times(node n) noexcept { return {n->started_us, n->finished_us}; }
   static std::optional<std::string_view> exception(node n) {
     if (!n->exception) return std::nullopt;
     return std::string_view(*n->exception);

@@ -99,8 +99,7 @@ class trace_builder {
   std::string_view project(node n) const { return first_field(n, &event_rec::project); }
   std::string_view service(node n) const { return first_field(n, &event_rec::service); }
   std::string_view host(node n) const { return first_field(n, &event_rec::host); }
-  std::optional<std::int64_t> started_us(node n) const noexcept { return nodes_[n].times().started_us; }
-  std::optional<std::int64_t> finished_us(node n) const noexcept { return nodes_[n].times().finished_us; }
+  point_times times(node n) const noexcept { return nodes_[n].times(); }
   std::optional<std::string_view> exception(node n) const {
     const flat_node& f = nodes_[n];
     if (f.stop == flat_node::none) return std::nullopt;
@@ -415,8 +414,8 @@ class trace_builder {
     const std::int64_t origin = origin_of(r_);
     std::unordered_map<std::string_view, std::size_t> index;
     for (const flat_node& f : nodes_) {
-      const std::int64_t d = ms_between(origin, effective_finished(f.times())) -
-                             ms_between(origin, effective_started(f.times()));
+      const point_times t = f.times();
+      const std::int64_t d = ms_between(origin, effective_finished(t)) - ms_between(origin, effective_started(t));
       const std::string_view name = name_of(f);
       auto [it, inserted] = index.try_emplace(name, r_.stats.size());
       if (inserted) r_.stats.push_back(report_stat{std::string(name), 0, 0});
@@ -458,8 +457,9 @@ class trace_builder {
       out->project.assign(project(v));
       out->service.assign(service(v));
       out->host.assign(host(v));
-      out->started_us = f.times().started_us;
-      out->finished_us = f.times().finished_us;
+      const point_times t = f.times();
+      out->started_us = t.started_us;
+      out->finished_us = t.finished_us;
       if (const auto e = exception(v)) out->exception.emplace(*e);
       out->raw_payloads.reserve(payloads_from_[v + 1] - payloads_from_[v]);
       for (std::uint32_t k = payloads_from_[v]; k < payloads_from_[v + 1]; ++k) {
