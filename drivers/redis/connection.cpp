@@ -1,5 +1,7 @@
 #include "drivers/redis/connection.hpp"
 
+#include <limits>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/read.hpp>
@@ -255,13 +257,23 @@ asio::awaitable<void> connection::connect() {
   }
 }
 
+namespace {
+// What is left, in one write where the socket takes it. async_write's default writes at most
+// 64 KiB per call and resumes through the scheduler in between: other work on the thread (the
+// worker formatting the next batch) then runs between the pieces of a pipeline that the server
+// cannot finish (EXEC comes last) until it has every byte.
+std::size_t all_at_once(const boost::system::error_code& error, std::size_t) noexcept {
+  return error ? 0 : std::numeric_limits<std::size_t>::max();
+}
+}  // namespace
+
 asio::awaitable<void> connection::send(std::string_view bytes) {
   if (!open_) fail(failure_kind::connection, "not connected");
   try {
     if (tls_stream_) {
       co_await asio::async_write(*tls_stream_, asio::buffer(bytes), asio::use_awaitable);
     } else {
-      co_await asio::async_write(socket_, asio::buffer(bytes), asio::use_awaitable);
+      co_await asio::async_write(socket_, asio::buffer(bytes), all_at_once, asio::use_awaitable);
     }
   } catch (const boost::system::system_error& e) {
     fail_io(e, "sending");
