@@ -385,8 +385,8 @@ def main():
     L.append("")
     L.append("- **Emit latency** (`bench/emit_latency.cpp`): %s. A *span* is `OSPROF_START(\"db\", {{\"db\", "
              "{{\"statement\", \"SELECT 1\"}, {\"params\", i}}}})` + `OSPROF_STOP()`; a *trace point* is the start "
-             "alone (the burst's points are closed untimed; with `hold_starts`, the default, a start only "
-             "records its time and info on the thread, and its stop pushes both events). Each burst begins a new trace. The emitter's worker "
+             "alone (the burst's points are closed untimed). With `hold_starts` (off by default, so not "
+             "in these rows) a start only records its time and info on the thread and its stop pushes both events. Each burst begins a new trace. The emitter's worker "
              "writes to the driver's real backend meanwhile, with default settings; the *dropped* column shows "
              "that the backend kept up (0 means every timed event was written)." % latency["method"])
     L.append("- **Baselines, same run and same method**: an empty loop; *the floor*: two clock reads and two "
