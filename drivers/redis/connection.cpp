@@ -1,5 +1,6 @@
 #include "drivers/redis/connection.hpp"
 
+#include <cstring>
 #include <limits>
 
 #include <boost/asio/connect.hpp>
@@ -91,8 +92,7 @@ void connection::close() noexcept {
   socket_.close(ignored);
   open_ = false;
   parser_.reset();
-  buffer_.clear();
-  buffer_pos_ = 0;
+  buffer_pos_ = buffer_end_ = 0;
 }
 
 void connection::fail(failure_kind kind, const std::string& why) {
@@ -282,27 +282,27 @@ asio::awaitable<void> connection::send(std::string_view bytes) {
 
 asio::awaitable<std::size_t> connection::read_some() {
   static constexpr std::size_t chunk = 64 * 1024;
-  if (buffer_pos_ == buffer_.size()) {
-    buffer_.clear();
-    buffer_pos_ = 0;
-  } else if (buffer_pos_ != 0 && buffer_pos_ >= buffer_.size() / 2) {
-    buffer_.erase(0, buffer_pos_);
+  if (buffer_pos_ == buffer_end_) {
+    buffer_pos_ = buffer_end_ = 0;
+  } else if (buffer_pos_ != 0 && buffer_pos_ >= buffer_end_ / 2) {
+    std::memmove(buffer_.data(), buffer_.data() + buffer_pos_, buffer_end_ - buffer_pos_);
+    buffer_end_ -= buffer_pos_;
     buffer_pos_ = 0;
   }
-  const std::size_t old = buffer_.size();
-  buffer_.resize(old + chunk);
+  // Grown only while a reply's unparsed part outgrows it: a resize writes zeros over the room
+  // (64 KiB per read, a few percent of reading a large trace).
+  if (buffer_.size() < buffer_end_ + chunk) buffer_.resize(buffer_end_ + chunk);
   std::size_t n = 0;
   try {
     if (tls_stream_) {
-      n = co_await tls_stream_->async_read_some(asio::buffer(buffer_.data() + old, chunk), asio::use_awaitable);
+      n = co_await tls_stream_->async_read_some(asio::buffer(buffer_.data() + buffer_end_, chunk), asio::use_awaitable);
     } else {
-      n = co_await socket_.async_read_some(asio::buffer(buffer_.data() + old, chunk), asio::use_awaitable);
+      n = co_await socket_.async_read_some(asio::buffer(buffer_.data() + buffer_end_, chunk), asio::use_awaitable);
     }
   } catch (const boost::system::system_error& e) {
-    buffer_.resize(old);
     fail_io(e, "reading a reply");
   }
-  buffer_.resize(old + n);
+  buffer_end_ += n;
   co_return n;
 }
 
@@ -315,7 +315,7 @@ asio::awaitable<std::vector<resp_value>> connection::receive(std::size_t replies
     if (out.size() == replies) break;
     co_await read_some();
     try {
-      buffer_pos_ += parser_.parse(std::string_view(buffer_).substr(buffer_pos_));
+      buffer_pos_ += parser_.parse(std::string_view(buffer_.data() + buffer_pos_, buffer_end_ - buffer_pos_));
     } catch (const protocol_error& e) {
       fail(failure_kind::protocol, std::string("does not speak the Redis protocol: ") + e.what());
     }

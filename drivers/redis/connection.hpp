@@ -119,8 +119,11 @@ class connection : boost::noncopyable {
   std::optional<std::int64_t> client_id_;
   std::string local_address_;
   resp_parser parser_;
-  std::string buffer_;      ///< received bytes not yet parsed start at buffer_pos_
+  // Received bytes: those not parsed yet are [buffer_pos_, buffer_end_). The string's size is
+  // the room reads have had, kept between reads so that it is not zero-filled again each time.
+  std::string buffer_;
   std::size_t buffer_pos_ = 0;
+  std::size_t buffer_end_ = 0;
 };
 
 }  // namespace osprof::detail::redis
