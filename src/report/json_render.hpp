@@ -27,7 +27,8 @@ inline constexpr std::size_t json_piece_bytes = 64 * 1024;
 ///   std::string_view trace_id(node), parent_id, name, project, service, host
 ///   point_times times(node)                    its start and stop, as a report_node has them
 ///   std::optional<std::string_view> exception(node)
-///   for_each_payload(node, f)                  f(event name, stored JSON) in arrival order
+///   for_each_payload(node, f)                  f(event name, stored JSON, plain) in arrival order;
+///                                              plain: the JSON passed read_plain_stored_event
 template <class Tree>
 class json_renderer {
  public:
@@ -201,11 +202,11 @@ class json_renderer {
     const std::int64_t finished = ms_between(origin_, effective_finished(times));
     const std::optional<std::string_view> exception = t_.exception(n);
     bool wrote_started = false, wrote_finished = false;
-    t_.for_each_payload(n, [&](std::string_view event_name, std::string_view json) {
+    t_.for_each_payload(n, [&](std::string_view event_name, std::string_view json, bool plain) {
       key_buf_.assign("meta.raw_payload.");
       key_buf_ += event_name;
       field(key_buf_, inner);
-      payload(json, inner);
+      payload(json, plain, inner);
       if (is_stop_event(event_name)) {
         if (!wrote_finished) {
           wrote_finished = true;
@@ -239,7 +240,11 @@ class json_renderer {
     out_ += '}';
   }
 
-  void payload(std::string_view json, int level) {
+  void payload(std::string_view json, bool plain, int level) {
+    if (plain) {
+      w_.checked_plain_value(json, level);
+      return;
+    }
     if (w_.plain_value(json, level)) return;
     simdjson::dom::element doc;
     if (reader_.parse(json).get(doc)) {
@@ -293,7 +298,7 @@ class report_tree {
   }
   template <class F>
   static void for_each_payload(node n, F&& f) {
-    for (const auto& [event_name, json] : n->raw_payloads) f(std::string_view(event_name), std::string_view(json));
+    for (const auto& [event_name, json] : n->raw_payloads) f(std::string_view(event_name), std::string_view(json), false);
   }
 
  private:

@@ -111,7 +111,8 @@ class trace_builder {
     for (std::uint32_t k = payloads_from_[n]; k < payloads_from_[n + 1]; ++k) {
       const std::uint32_t p = payloads_[k];
       const event_rec& e = recs_[p];
-      f(view(e, e.name), std::string_view(events_[payload_of_[p]]));
+      const std::uint32_t stored = payload_of_[p];
+      f(view(e, e.name), std::string_view(events_[stored]), plain_[stored]);
     }
   }
 
@@ -172,6 +173,7 @@ class trace_builder {
 
   void parse_all() {
     recs_.reserve(events_.size());
+    plain_.assign(events_.size(), false);
     json_reader reader;
     stored_event ev;
     for (std::size_t i = 0; i < events_.size(); ++i) {
@@ -207,6 +209,7 @@ class trace_builder {
       rec.stop = is_stop_event(ev.name);
       rec.has_etype = ev.has_etype;
       rec.spilled = !plain;  // the DOM's strings live until the next parse
+      plain_[i] = plain;
       const auto place = [&](std::string_view s) { return plain ? within(text, s) : spill(s); };
       rec.name = place(ev.name);
       rec.trace_id = place(ev.trace_id);
@@ -487,6 +490,9 @@ class trace_builder {
   std::vector<std::pair<std::uint32_t, slice>> etypes_;  // by event index, ascending
   std::vector<event_rec> recs_;
   std::vector<std::uint32_t> payload_of_;  // by processing position: source event, or none
+  // By event index: read as plain JSON (read_plain_stored_event), which the renderer then
+  // copies without checking it again.
+  std::vector<bool> plain_;
   // The points by trace_id: a set of node indexes, looked up by trace_id (no key is stored).
   struct by_trace_id {
     using is_transparent = void;

@@ -321,7 +321,7 @@ class plain_copier {
   // Writes straight into the output string's buffer, grown as needed, then trims it: far
   // cheaper than an append per token.
   plain_copier(py_json_writer& w, std::string_view text, int level)
-      : out_(w.out()), indent_(w.indent()), level_(level), in_(text) {
+      : out_(w.out()), indent_(w.indent()), level_(level), text_(text), in_(text) {
     const std::size_t used = out_.size();
     out_.resize(used + 2 * text.size() + 256);
     at_ = out_.data() + used;
@@ -330,6 +330,55 @@ class plain_copier {
   ~plain_copier() { out_.resize(static_cast<std::size_t>(at_ - out_.data())); }
 
   bool run() { return in_.value(0, *this) && in_.at_end(); }
+
+  // What run() writes, for a text the cursor has read whole before: nothing is checked again,
+  // the structure is scanned and each string copied whole (plain strings have no escapes).
+  void reindent() {
+    const char* p = text_.data();
+    const char* const end = p + text_.size();
+    while (p != end) {
+      switch (const char c = *p) {
+        case ' ':
+        case '\n':
+        case '\r':
+        case '\t': ++p; break;
+        case '{':
+        case '[': {
+          const char close = c == '{' ? '}' : ']';
+          const char* q = p + 1;
+          while (q != end && is_space(*q)) ++q;
+          if (q != end && *q == close) {  // empty
+            put(c);
+            put(close);
+            p = q + 1;
+          } else {
+            open(c);
+            newline(level_);
+            ++p;
+          }
+          break;
+        }
+        case '}':
+        case ']': close(c, false); ++p; break;
+        case ',': item(false); ++p; break;
+        case ':': put(": "); ++p; break;
+        case '"': {
+          const void* quote = std::memchr(p + 1, '"', static_cast<std::size_t>(end - p - 1));
+          const char* q = quote != nullptr ? static_cast<const char*>(quote) + 1 : end;
+          put(std::string_view(p, static_cast<std::size_t>(q - p)));
+          p = q;
+          break;
+        }
+        default: {  // an integer, true, false or null
+          const char* q = p + 1;
+          while (q != end && *q != ',' && *q != '}' && *q != ']' && !is_space(*q)) ++q;
+          put(std::string_view(p, static_cast<std::size_t>(q - p)));
+          p = q;
+          break;
+        }
+      }
+    }
+  }
 
   // What the cursor reads, as value() writes it.
   void open(char bracket) {
@@ -387,9 +436,12 @@ class plain_copier {
     *at_++ = '"';
   }
 
+  static bool is_space(char c) noexcept { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
   std::string& out_;
   int indent_;
   int level_;
+  std::string_view text_;
   plain_json_cursor in_;
   char* at_;
   char* limit_;
@@ -406,6 +458,11 @@ bool py_json_writer::plain_value(std::string_view text, int level) {
   }
   if (!copied) out_.resize(size);
   return copied;
+}
+
+void py_json_writer::checked_plain_value(std::string_view text, int level) {
+  plain_copier copier(*this, text, level);
+  copier.reindent();
 }
 
 void append_ms(std::string& out, std::int64_t us) {

@@ -115,6 +115,9 @@ class py_json_writer {
   /// written nothing, for anything else (escapes, non-ASCII, fractions, a repeated key, deep
   /// nesting, invalid JSON): value() of the parsed text is then the way.
   bool plain_value(std::string_view text, int level);
+  /// plain_value() of a text already known to be plain (read_plain_stored_event read all of
+  /// it): only re-indented, nothing checked again.
+  void checked_plain_value(std::string_view text, int level);
 
   std::string& out() noexcept { return out_; }
   int indent() const noexcept { return indent_; }

@@ -456,7 +456,8 @@ TEST(AnalysedTrace, WritesTheJsonOfTheReportItGives) {
 }
 
 // Stored JSON copied straight from its text is written as the parsed value is; what the copy
-// does not handle exactly is declined, with nothing written.
+// does not handle exactly is declined, with nothing written. A text known to be plain is
+// re-indented without the checks, to the same bytes.
 TEST(PyJsonWriter, PlainValueWritesWhatValueWrites) {
   using report_impl::py_json_writer;
   const auto by_dom = [](std::string_view text, int indent) {
@@ -473,12 +474,18 @@ TEST(PyJsonWriter, PlainValueWritesWhatValueWrites) {
       R"("text")",
       "-7",
       R"({"same": 1, "nested": {"same": 2}})",
+      R"({"k,}": "v:{[]} ,", "e": { }, "f": [ ], "g": [ "x" ,true , null], "h": [[ ], { "i" : "]" }]})",
+      "\t{\n\"a\"\r:\n1 ,\"b\":[\tfalse\n] }\n",
+      "true",
   };
   for (const std::string& text : plain) {
-    for (const int indent : {2, 0}) {
+    for (const int indent : {2, 0, 4}) {
       std::string out = "before";
       ASSERT_TRUE(py_json_writer(out, indent).plain_value(text, 3)) << text;
       EXPECT_EQ(out, "before" + by_dom(text, indent)) << text;
+      std::string checked = "before";
+      py_json_writer(checked, indent).checked_plain_value(text, 3);
+      EXPECT_EQ(checked, out) << text;
     }
   }
   std::string deep;
