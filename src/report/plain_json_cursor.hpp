@@ -156,7 +156,9 @@ class plain_json_cursor {
       std::string_view k;
       if (!string(k) || key_count_ == keys_.size()) return false;
       for (std::size_t i = base; i < key_count_; ++i) {
-        if (keys_[i] == k) return false;
+        // Length and first byte first: most keys differ there, and memcmp is a call.
+        const std::string_view seen = keys_[i];
+        if (seen.size() == k.size() && (k.empty() || (seen[0] == k[0] && seen == k))) return false;
       }
       keys_[key_count_++] = k;
       if (!next_is(':')) return false;

@@ -1,6 +1,7 @@
 #include "report/report_internal.hpp"
 
 #include "common/json_writer.hpp"
+#include "core/small_copy.hpp"
 #include "report/plain_json_cursor.hpp"
 
 #include <algorithm>
@@ -191,6 +192,14 @@ bool plain_string(std::string_view s) noexcept {
 
 void py_json_writer::string(std::string_view s) {
   if (plain_string(s)) {
+    // One append, not three (two of them push_backs): most strings here are ids and names.
+    if (char quoted[96]; s.size() + 2 <= sizeof quoted) {
+      quoted[0] = '"';
+      detail::copy_bytes(quoted + 1, s.data(), s.size());
+      quoted[s.size() + 1] = '"';
+      out_.append(quoted, s.size() + 2);
+      return;
+    }
     out_ += '"';
     out_.append(s);
     out_ += '"';
@@ -404,7 +413,9 @@ class plain_copier {
 
  private:
   void room(std::size_t n) {
-    if (static_cast<std::size_t>(limit_ - at_) >= n) return;
+    if (static_cast<std::size_t>(limit_ - at_) < n) [[unlikely]] grow(n);
+  }
+  [[gnu::noinline]] void grow(std::size_t n) {
     const auto used = static_cast<std::size_t>(at_ - out_.data());
     out_.resize(std::max(out_.size() * 2, used + n + 256));
     at_ = out_.data() + used;
@@ -414,9 +425,10 @@ class plain_copier {
     room(1);
     *at_++ = c;
   }
+  // Tokens and keys are mostly short: a copy inline, not a call into libc.
   void put(std::string_view s) {
     room(s.size());
-    if (!s.empty()) std::memcpy(at_, s.data(), s.size());  // an empty view may be null
+    detail::copy_bytes(at_, s.data(), s.size());
     at_ += s.size();
   }
   // As py_json_writer::newline().
@@ -425,13 +437,18 @@ class plain_copier {
     const auto n = static_cast<std::size_t>(level) * static_cast<std::size_t>(indent_);
     room(n + 1);
     *at_++ = '\n';
-    std::memset(at_, ' ', n);
+    static constexpr std::string_view spaces = "                                ";  // 32
+    if (n <= spaces.size()) {
+      detail::copy_bytes(at_, spaces.data(), n);
+    } else {
+      std::memset(at_, ' ', n);
+    }
     at_ += n;
   }
   void put_string(std::string_view s) {
     room(s.size() + 2);
     *at_++ = '"';
-    if (!s.empty()) std::memcpy(at_, s.data(), s.size());
+    detail::copy_bytes(at_, s.data(), s.size());
     at_ += s.size();
     *at_++ = '"';
   }

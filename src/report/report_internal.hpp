@@ -98,8 +98,15 @@ class py_json_writer {
   /// A newline and the indentation of `level` (nothing on one line).
   void newline(int level) {
     if (indent_ <= 0) return;
+    // One append from a line break and spaces for the usual depths.
+    static constexpr std::string_view line = "\n                                                ";
+    const std::size_t n = static_cast<std::size_t>(level) * static_cast<std::size_t>(indent_);
+    if (n < line.size()) {
+      out_.append(line.data(), n + 1);
+      return;
+    }
     out_ += '\n';
-    out_.append(static_cast<std::size_t>(level) * static_cast<std::size_t>(indent_), ' ');
+    out_.append(n, ' ');
   }
   void string(std::string_view s);
   void key(std::string_view k) {
