@@ -369,8 +369,15 @@ class plain_copier {
         }
         case '}':
         case ']': close(c, false); ++p; break;
-        case ',': item(false); ++p; break;
-        case ':': put(": "); ++p; break;
+        // Python's separators are ", " and ": ": their space is skipped here, not in a turn.
+        case ',':
+          item(false);
+          p += p + 1 != end && p[1] == ' ' ? 2 : 1;
+          break;
+        case ':':
+          put(": ");
+          p += p + 1 != end && p[1] == ' ' ? 2 : 1;
+          break;
         case '"': {
           const void* quote = std::memchr(p + 1, '"', static_cast<std::size_t>(end - p - 1));
           const char* q = quote != nullptr ? static_cast<const char*>(quote) + 1 : end;
