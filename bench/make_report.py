@@ -453,7 +453,9 @@ def main():
                  "(rdtsc) below Python OSProfiler's no-op notifier, so a 100x margin needs a span within %s of "
                  "the clock_gettime floor. osprof's span (p50 %s to %s across drivers) is %s to %s the floor with "
                  "osprof's own event size (two 256-byte events with rdtsc: %s); the rest is osprof's work on "
-                 "the caller's thread (ids, the profiler's stack, encoding the info, queue credits)." % (
+                 "the caller's thread, which in these bursts goes with the number of pushes more than with "
+                 "what is encoded: a span without info costs about as much, and `hold_starts` (one push per "
+                 "span) about 0.7x (bench/comparisons, 2026-12-06f and 2026-12-07b)." % (
                      fmt_x(py_noop / fc), fmt_x(py_noop / ft), fmt_x(py_noop / 100 / fc),
                      fmt_ns(min(spans)), fmt_ns(max(spans)),
                      fmt_x(min(spans) / f256) if f256 else "–", fmt_x(max(spans) / f256) if f256 else "–",
