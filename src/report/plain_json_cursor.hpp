@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstring>
 #include <string_view>
 
 #include "common/json_writer.hpp"
@@ -157,10 +158,13 @@ class plain_json_cursor {
       if (!string(k) || key_count_ == keys_.size()) return false;
       for (std::size_t i = base; i < key_count_; ++i) {
         // Length and first byte first: most keys differ there, and memcmp is a call.
-        const std::string_view seen = keys_[i];
-        if (seen.size() == k.size() && (k.empty() || (seen[0] == k[0] && seen == k))) return false;
+        const seen_key& seen = keys_[i];
+        if (seen.size == k.size() &&
+            (k.empty() || (seen.data[0] == k[0] && std::memcmp(seen.data, k.data(), k.size()) == 0))) {
+          return false;
+        }
       }
-      keys_[key_count_++] = k;
+      keys_[key_count_++] = {k.data(), k.size()};
       if (!next_is(':')) return false;
       ++p_;
       return member(k);
@@ -189,8 +193,13 @@ class plain_json_cursor {
 
   const char* p_;
   const char* end_;
-  // Keys of the open objects, as a stack (no allocation per text).
-  std::array<std::string_view, max_keys> keys_;
+  // Keys of the open objects, as a stack (no allocation per text). A trivial type, left
+  // uninitialised: a cursor per stored event would otherwise zero 48 entries each time.
+  struct seen_key {
+    const char* data;
+    std::size_t size;
+  };
+  std::array<seen_key, max_keys> keys_;
   std::size_t key_count_ = 0;
 };
 
