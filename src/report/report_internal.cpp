@@ -443,14 +443,14 @@ class plain_copier {
     if (indent_ <= 0) return;
     const auto n = static_cast<std::size_t>(level) * static_cast<std::size_t>(indent_);
     room(n + 1);
-    *at_++ = '\n';
-    static constexpr std::string_view spaces = "                                ";  // 32
-    if (n <= spaces.size()) {
-      detail::copy_bytes(at_, spaces.data(), n);
+    const std::string_view line = py_json_writer::line_break_and_spaces;
+    if (n < line.size()) {
+      detail::copy_bytes(at_, line.data(), n + 1);
     } else {
-      std::memset(at_, ' ', n);
+      *at_ = '\n';
+      std::memset(at_ + 1, ' ', n);
     }
-    at_ += n;
+    at_ += n + 1;
   }
   void put_string(std::string_view s) {
     room(s.size() + 2);

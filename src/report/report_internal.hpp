@@ -95,14 +95,15 @@ class py_json_writer {
  public:
   py_json_writer(std::string& out, int indent) : out_(out), indent_(indent) {}
 
+  /// A line break and the indentation of the usual depths: newline() writes from it in one copy.
+  static constexpr std::string_view line_break_and_spaces = "\n                                                ";
+
   /// A newline and the indentation of `level` (nothing on one line).
   void newline(int level) {
     if (indent_ <= 0) return;
-    // One append from a line break and spaces for the usual depths.
-    static constexpr std::string_view line = "\n                                                ";
     const std::size_t n = static_cast<std::size_t>(level) * static_cast<std::size_t>(indent_);
-    if (n < line.size()) {
-      out_.append(line.data(), n + 1);
+    if (n < line_break_and_spaces.size()) {
+      out_.append(line_break_and_spaces.data(), n + 1);
       return;
     }
     out_ += '\n';
