@@ -65,7 +65,7 @@ if ((smoke)); then
   gbench_min_time=0.01
   tp_seconds=0.3; over_seconds=0.3; mem_seconds=0.5; mem_caps=(4096); mem_rate=50000
   overloads=(2)
-  floor_rows=2000; rb_events=20000; read_events=200; read_runs=1; idle_seconds=1
+  floor_rows=2000; rb_events=20000; read_events=200; read_runs=1; idle_seconds=1; redis_turns=1
 else
   # Bursts of 20 spans every ~2 ms (Quill's method): 20,000 events/s, below what every
   # backend here takes, so the timed events are written, not dropped.
@@ -74,7 +74,7 @@ else
   gbench_min_time=0.5
   tp_seconds=4; over_seconds=3; mem_seconds=3; mem_caps=(16384 65536 262144); mem_rate=400000
   overloads=(1.5 3)
-  floor_rows=200000; rb_events=2000000; read_events=20000; read_runs=3; idle_seconds=60
+  floor_rows=200000; rb_events=2000000; read_events=20000; read_runs=3; idle_seconds=60; redis_turns=3
 fi
 
 # ---- servers
@@ -176,10 +176,25 @@ echo "== SQLite alone (no osprof code) into OSProfiler's table" >&2
 if [[ -n "$redis_cs" ]]; then
   redis_port="${redis_cs##*:}"
   echo "== redis-benchmark -P 512 -t lpush -d 300 on the same redis-server" >&2
+  lpush_rate() {  # clients -> LPUSH/s
+    redis-benchmark -p "$redis_port" -P 512 -t lpush -n "$rb_events" -d 300 -c "$1" --csv 2>/dev/null |
+      awk -F'","' '/^"LPUSH/ {print int($2)}'
+  }
   for clients in 1 50; do
     redis-cli -p "$redis_port" flushall >/dev/null
-    redis-benchmark -p "$redis_port" -P 512 -t lpush -n "$rb_events" -d 300 -c "$clients" --csv 2>/dev/null |
-      awk -F'","' -v c="$clients" '/^"LPUSH/ {print c, int($2)}' >>"$work/redis-benchmark.txt"
+    echo "$clients $(lpush_rate "$clients")" >>"$work/redis-benchmark.txt"
+  done
+  # The Redis goal compares the two, so they are measured in turns, each into an emptied
+  # server: a single pair minutes apart moved by half between runs on this shared machine.
+  for round in $(seq 1 "$redis_turns"); do
+    echo "== Redis in turns, round $round: redis-benchmark, then osprof bench" >&2
+    redis-cli -p "$redis_port" flushall >/dev/null
+    reference="$(lpush_rate 50)"
+    redis-cli -p "$redis_port" flushall >/dev/null
+    "$cli" bench --connection-string "$redis_cs" --duration "$tp_seconds" --overflow block --block-timeout 60000 \
+      --drain-timeout 120 --json "$work/redis-turn-$round.json" >/dev/null 2>&1
+    echo "$round $reference $(number "$work/redis-turn-$round.json" "throughput['written_events_per_s']")" \
+      >>"$work/redis-turns.txt"
   done
   echo "== reading one trace: osprof trace show against Python OSProfiler's" >&2
   redis-cli -p "$redis_port" flushall >/dev/null

@@ -111,6 +111,9 @@ def main():
         check(sorted(others["redis_benchmark_lpush_per_s"]) == ["1", "50"] and
               all(positive(v) for v in others["redis_benchmark_lpush_per_s"].values()),
               "redis-benchmark figures missing: %r" % others["redis_benchmark_lpush_per_s"])
+        turns = others.get("redis_turns") or []
+        check(len(turns) >= 1 and all(positive(t["redis_benchmark_lpush_per_s"]) and positive(t["osprof_events_per_s"])
+                                      for t in turns), "Redis rounds in turns missing: %r" % turns)
         reading = others["reading"]
         check(reading and reading["same_stats"] and positive(reading["speedup"]) and positive(reading["memory_ratio"]),
               "reading comparison missing, malformed or the reports differ: %r" % reading)
