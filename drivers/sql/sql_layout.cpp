@@ -33,7 +33,7 @@ std::optional<std::string> decode_data(std::string_view data) {
 
 }  // namespace
 
-std::vector<std::string> data_table_ddl(dialect d) {
+std::vector<std::string> data_table_ddl(dialect d, index_set which) {
   // SQLAlchemy 1.4's DDL for Python's Table (Integer primary key, String(n), JSON).
   const char* id = d == dialect::postgresql ? "id SERIAL NOT NULL"
                    : d == dialect::mysql    ? "id INTEGER NOT NULL AUTO_INCREMENT"
@@ -45,6 +45,7 @@ std::vector<std::string> data_table_ddl(dialect d) {
                 "name VARCHAR(255),\n\tdata JSON,\n\tPRIMARY KEY (id)\n)");
   for (std::string_view column : columns) {
     if (column == "data") continue;
+    if (which == index_set::reading && column != "base_id" && column != "timestamp") continue;
     out.push_back("CREATE INDEX IF NOT EXISTS ix_data_" + std::string(column) + " ON data (" + std::string(column) + ")");
   }
   return out;

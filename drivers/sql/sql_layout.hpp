@@ -20,9 +20,15 @@ enum class dialect : std::uint8_t { sqlite, postgresql, mysql };
 /// The table Python's SQLAlchemy driver (osprofiler/drivers/sqlalchemy_driver.py) creates.
 inline constexpr std::string_view data_table = "data";
 
-/// Statements that create `data` and its eight indexes, each only if missing, with the column
-/// types SQLAlchemy 1.4 gives `Integer` primary keys, `String(n)` and `JSON` in each dialect.
-std::vector<std::string> data_table_ddl(dialect d);
+/// Which of `data`'s indexes a writer creates when they are missing.
+enum class index_set : std::uint8_t {
+  all,      ///< the eight SQLAlchemy creates, one per column (ix_data_<column>)
+  reading,  ///< ix_data_base_id and ix_data_timestamp: what `trace show` and the `trace list` walk use
+};
+
+/// Statements that create `data` and its indexes (`which`), each only if missing, with the
+/// column types SQLAlchemy 1.4 gives `Integer` primary keys, `String(n)` and `JSON` in each dialect.
+std::vector<std::string> data_table_ddl(dialect d, index_set which = index_set::all);
 
 /// The writers table: one row per writer (a random id) holding the number of the last batch it
 /// stored, advanced in the same transaction as the batch's rows. A CHECK constraint makes

@@ -40,6 +40,9 @@ struct sqlite_options {
   // outgrow it within seconds and every insert then reads its index pages back through the
   // kernel. A larger cache keeps them in memory; it is allocated as pages are used.
   std::uint64_t cache_mib = 64;
+  // Each index costs every insert a B-tree update; six of the eight serve only `trace list`'s
+  // filters (and two, over random ids, nothing osprof or OSProfiler reads).
+  sql::index_set indexes = sql::index_set::all;
 };
 
 struct statement {
@@ -104,7 +107,7 @@ class database {
     // 1000 pages, SQLite's default, ran after almost every batch. 16384 pages: a WAL of up to
     // 64 MiB between checkpoints.
     exec("PRAGMA wal_autocheckpoint=16384");
-    for (const std::string& statement : sql::data_table_ddl(sql::dialect::sqlite)) exec(statement.c_str());
+    for (const std::string& statement : sql::data_table_ddl(sql::dialect::sqlite, opts_.indexes)) exec(statement.c_str());
   }
 
   ~database() {
@@ -278,7 +281,7 @@ class sqlite_runner final : public sql::query_runner {
 };
 
 sqlite_options parse_options(const connection_string& cs) {
-  cs.check_params({"busy_timeout_ms", "synchronous", "cache_mib"});
+  cs.check_params({"busy_timeout_ms", "synchronous", "cache_mib", "indexes"});
   if (!cs.host.empty()) {
     throw error("invalid connection string '" + cs.redacted +
                 "': sqlite:// takes a file path, not a host; write sqlite:///relative/path.db or "
@@ -309,6 +312,11 @@ sqlite_options parse_options(const connection_string& cs) {
       throw error("invalid connection string '" + cs.redacted + "': option 'synchronous' must be off, normal, full or extra");
     }
     o.synchronous = s;
+  }
+  if (auto v = cs.param("indexes")) {
+    if (*v == "all") o.indexes = sql::index_set::all;
+    else if (*v == "reading") o.indexes = sql::index_set::reading;
+    else throw error("invalid connection string '" + cs.redacted + "': option 'indexes' must be all or reading");
   }
   return o;
 }

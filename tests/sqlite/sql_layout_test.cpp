@@ -46,6 +46,17 @@ TEST(SqlLayout, TheDdlIsSQLAlchemysForEachDialect) {
   EXPECT_NE(sql::data_table_ddl(sql::dialect::sqlite)[0].find("id INTEGER NOT NULL,"), std::string::npos);
 }
 
+// The reading set: the same table, and only the two indexes that trace show and the trace list
+// walk use.
+TEST(SqlLayout, TheReadingIndexSetIsTheTableAndTwoIndexes) {
+  const auto all = sql::data_table_ddl(sql::dialect::sqlite, sql::index_set::all);
+  const auto reading = sql::data_table_ddl(sql::dialect::sqlite, sql::index_set::reading);
+  ASSERT_EQ(reading.size(), 3u);
+  EXPECT_EQ(reading[0], all[0]);
+  EXPECT_EQ(reading[1], "CREATE INDEX IF NOT EXISTS ix_data_timestamp ON data (timestamp)");
+  EXPECT_EQ(reading[2], "CREATE INDEX IF NOT EXISTS ix_data_base_id ON data (base_id)");
+}
+
 TEST(SqlLayout, AnEventBecomesPythonsRow) {
   sql::row r;
   sql::make_row(event("wsgi-start", R"({"request": {"path": "/caf\u00e9"}, "host": "vm"})"), r);

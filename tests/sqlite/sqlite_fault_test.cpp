@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <sqlite3.h>
 
@@ -107,6 +108,40 @@ TEST_F(SqliteFaults, CacheSizeOutOfRangeIsAClearError) {
     EXPECT_NE(m.find("cache_mib"), std::string::npos) << bad << ": " << m;
   }
   EXPECT_EQ(start_error("sqlite:///" + (dir_ / "c.db").string() + "?cache_mib=8"), "");
+}
+
+// The data table's indexes in `db`, sorted by name.
+std::vector<std::string> indexes(const fs::path& db) {
+  std::vector<std::string> out;
+  sqlite3* h = nullptr;
+  if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return {"cannot open"};
+  sqlite3_stmt* q = nullptr;
+  if (sqlite3_prepare_v2(h, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'data' ORDER BY name", -1,
+                         &q, nullptr) == SQLITE_OK) {
+    while (sqlite3_step(q) == SQLITE_ROW) out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(q, 0)));
+  }
+  sqlite3_finalize(q);
+  sqlite3_close(h);
+  return out;
+}
+
+TEST_F(SqliteFaults, TheIndexesOptionChoosesTheIndexesAWriterCreates) {
+  const std::string path = "sqlite:///" + (dir_ / "i.db").string();
+  for (const char* bad : {"none", "All", "", "base_id"}) {
+    const std::string m = start_error(path + "?indexes=" + bad);
+    EXPECT_NE(m.find("option 'indexes' must be all or reading"), std::string::npos) << bad << ": " << m;
+  }
+  EXPECT_FALSE(fs::exists(dir_ / "i.db")) << "a refused option still created the file";
+
+  ASSERT_EQ(start_error(path + "?indexes=reading"), "");
+  EXPECT_EQ(indexes(dir_ / "i.db"), (std::vector<std::string>{"ix_data_base_id", "ix_data_timestamp"}));
+  // A later writer with the default adds what is missing: a file has what any of its writers asked for.
+  ASSERT_EQ(start_error(path), "");
+  EXPECT_EQ(indexes(dir_ / "i.db"),
+            (std::vector<std::string>{"ix_data_base_id", "ix_data_host", "ix_data_name", "ix_data_parent_id",
+                                      "ix_data_project", "ix_data_service", "ix_data_timestamp", "ix_data_trace_id"}));
+  ASSERT_EQ(start_error(path + "?indexes=reading"), "");
+  EXPECT_EQ(indexes(dir_ / "i.db").size(), 8u) << "a reading writer dropped indexes it did not create";
 }
 
 // Batches go in as 32-row statements plus single rows for the rest: every event is stored once,
