@@ -228,6 +228,7 @@ def main():
         return load(path) if os.path.exists(path) else None
 
     sqlite_floor = load_if("sqlite-floor.json")
+    sqlite_reading = load_if("sqlite-reading-indexes.json")  # ?indexes=reading, batches of 4096
     reading = load_if("read.json")
     idle = load_if("idle.json")
     redis_benchmark = {}
@@ -250,6 +251,7 @@ def main():
         if os.path.exists(path):
             producer_runs.append((n, load(path)))
     others = {"sqlite_floor": sqlite_floor, "reading": reading, "idle": idle,
+              "sqlite_reading_indexes_events_per_s": sqlite_reading and sqlite_reading["throughput"]["written_events_per_s"],
               "redis_benchmark_lpush_per_s": {str(k): v for k, v in redis_benchmark.items()},
               "redis_turns": redis_turns,
               "producers_null": [{"producers": n, "written_events_per_s": t["throughput"]["written_events_per_s"],
@@ -305,9 +307,18 @@ def main():
             alone = {x["name"]: x["rows_per_s"] for x in sqlite_floor["variants"]}
             layout = next((r for n, r in alone.items() if n.startswith("OSProfiler's layout") and "NORMAL" in n), None)
             bare = next((r for n, r in alone.items() if n.startswith("no index")), None)
-            text += "; SQLite alone: %s into OSProfiler's layout, %s with no index" % (fmt_rate(layout), fmt_rate(bare))
+            two = next((r for n, r in alone.items() if "indexes=reading" in n), None)
+            text += "; SQLite alone: %s into OSProfiler's layout, %s with the base_id and timestamp indexes only, " \
+                    "%s with no index" % (fmt_rate(layout), fmt_rate(two), fmt_rate(bare))
+        met = v >= 300e3
+        if sqlite_reading and sqlite_reading["events"]["dropped"] == 0:
+            # The documented high-rate settings; the default (above) keeps OSProfiler's eight indexes.
+            high = sqlite_reading["throughput"]["written_events_per_s"]
+            text = "with `?indexes=reading` and batches of 4096: %s; with the defaults (eight indexes, batches " \
+                   "of 512): %s" % (fmt_rate(high), text)
+            met = met or high >= 300e3
         goals.append({"driver": "sqlite", "goal": "at least 300 k events/s sustained", "value": v, "text": text,
-                      "met": v >= 300e3})
+                      "met": met})
     redis_goal = ("at least 1.5 M events/s or 60 % of `redis-benchmark -P 512 -t lpush -d 300` (50 clients, its "
                   "default), whichever is lower")
     if redis_turns:
@@ -643,6 +654,10 @@ def main():
                 L.append("")
                 L.append("osprof into `sqlite://` (default settings, the throughput table above): %s." %
                          fmt_rate(sq["zero_drop_events_per_s"]))
+            if sqlite_reading:
+                L.append("")
+                L.append("osprof into `sqlite://...?indexes=reading` with `--batch-size 4096`, zero drops, into a new "
+                         "file: %s." % fmt_rate(sqlite_reading["throughput"]["written_events_per_s"]))
             L.append("")
         if redis_benchmark:
             L.append("**redis-benchmark** on the same redis-server: `redis-benchmark -P 512 -t lpush -d 300`: %s." % (

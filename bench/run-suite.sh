@@ -173,6 +173,11 @@ done
 # big trace against Python OSProfiler, an idle emitter
 echo "== SQLite alone (no osprof code) into OSProfiler's table" >&2
 "$sqlite_floor" --rows "$floor_rows" --batch 512 --dir "$work" --json "$work/sqlite-floor.json" >"$work/sqlite-floor.txt"
+echo "== sqlite:// with ?indexes=reading and batches of 4096 (the high-rate settings, drivers/sqlite/README.md)" >&2
+"$cli" bench --connection-string "sqlite:///$work/reading-indexes.db?indexes=reading" --batch-size 4096 \
+  --duration "$tp_seconds" --overflow block --block-timeout 60000 --drain-timeout 120 \
+  --json "$work/sqlite-reading-indexes.json" >/dev/null 2>&1
+rm -f "$work/reading-indexes.db" "$work/reading-indexes.db-wal" "$work/reading-indexes.db-shm"
 if [[ -n "$redis_cs" ]]; then
   redis_port="${redis_cs##*:}"
   echo "== redis-benchmark -P 512 -t lpush -d 300 on the same redis-server" >&2

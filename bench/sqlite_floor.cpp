@@ -5,7 +5,8 @@
 // driver does: WAL, a 64 MiB page cache, 32-row INSERT statements prepared once, one
 // transaction per batch, a checkpoint every 16384 pages. Variants:
 //   - the layout: OSProfiler's (eight indexes), without the two indexes over random ids
-//     (trace_id, parent_id), without any index;
+//     (trace_id, parent_id), base_id and timestamp only (the driver's ?indexes=reading),
+//     without any index;
 //   - the durability: synchronous=NORMAL (the driver's default) and OFF.
 // Run it next to `osprof bench --connection-string sqlite://...` (bench/run-suite.sh does) to
 // tell what the driver costs from what SQLite and the schema cost.
@@ -177,6 +178,7 @@ int main(int argc, char** argv) {
       {"OSProfiler's layout (8 indexes), synchronous=NORMAL", all, "NORMAL"},
       {"OSProfiler's layout (8 indexes), synchronous=OFF", all, "OFF"},
       {"without the trace_id and parent_id indexes, synchronous=NORMAL", no_random, "NORMAL"},
+      {"base_id and timestamp indexes only (?indexes=reading), synchronous=NORMAL", {"timestamp", "base_id"}, "NORMAL"},
       {"no index, synchronous=NORMAL", {}, "NORMAL"},
   };
   const std::string path = dir + "/osprof-sqlite-floor-" + std::to_string(::getpid()) + ".db";

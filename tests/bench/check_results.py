@@ -98,8 +98,10 @@ def main():
 
     others = r["other_programs"]
     floor = others["sqlite_floor"]
-    check(floor and len(floor["variants"]) == 4 and all(positive(v["rows_per_s"]) for v in floor["variants"]),
+    check(floor and len(floor["variants"]) == 5 and all(positive(v["rows_per_s"]) for v in floor["variants"]),
           "SQLite floor missing or malformed: %r" % floor)
+    check(positive(others.get("sqlite_reading_indexes_events_per_s")),
+          "sqlite:// with ?indexes=reading not measured: %r" % others.get("sqlite_reading_indexes_events_per_s"))
     if "null" in names:
         runs = others["producers_null"]
         check([x["producers"] for x in runs] == [1, 2, 4] and all(positive(x["written_events_per_s"]) and
