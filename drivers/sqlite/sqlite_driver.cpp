@@ -9,8 +9,10 @@
 // can read while a service writes.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include <boost/asio/co_spawn.hpp>
@@ -24,6 +26,7 @@
 
 #include "drivers/sql/sql_layout.hpp"
 #include "drivers/sql/sql_reader.hpp"
+#include "drivers/sqlite/wal_checkpointer.hpp"
 
 namespace osprof::detail {
 
@@ -40,6 +43,9 @@ struct sqlite_options {
   // outgrow it within seconds and every insert then reads its index pages back through the
   // kernel. A larger cache keeps them in memory; it is allocated as pages are used.
   std::uint64_t cache_mib = 64;
+  // WAL size that starts a checkpoint (copying the WAL back into the database file). A larger
+  // WAL means fewer checkpoints and more disk; readers also search a longer WAL.
+  std::uint64_t wal_checkpoint_mib = 64;
   // Each index costs every insert a B-tree update; six of the eight serve only `trace list`'s
   // filters (and two, over random ids, nothing osprof or OSProfiler reads).
   sql::index_set indexes = sql::index_set::all;
@@ -102,16 +108,20 @@ class database {
     exec(("PRAGMA synchronous=" + opts_.synchronous).c_str());
     exec(("PRAGMA cache_size=-" + std::to_string(opts_.cache_mib * 1024)).c_str());
     exec("PRAGMA temp_store=MEMORY");
-    // Each commit appends every page it dirtied to the WAL, and with random ids in three indexes
-    // that is several pages per row; checkpointing (copying the WAL back and syncing) every
-    // 1000 pages, SQLite's default, ran after almost every batch. 16384 pages: a WAL of up to
-    // 64 MiB between checkpoints.
-    exec("PRAGMA wal_autocheckpoint=16384");
     for (const std::string& statement : sql::data_table_ddl(sql::dialect::sqlite, opts_.indexes)) exec(statement.c_str());
+    // Each commit appends every page it dirtied to the WAL, and with random ids in three indexes
+    // that is several pages per row; checkpointing every 1000 pages, SQLite's default, ran after
+    // almost every batch. Checkpoints start at wal_checkpoint_mib of WAL instead, on the
+    // checkpointer's thread; SQLite's own (on this connection) is off.
+    if (opts_.path != ":memory:") {
+      checkpointer_ = std::make_unique<sqlite::wal_checkpointer>(db_, opts_.path, opts_.synchronous,
+                                                                 opts_.wal_checkpoint_mib << 20);
+    }
   }
 
   ~database() {
     join();
+    checkpointer_.reset();
     sqlite3_close_v2(db_);
   }
 
@@ -143,6 +153,7 @@ class database {
 
   sqlite_options opts_;
   sqlite3* db_ = nullptr;
+  std::unique_ptr<sqlite::wal_checkpointer> checkpointer_;
   asio::thread_pool pool_{1};
 };
 
@@ -281,7 +292,7 @@ class sqlite_runner final : public sql::query_runner {
 };
 
 sqlite_options parse_options(const connection_string& cs) {
-  cs.check_params({"busy_timeout_ms", "synchronous", "cache_mib", "indexes"});
+  cs.check_params({"busy_timeout_ms", "synchronous", "cache_mib", "indexes", "wal_checkpoint_mib"});
   if (!cs.host.empty()) {
     throw error("invalid connection string '" + cs.redacted +
                 "': sqlite:// takes a file path, not a host; write sqlite:///relative/path.db or "
@@ -304,6 +315,12 @@ sqlite_options parse_options(const connection_string& cs) {
       throw error("invalid connection string '" + cs.redacted + "': option 'cache_mib' must be 1 to 65536 (MiB)");
     }
     o.cache_mib = *v;
+  }
+  if (auto v = cs.param_uint("wal_checkpoint_mib")) {
+    if (*v < 1 || *v > 65536) {
+      throw error("invalid connection string '" + cs.redacted + "': option 'wal_checkpoint_mib' must be 1 to 65536 (MiB)");
+    }
+    o.wal_checkpoint_mib = *v;
   }
   if (auto v = cs.param("synchronous")) {
     std::string s(*v);

@@ -144,6 +144,40 @@ TEST_F(SqliteFaults, TheIndexesOptionChoosesTheIndexesAWriterCreates) {
   EXPECT_EQ(indexes(dir_ / "i.db").size(), 8u) << "a reading writer dropped indexes it did not create";
 }
 
+TEST_F(SqliteFaults, WalCheckpointSizeOutOfRangeIsAClearError) {
+  for (const char* bad : {"0", "65537", "big"}) {
+    const std::string m = start_error("sqlite:///" + (dir_ / "w.db").string() + "?wal_checkpoint_mib=" + bad);
+    EXPECT_NE(m.find("wal_checkpoint_mib"), std::string::npos) << bad << ": " << m;
+  }
+}
+
+// Checkpoints run on a thread of their own once the WAL reaches wal_checkpoint_mib: the
+// database file takes the rows while the writer waits for nothing, and nothing is lost.
+TEST_F(SqliteFaults, TheWalIsCheckpointedInTheBackgroundWithoutLosingRows) {
+  const fs::path db = dir_ / "w.db";
+  const fs::path wal = dir_ / "w.db-wal";
+  osprof::options o;
+  o.connection_string = "sqlite:///" + db.string() + "?wal_checkpoint_mib=1";
+  o.batch_size = 512;
+  osprof::emitter tracing(o);
+  osprof::init("k");
+  for (int i = 0; i < 2000; ++i) {
+    OSPROF_START("point", {{"db", {{"statement", "SELECT 1"}, {"params", i}}}});
+    OSPROF_STOP();
+  }
+  osprof::clean();
+  ASSERT_TRUE(tracing.flush(30s));
+  // Below four times the setting the writer never checkpoints itself (and SQLite's own
+  // automatic checkpoint is off), so only the checkpointer moves pages into the file.
+  ASSERT_LT(fs::file_size(wal), 4u << 20) << "the writer's own checkpoint would hide the checkpointer's";
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (fs::file_size(db) < (1u << 20) && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
+  EXPECT_GE(fs::file_size(db), 1u << 20) << "no checkpoint copied the WAL into the database file";
+  EXPECT_EQ(rows(db), 4000);
+  ASSERT_TRUE(tracing.shutdown(30s));
+  EXPECT_EQ(rows(db), 4000);
+}
+
 // Batches go in as 32-row statements plus single rows for the rest: every event is stored once,
 // whatever the batch size.
 TEST_F(SqliteFaults, EveryRowOfBatchesOfAnySizeIsStoredOnce) {
