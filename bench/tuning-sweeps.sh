@@ -79,6 +79,9 @@ done
 # SQLite's own durability setting next to batch size (the driver's ?synchronous=, default normal).
 sweep "sqlite-synchronous-off-batch-size" "sqlite:///$work/batch-sync-off.db?synchronous=off" \
   --overflow block --block-timeout 60000 --sweep batch-size=64,1024,4096
+# And with only the two indexes reading uses (the driver's ?indexes=reading, default all).
+sweep "sqlite-reading-indexes-batch-size" "sqlite:///$work/batch-reading.db?indexes=reading" \
+  --overflow block --block-timeout 60000 --sweep batch-size=512,1024,4096,16384
 
 # 2. Flush interval at a low rate (2,000 events/s): how long events wait in partial batches
 #    versus how many writes the backend sees.
