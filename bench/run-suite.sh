@@ -74,7 +74,7 @@ else
   gbench_min_time=0.5
   tp_seconds=4; over_seconds=3; mem_seconds=3; mem_caps=(16384 65536 262144); mem_rate=400000
   overloads=(1.5 3)
-  floor_rows=200000; rb_events=2000000; read_events=20000; read_runs=3; idle_seconds=60; redis_turns=3
+  floor_rows=200000; rb_events=2000000; read_events=20000; read_runs=5; idle_seconds=60; redis_turns=3
 fi
 
 # ---- servers
