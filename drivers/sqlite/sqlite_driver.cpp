@@ -46,8 +46,8 @@ struct sqlite_options {
   // WAL size that starts a checkpoint (copying the WAL back into the database file). A larger
   // WAL means fewer checkpoints and more disk; readers also search a longer WAL.
   std::uint64_t wal_checkpoint_mib = 64;
-  // Each index costs every insert a B-tree update; six of the eight serve only `trace list`'s
-  // filters (and two, over random ids, nothing osprof or OSProfiler reads).
+  // Each index costs every insert a B-tree update. Of the eight, base_id and timestamp serve
+  // reading traces, four serve `osprof serve`'s field filters, two (random ids) nothing at all.
   sql::index_set indexes = sql::index_set::all;
 };
 
