@@ -86,21 +86,29 @@ TEST_F(SqlitePython, PythonsSqlDriverReadsWhatOsprofWrote) {
   EXPECT_EQ(ok(peer + " list " + url_), id + "\n");
 }
 
-// A file written with only the reading indexes (?indexes=reading) is still Python's to read.
-TEST_F(SqlitePython, PythonsSqlDriverReadsAFileWithOnlyTheReadingIndexes) {
+// A file written with only the reading indexes (?indexes=reading) is still Python's to read
+// and to write into (its driver adds no index to a table that exists).
+TEST_F(SqlitePython, PythonsSqlDriverReadsAndWritesAFileWithOnlyTheReadingIndexes) {
   const std::string demo = ok(cli + " demo --connection-string '" + url_ + "?indexes=reading'");
   const auto at = demo.find("trace show ");
   ASSERT_NE(at, std::string::npos) << demo;
   const std::string id = demo.substr(at + 11, 36);
-  EXPECT_EQ(ok("/usr/bin/python3 -c \"import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("
-               "'SELECT count(*) FROM sqlite_master WHERE type = \\'index\\'').fetchone()[0])\" " +
-               (dir_ / "traces.db").string()),
-            "2\n");
+  const std::string count_indexes =
+      "/usr/bin/python3 -c \"import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("
+      "'SELECT count(*) FROM sqlite_master WHERE type = \\'index\\'').fetchone()[0])\" " +
+      (dir_ / "traces.db").string();
+  EXPECT_EQ(ok(count_indexes), "2\n");
   const std::string theirs = ok(peer + " report " + url_ + " " + id);
   ASSERT_NE(theirs.find("\"driver\""), std::string::npos) << theirs;
   EXPECT_NE(theirs.find("\"std::runtime_error\""), std::string::npos) << theirs;
   EXPECT_EQ(osprof_report(id), theirs);
   EXPECT_EQ(ok(peer + " list " + url_), id + "\n");
+
+  std::string python_id = ok(peer + " write " + url_);
+  ASSERT_EQ(python_id.size(), 37u) << python_id;
+  python_id.pop_back();
+  EXPECT_EQ(osprof_report(python_id), ok(peer + " report " + url_ + " " + python_id));
+  EXPECT_EQ(ok(count_indexes), "2\n");
 }
 
 // What the README says of Python's command line: it cannot open a sqlite:// string.
