@@ -15,7 +15,7 @@ my_options my_options::from(const connection_string& cs) {
     }
   }
   cs.check_params({"unix_socket", "charset", "connect_timeout", "read_timeout", "write_timeout", "ssl", "ssl_ca",
-                   "ssl_capath", "ssl_cert", "ssl_key", "ssl_cipher", "ssl_verify_cert", "ssl_check_hostname", "dedup"});
+                   "ssl_capath", "ssl_cert", "ssl_key", "ssl_cipher", "ssl_verify_cert", "ssl_check_hostname", "dedup", "indexes"});
   my_options o;
   o.host = cs.host;
   o.port = cs.port_or(3306);
@@ -37,6 +37,7 @@ my_options my_options::from(const connection_string& cs) {
   o.read_timeout_s = seconds("read_timeout");
   o.write_timeout_s = seconds("write_timeout");
   o.dedup = cs.param_bool("dedup").value_or(true);
+  o.indexes = sql::index_set_param(cs);
   for (const auto& [key, field] : {std::pair{"ssl_ca", &o.ssl_ca}, std::pair{"ssl_capath", &o.ssl_capath},
                                    std::pair{"ssl_cert", &o.ssl_cert}, std::pair{"ssl_key", &o.ssl_key},
                                    std::pair{"ssl_cipher", &o.ssl_cipher}}) {

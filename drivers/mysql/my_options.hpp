@@ -9,6 +9,8 @@
 
 #include <osprof/connection_string.hpp>
 
+#include "drivers/sql/sql_layout.hpp"
+
 namespace osprof::detail::mysql {
 
 struct my_options {
@@ -27,6 +29,8 @@ struct my_options {
   std::string ssl_ca, ssl_capath, ssl_cert, ssl_key, ssl_cipher;
   /// Keep osprof_writers, so that a batch retried after a lost connection is stored once.
   bool dedup = true;
+  /// The indexes `data` gets when this writer creates it (?indexes=all|reading).
+  sql::index_set indexes = sql::index_set::all;
   /// The server for messages: mysql://user@host:port/database, no password.
   std::string where;
 

@@ -74,7 +74,7 @@ asio::awaitable<void> my_writer::set_up_connection() {
   // As Python's create_all(): only what is missing. IF NOT EXISTS keeps a concurrent creator
   // harmless (MariaDB's DDL takes a metadata lock).
   std::vector<std::string> ddl;
-  if (!has_data) ddl = sql::data_table_ddl(sql::dialect::mysql);
+  if (!has_data) ddl = sql::data_table_ddl(sql::dialect::mysql, conn_.options().indexes);
   if (dedup && !has_writers) ddl.push_back(sql::writers_table_ddl(sql::dialect::mysql));
   if (!ddl.empty()) {
     std::string text;

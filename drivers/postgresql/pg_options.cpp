@@ -31,10 +31,12 @@ pg_options pg_options::from(const connection_string& cs) {
   }
   std::vector<std::string_view> known(libpq_keywords.begin(), libpq_keywords.end());
   known.push_back("dedup");
+  known.push_back("indexes");
   cs.check_params(std::span<const std::string_view>(known));
 
   pg_options o;
   if (auto v = cs.param_bool("dedup")) o.dedup = *v;
+  o.indexes = sql::index_set_param(cs);
   std::string host = cs.host;
   if (auto h = cs.param("host")) {
     if (!host.empty()) cs.fail("the host is given twice (in the URL and as ?host=)");
@@ -48,7 +50,7 @@ pg_options pg_options::from(const connection_string& cs) {
   if (database.find('/') != std::string::npos) cs.fail("the database name '" + database + "' has a '/'");
   if (!database.empty()) o.keywords.emplace_back("dbname", database);
   for (const auto& [key, value] : cs.params) {
-    if (key == "host" || key == "dedup") continue;
+    if (key == "host" || key == "dedup" || key == "indexes") continue;  // osprof's, not libpq's
     o.keywords.emplace_back(key, value);
   }
   if (!cs.param("fallback_application_name")) o.keywords.emplace_back("fallback_application_name", "osprof");

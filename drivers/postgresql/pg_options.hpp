@@ -10,6 +10,8 @@
 
 #include <osprof/connection_string.hpp>
 
+#include "drivers/sql/sql_layout.hpp"
+
 namespace osprof::detail::postgresql {
 
 struct pg_options {
@@ -19,6 +21,8 @@ struct pg_options {
   std::string where;
   /// Keep osprof_writers, so that a batch retried after a lost connection is stored once.
   bool dedup = true;
+  /// The indexes `data` gets when this writer creates it (?indexes=all|reading).
+  sql::index_set indexes = sql::index_set::all;
 
   /// Throws osprof::error for an unknown or bad option (the message never has the password).
   static pg_options from(const connection_string& cs);

@@ -116,7 +116,7 @@ asio::awaitable<void> pg_writer::set_up_connection() {
     ddl.push_back({"BEGIN"});
     ddl.push_back({"SELECT pg_advisory_xact_lock(7310014163391308647)"});  // "osprofsq"
     if (!has_data) {
-      for (auto& s : sql::data_table_ddl(sql::dialect::postgresql)) ddl.push_back({std::move(s)});
+      for (auto& s : sql::data_table_ddl(sql::dialect::postgresql, conn_.options().indexes)) ddl.push_back({std::move(s)});
     }
     if (dedup && !has_writers) ddl.push_back({sql::writers_table_ddl(sql::dialect::postgresql)});
     ddl.push_back({"COMMIT"});

@@ -33,6 +33,13 @@ std::optional<std::string> decode_data(std::string_view data) {
 
 }  // namespace
 
+index_set index_set_param(const connection_string& cs) {
+  const auto v = cs.param("indexes");
+  if (!v || *v == "all") return index_set::all;
+  if (*v == "reading") return index_set::reading;
+  cs.fail("option 'indexes' must be all or reading");
+}
+
 std::vector<std::string> data_table_ddl(dialect d, index_set which) {
   // SQLAlchemy 1.4's DDL for Python's Table (Integer primary key, String(n), JSON).
   const char* id = d == dialect::postgresql ? "id SERIAL NOT NULL"

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include <osprof/connection_string.hpp>
 #include <osprof/driver.hpp>
 
 namespace osprof::detail::sql {
@@ -25,6 +26,10 @@ enum class index_set : std::uint8_t {
   all,      ///< the eight SQLAlchemy creates, one per column (ix_data_<column>)
   reading,  ///< ix_data_base_id and ix_data_timestamp: what `trace show` and the `trace list` walk use
 };
+
+/// The connection string's `indexes` option (`all` or `reading`); `all` when absent. Throws
+/// osprof::error naming the option for any other value.
+index_set index_set_param(const connection_string& cs);
 
 /// Statements that create `data` and its indexes (`which`), each only if missing, with the
 /// column types SQLAlchemy 1.4 gives `Integer` primary keys, `String(n)` and `JSON` in each dialect.

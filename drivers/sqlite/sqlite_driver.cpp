@@ -330,11 +330,7 @@ sqlite_options parse_options(const connection_string& cs) {
     }
     o.synchronous = s;
   }
-  if (auto v = cs.param("indexes")) {
-    if (*v == "all") o.indexes = sql::index_set::all;
-    else if (*v == "reading") o.indexes = sql::index_set::reading;
-    else throw error("invalid connection string '" + cs.redacted + "': option 'indexes' must be all or reading");
-  }
+  o.indexes = sql::index_set_param(cs);
   return o;
 }
 

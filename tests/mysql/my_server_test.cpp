@@ -70,6 +70,30 @@ TEST_F(MyServer, EmitterWritesOSProfilersLayoutAndTheReportReadsItBack) {
   EXPECT_TRUE(osprof::read_report(my_.url(db_), "00000000-0000-0000-0000-000000000000").empty());
 }
 
+// ?indexes=reading: a table this writer creates gets the two indexes reading uses, not eight.
+TEST_F(MyServer, TheIndexesOptionChoosesTheIndexesOfTheTableItCreates) {
+  std::string base;
+  {
+    osprof::emitter e{test_options(my_.url(db_, "?indexes=reading"))};
+    base = emit_demo_trace();
+    ASSERT_TRUE(e.flush(10s)) << e.get_stats().last_error;
+  }
+  auto db = check();
+  const auto names = db.query("SELECT DISTINCT index_name FROM information_schema.statistics WHERE table_schema = '" +
+                              db_ + "' AND table_name = 'data' AND index_name LIKE 'ix_data_%' ORDER BY index_name");
+  ASSERT_EQ(names.size(), 2u);
+  EXPECT_EQ(names[0][0], "ix_data_base_id");
+  EXPECT_EQ(names[1][0], "ix_data_timestamp");
+  EXPECT_EQ(osprof::read_report(my_.url(db_), base).event_count, 8u);
+  try {
+    osprof::driver_context context;
+    (void)osprof::make_writer(my_.url(db_, "?indexes=some"), context);
+    ADD_FAILURE() << "indexes=some was accepted";
+  } catch (const osprof::error& e) {
+    EXPECT_NE(std::string(e.what()).find("option 'indexes' must be all or reading"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(MyServer, ListsNewestFirstAndErrorTracesOnly) {
   osprof::test::backend b(my_.url(db_));
   std::vector<osprof::uuid> bases;
