@@ -86,8 +86,8 @@ TEST_F(MyServer, TheIndexesOptionChoosesTheIndexesOfTheTableItCreates) {
   EXPECT_EQ(names[1][0], "ix_data_timestamp");
   EXPECT_EQ(osprof::read_report(my_.url(db_), base).event_count, 8u);
   try {
-    osprof::driver_context context;
-    (void)osprof::make_writer(my_.url(db_, "?indexes=some"), context);
+    osprof::test::backend opt(my_.url(db_, "?indexes=some"));
+    opt.writer();
     ADD_FAILURE() << "indexes=some was accepted";
   } catch (const osprof::error& e) {
     EXPECT_NE(std::string(e.what()).find("option 'indexes' must be all or reading"), std::string::npos) << e.what();

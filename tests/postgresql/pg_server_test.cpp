@@ -86,8 +86,8 @@ TEST_F(PgServer, TheIndexesOptionChoosesTheIndexesOfTheTableItCreates) {
   EXPECT_EQ(names[1][0], "ix_data_timestamp");
   EXPECT_EQ(osprof::read_report(pg_.url(db_), base).event_count, 8u);
   try {
-    osprof::driver_context context;
-    (void)osprof::make_writer(pg_.url(db_, "?indexes=some"), context);
+    osprof::test::backend opt(pg_.url(db_, "?indexes=some"));
+    opt.writer();
     ADD_FAILURE() << "indexes=some was accepted";
   } catch (const osprof::error& e) {
     EXPECT_NE(std::string(e.what()).find("option 'indexes' must be all or reading"), std::string::npos) << e.what();
