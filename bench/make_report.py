@@ -75,6 +75,12 @@ def fmt_ns(v):
     return "%.1f ns" % v
 
 
+def median(values):
+    """The middle value (the lower of the two middle ones for an even count): a measured run, not a mean."""
+    ordered = sorted(values)
+    return ordered[(len(ordered) - 1) // 2]
+
+
 def fmt_x(v):
     if v is None:
         return "–"
@@ -228,7 +234,18 @@ def main():
         return load(path) if os.path.exists(path) else None
 
     sqlite_floor = load_if("sqlite-floor.json")
-    sqlite_reading = load_if("sqlite-reading-indexes.json")  # ?indexes=reading, batches of 4096
+    # Rounds in turns of (SQLite alone, osprof into sqlite://...?indexes=reading), batches of 4096,
+    # the same rows, each into a new file (the SQLite goal).
+    sqlite_turns = []
+    for i in range(1, 100):
+        floor_turn, osprof_turn = load_if("sqlite-turn-floor-%d.json" % i), load_if("sqlite-turn-%d.json" % i)
+        if not floor_turn or not osprof_turn:
+            break
+        sqlite_turns.append({"sqlite_alone_rows_per_s": floor_turn["variants"][0]["rows_per_s"],
+                             "sqlite_alone_rows": floor_turn["rows"],
+                             "osprof_events_per_s": osprof_turn["throughput"]["written_events_per_s"],
+                             "osprof_events": osprof_turn["events"]["written"],
+                             "osprof_dropped": osprof_turn["events"]["dropped"]})
     reading = load_if("read.json")
     idle = load_if("idle.json")
     redis_benchmark = {}
@@ -251,7 +268,7 @@ def main():
         if os.path.exists(path):
             producer_runs.append((n, load(path)))
     others = {"sqlite_floor": sqlite_floor, "reading": reading, "idle": idle,
-              "sqlite_reading_indexes_events_per_s": sqlite_reading and sqlite_reading["throughput"]["written_events_per_s"],
+              "sqlite_turns": sqlite_turns,
               "redis_benchmark_lpush_per_s": {str(k): v for k, v in redis_benchmark.items()},
               "redis_turns": redis_turns,
               "producers_null": [{"producers": n, "written_events_per_s": t["throughput"]["written_events_per_s"],
@@ -311,12 +328,22 @@ def main():
             text += "; SQLite alone: %s into OSProfiler's layout, %s with the base_id and timestamp indexes only, " \
                     "%s with no index" % (fmt_rate(layout), fmt_rate(two), fmt_rate(bare))
         met = v >= 300e3
-        if sqlite_reading and sqlite_reading["events"]["dropped"] == 0:
-            # The documented high-rate settings; the default (above) keeps OSProfiler's eight indexes.
-            high = sqlite_reading["throughput"]["written_events_per_s"]
-            text = "with `?indexes=reading` and batches of 4096: %s; with the defaults (eight indexes, batches " \
-                   "of 512): %s" % (fmt_rate(high), text)
-            met = met or high >= 300e3
+        if sqlite_turns:
+            # The documented high-rate settings, measured in turns with SQLite alone writing the
+            # same rows the same way; the default (above) keeps OSProfiler's eight indexes.
+            ours = median([t["osprof_events_per_s"] for t in sqlite_turns])
+            alone = median([t["sqlite_alone_rows_per_s"] for t in sqlite_turns])
+            rounds = "one round" if len(sqlite_turns) == 1 else "median of %d rounds in turns" % len(sqlite_turns)
+            clean = all(t["osprof_dropped"] == 0 for t in sqlite_turns)
+            text = "with `?indexes=reading` and batches of 4096: %s (%s: %s), %.0f %% of SQLite alone writing the " \
+                   "same rows the same way (%s)%s; with the defaults (eight indexes, batches of 512): %s" % (
+                       fmt_rate(ours), rounds, "/".join(fmt_rate(t["osprof_events_per_s"]) for t in sqlite_turns),
+                       100 * ours / alone, "/".join(fmt_rate(t["sqlite_alone_rows_per_s"]) for t in sqlite_turns),
+                       "" if clean else " (events were dropped: not a zero-drop rate)", text)
+            if ours < 300e3 and alone < 300e3:
+                text += ". SQLite alone does not reach 300 k rows/s on this machine in this run: the target is " \
+                        "beyond what SQLite takes here"
+            met = met or (clean and ours >= 300e3)
         goals.append({"driver": "sqlite", "goal": "at least 300 k events/s sustained", "value": v, "text": text,
                       "met": met})
     if redis_turns:
@@ -646,10 +673,22 @@ def main():
                 L.append("")
                 L.append("osprof into `sqlite://` (default settings, the throughput table above): %s." %
                          fmt_rate(sq["zero_drop_events_per_s"]))
-            if sqlite_reading:
+            if sqlite_turns:
                 L.append("")
-                L.append("osprof into `sqlite://...?indexes=reading` with `--batch-size 4096`, zero drops, into a new "
-                         "file: %s." % fmt_rate(sqlite_reading["throughput"]["written_events_per_s"]))
+                L.append("**SQLite in turns** (the SQLite goal): each round runs SQLite alone (`bench/sqlite_floor.cpp "
+                         "--variant reading --batch 4096 --points-per-trace 100`: the base_id and timestamp indexes, "
+                         "batches of 4096, a hundred points per trace as `osprof bench` writes them), then `osprof "
+                         "bench --overflow block` into `sqlite://...?indexes=reading` with `--batch-size 4096`, each "
+                         "into a new file.")
+                L.append("")
+                L.append("| round | SQLite alone rows/s (rows) | osprof events/s, zero drops (events) | osprof / SQLite alone |")
+                L.append("|---|---|---|---|")
+                for i, t in enumerate(sqlite_turns, 1):
+                    L.append("| %d | %s (%s) | %s (%s)%s | %.0f %% |" % (
+                        i, fmt_rate(t["sqlite_alone_rows_per_s"]), "{:,}".format(t["sqlite_alone_rows"]),
+                        fmt_rate(t["osprof_events_per_s"]), "{:,}".format(t["osprof_events"]),
+                        "" if t["osprof_dropped"] == 0 else ", %d dropped" % t["osprof_dropped"],
+                        100 * t["osprof_events_per_s"] / t["sqlite_alone_rows_per_s"]))
             L.append("")
         if redis_benchmark:
             L.append("**redis-benchmark** on the same redis-server: `redis-benchmark -P 512 -t lpush -d 300`: %s." % (

@@ -1,23 +1,27 @@
 // SQLite's own floor on this machine: how many rows per second SQLite itself takes into
 // OSProfiler's `data` table, with no osprof code in the loop. The rows are built up front
 // (the size and shape of osprof's: a trace's events share a base_id, each point has new
-// random trace and parent ids, ~430 bytes of JSON), then inserted the way the sqlite://
+// random trace and parent ids, ~450 bytes of JSON), then inserted the way the sqlite://
 // driver does: WAL, a 64 MiB page cache, 32-row INSERT statements prepared once, one
 // transaction per batch, a checkpoint on a thread of its own at each 64 MiB of WAL (the
-// driver's wal_checkpointer). Variants:
-//   - the layout: OSProfiler's (eight indexes), without the two indexes over random ids
-//     (trace_id, parent_id), base_id and timestamp only (the driver's ?indexes=reading),
-//     without any index;
-//   - the durability: synchronous=NORMAL (the driver's default) and OFF.
-// Run it next to `osprof bench --connection-string sqlite://...` (bench/run-suite.sh does) to
-// tell what the driver costs from what SQLite and the schema cost.
+// driver's wal_checkpointer). Variants (--variant KEY runs one; all by default):
+//   - the layout: OSProfiler's (eight indexes: `all`, `all-off`), without the two indexes over
+//     random ids (trace_id, parent_id: `no-random`), base_id and timestamp only (the driver's
+//     ?indexes=reading: `reading`), without any index (`none`);
+//   - the durability: synchronous=NORMAL (the driver's default) and OFF (`all-off`).
+// Ten points per trace by default (a request's trace); `osprof bench` writes a hundred per
+// trace, so --points-per-trace 100 gives SQLite the rows `osprof bench` sends it.
+// Run it next to `osprof bench --connection-string sqlite://...` (bench/run-suite.sh does, in
+// turns) to tell what the driver costs from what SQLite and the schema cost.
 //
-//   osprof_sqlite_floor [--rows N] [--batch B] [--dir DIR] [--json FILE]
+//   osprof_sqlite_floor [--rows N] [--batch B] [--points-per-trace P] [--variant KEY] [--dir DIR]
+//                       [--json FILE]
 #include <sqlite3.h>
 #include <unistd.h>
 
 #include "drivers/sqlite/wal_checkpointer.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -45,13 +49,13 @@ std::string uuid4(std::mt19937_64& rng) {
 }
 
 // Ten points per trace, a start and a stop each: the shape of a request's trace.
-std::vector<row> make_rows(std::size_t n) {
+std::vector<row> make_rows(std::size_t n, std::size_t points_per_trace) {
   std::mt19937_64 rng(42);
   std::vector<row> rows;
   rows.reserve(n);
   std::string base, trace, parent;
   for (std::size_t i = 0; i < n; ++i) {
-    if (i % 20 == 0) base = parent = uuid4(rng);
+    if (i % (2 * points_per_trace) == 0) base = parent = uuid4(rng);
     const bool start = i % 2 == 0;
     if (start) trace = uuid4(rng);
     char ts[32];
@@ -59,7 +63,7 @@ std::vector<row> make_rows(std::size_t n) {
     row r{ts, base, start ? parent : parent, trace, "nova", "host-1", "api", start ? "db-start" : "db-stop", {}};
     r.data = "\"{\\\"name\\\": \\\"" + r.name + "\\\", \\\"base_id\\\": \\\"" + base + "\\\", \\\"trace_id\\\": \\\"" + trace +
              "\\\", \\\"parent_id\\\": \\\"" + parent + "\\\", \\\"timestamp\\\": \\\"" + r.timestamp +
-             "\\\", \\\"info\\\": {\\\"host\\\": \\\"host-1\\\", \\\"db\\\": {\\\"statement\\\": \\\"SELECT 1\\\", \\\"params\\\": " +
+             "\\\", \\\"info\\\": {\\\"host\\\": \\\"host-1\\\", \\\"db\\\": {\\\"statement\\\": \\\"SELECT * FROM instances WHERE id = ?\\\", \\\"params\\\": " +
              std::to_string(i) + "}}, \\\"project\\\": \\\"nova\\\", \\\"service\\\": \\\"api\\\"}\"";
     rows.push_back(std::move(r));
   }
@@ -104,6 +108,7 @@ void step(sqlite3* db, sqlite3_stmt* s) {
 }
 
 struct variant {
+  const char* key;
   const char* name;
   std::vector<const char*> indexed;
   const char* synchronous;
@@ -163,39 +168,54 @@ double run(const variant& v, const std::vector<row>& rows, std::size_t batch, co
 int main(int argc, char** argv) {
   std::size_t n = 400000;
   std::size_t batch = 512;
+  std::size_t points_per_trace = 10;
   std::string dir = "/tmp";
   std::string json_path;
+  std::string only;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--rows") n = std::stoul(argv[i + 1]);
     else if (a == "--batch") batch = std::stoul(argv[i + 1]);
     else if (a == "--dir") dir = argv[i + 1];
+    else if (a == "--points-per-trace") points_per_trace = std::max<std::size_t>(1, std::stoul(argv[i + 1]));
     else if (a == "--json") json_path = argv[i + 1];
+    else if (a == "--variant") only = argv[i + 1];
     else {
-      std::fprintf(stderr, "usage: osprof_sqlite_floor [--rows N] [--batch B] [--dir DIR] [--json FILE]\n");
+      std::fprintf(stderr,
+                   "usage: osprof_sqlite_floor [--rows N] [--batch B] [--points-per-trace P] [--variant KEY] "
+                   "[--dir DIR] [--json FILE]\n");
       return 2;
     }
   }
-  const std::vector<row> rows = make_rows(n);
   const std::vector<const char*> all = {"timestamp", "base_id", "parent_id", "trace_id", "project", "host", "service", "name"};
   const std::vector<const char*> no_random = {"timestamp", "base_id", "project", "host", "service", "name"};
   const variant variants[] = {
-      {"OSProfiler's layout (8 indexes), synchronous=NORMAL", all, "NORMAL"},
-      {"OSProfiler's layout (8 indexes), synchronous=OFF", all, "OFF"},
-      {"without the trace_id and parent_id indexes, synchronous=NORMAL", no_random, "NORMAL"},
-      {"base_id and timestamp indexes only (?indexes=reading), synchronous=NORMAL", {"timestamp", "base_id"}, "NORMAL"},
-      {"no index, synchronous=NORMAL", {}, "NORMAL"},
+      {"all", "OSProfiler's layout (8 indexes), synchronous=NORMAL", all, "NORMAL"},
+      {"all-off", "OSProfiler's layout (8 indexes), synchronous=OFF", all, "OFF"},
+      {"no-random", "without the trace_id and parent_id indexes, synchronous=NORMAL", no_random, "NORMAL"},
+      {"reading", "base_id and timestamp indexes only (?indexes=reading), synchronous=NORMAL", {"timestamp", "base_id"},
+       "NORMAL"},
+      {"none", "no index, synchronous=NORMAL", {}, "NORMAL"},
   };
+  if (!only.empty() && std::none_of(std::begin(variants), std::end(variants),
+                                    [&](const variant& v) { return only == v.key; })) {
+    std::fprintf(stderr, "osprof_sqlite_floor: no variant '%s' (all, all-off, no-random, reading, none)\n", only.c_str());
+    return 2;
+  }
+  const std::vector<row> rows = make_rows(n, points_per_trace);
   const std::string path = dir + "/osprof-sqlite-floor-" + std::to_string(::getpid()) + ".db";
-  std::string json = "{\"rows\": " + std::to_string(n) + ", \"batch\": " + std::to_string(batch) + ", \"sqlite\": \"" +
+  std::string json = "{\"rows\": " + std::to_string(n) + ", \"batch\": " + std::to_string(batch) +
+                     ", \"points_per_trace\": " + std::to_string(points_per_trace) + ", \"sqlite\": \"" +
                      sqlite3_libversion() + "\", \"variants\": [";
-  std::printf("SQLite %s alone, %zu rows, %zu per transaction, 32-row inserts:\n", sqlite3_libversion(), n, batch);
+  std::printf("SQLite %s alone, %zu rows, %zu per transaction, 32-row inserts, %zu points per trace:\n",
+              sqlite3_libversion(), n, batch, points_per_trace);
   bool first = true;
   for (const variant& v : variants) {
+    if (!only.empty() && only != v.key) continue;
     const double rate = run(v, rows, batch, path);
     std::printf("  %-66s %9.0f rows/s\n", v.name, rate);
     std::fflush(stdout);
-    json += std::string(first ? "" : ", ") + "{\"name\": \"" + v.name + "\", \"rows_per_s\": " + std::to_string(rate) + "}";
+    json += std::string(first ? "" : ", ") + "{\"key\": \"" + v.key + "\", \"name\": \"" + v.name + "\", \"rows_per_s\": " + std::to_string(rate) + "}";
     first = false;
   }
   json += "]}\n";

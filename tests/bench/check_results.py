@@ -100,8 +100,10 @@ def main():
     floor = others["sqlite_floor"]
     check(floor and len(floor["variants"]) == 5 and all(positive(v["rows_per_s"]) for v in floor["variants"]),
           "SQLite floor missing or malformed: %r" % floor)
-    check(positive(others.get("sqlite_reading_indexes_events_per_s")),
-          "sqlite:// with ?indexes=reading not measured: %r" % others.get("sqlite_reading_indexes_events_per_s"))
+    turns = others.get("sqlite_turns")
+    check(turns and all(positive(t["sqlite_alone_rows_per_s"]) and positive(t["osprof_events_per_s"]) and
+                        t["osprof_dropped"] == 0 for t in turns),
+          "SQLite in turns (alone, then sqlite:// with ?indexes=reading) not measured, or it dropped: %r" % turns)
     if "null" in names:
         runs = others["producers_null"]
         check([x["producers"] for x in runs] == [1, 2, 4] and all(positive(x["written_events_per_s"]) and
