@@ -4,12 +4,16 @@
 // bursts. The worker drains and writes to the real backend while this runs.
 //
 //   osprof_emit_latency [--connection-string CS]... [--bursts N] [--burst-size K]
-//                       [--pause-us P] [--threads 1,2,4] [--no-baselines] [--json FILE]
+//                       [--pause-us P] [--threads 1,2,4] [--neighbour-rates R1,R2]
+//                       [--neighbour-driver CS] [--no-baselines] [--json FILE]
 //
 // Rows per connection string: one span (start + stop, a small info) and one trace point (a
 // start alone; the burst's points are closed untimed) on one thread, then the span on each
 // thread count of --threads (every thread runs its own bursts at once, pausing threads times
-// as long, so the backend sees the same event rate; the table merges them). Baselines in the same run: an empty loop; the floor (two clock reads and two pushes
+// as long, so the backend sees the same event rate; the table merges them). With
+// --neighbour-rates, for --neighbour-driver (default null://): the one-thread span again while
+// another thread emits spans at each rate (paced every 100 us, sleeping between), to show
+// whether one producer's latency grows with another's rate. Baselines in the same run: an empty loop; the floor (two clock reads and two pushes
 // of a 64-byte event into a moodycamel ConcurrentQueue with a consumer draining it, with
 // clock_gettime and with the TSC, and with a 256-byte event as osprof's); a span on a thread without a profiler; a span compiled
 // out (OSPROF_DISABLE).
@@ -43,6 +47,8 @@ struct settings {
   std::vector<std::string> connection_strings;
   burst_config bursts{.bursts = 20000, .burst_size = 20, .pause_ns = 20'000};
   std::vector<int> threads = {1};
+  std::vector<int> neighbour_rates;  // spans/s of a second producer
+  std::string neighbour_driver = "null://";
   bool baselines = true;
   std::string json_path;
 };
@@ -54,6 +60,8 @@ struct row {
   int threads = 1;
   percentiles p;
   std::uint64_t emitted = 0, written = 0, dropped = 0;
+  int neighbour_spans_per_s = 0;  // a second producer's rate meanwhile (kind "neighbour")
+  std::uint64_t neighbour_spans = 0;
 };
 
 void traced_span(int i) {
@@ -87,6 +95,55 @@ std::vector<double> on_threads(int n, const std::function<std::vector<double>()>
   for (auto& v : per_thread) all.insert(all.end(), v.begin(), v.end());
   return all;
 }
+
+// Another producer on its own thread, emitting spans at `spans_per_s` while it lives: every
+// 100 us the spans due, then a sleep (not a busy wait, so it takes the CPU its rate needs).
+// A new trace every 100 spans, as `osprof bench` does.
+class neighbour {
+ public:
+  explicit neighbour(int spans_per_s) : rate_(spans_per_s) {
+    if (rate_ > 0) thread_ = std::thread([this] { run(); });
+  }
+  ~neighbour() { stop(); }
+  std::uint64_t stop() {
+    stop_.store(true);
+    if (thread_.joinable()) thread_.join();
+    return spans_;
+  }
+
+ private:
+  void run() {
+    osprof::prepare_thread();
+    osprof::init("SECRET_KEY");
+    const auto tick = 100us;
+    const double per_tick = static_cast<double>(rate_) * 1e-4;
+    const auto started = std::chrono::steady_clock::now();
+    auto next = started;
+    while (!stop_.load(std::memory_order_relaxed)) {
+      next += tick;
+      const auto due = static_cast<std::uint64_t>(
+          per_tick * static_cast<double>((next - started) / tick));
+      // A neighbour that fell behind (preempted) catches up by at most one tick's worth more.
+      for (std::uint64_t emitted = 0; spans_ < due && emitted < 2 * static_cast<std::uint64_t>(per_tick) + 1; ++emitted) {
+        if (spans_ % 100 == 0) next_trace_of_neighbour();
+        OSPROF_START("db", {{"db", {{"statement", "SELECT 1"}, {"params", static_cast<std::int64_t>(spans_)}}}});
+        OSPROF_STOP();
+        ++spans_;
+      }
+      std::this_thread::sleep_until(next);
+    }
+    osprof::clean();
+  }
+  static void next_trace_of_neighbour() {
+    osprof::clean();
+    osprof::init("SECRET_KEY");
+  }
+
+  int rate_;
+  std::atomic<bool> stop_{false};
+  std::uint64_t spans_ = 0;
+  std::thread thread_;
+};
 
 // The floor: what any design that stamps events with a clock and pushes them through a shared
 // lock-free queue pays. A 64-byte event, a producer token, and a consumer that drains in bulk
@@ -182,10 +239,11 @@ void write_json(const settings& s, const std::vector<row>& rows, const std::stri
     std::snprintf(buf, sizeof buf,
                   "\"threads\": %d, \"p50_ns\": %.2f, \"p90_ns\": %.2f, \"p99_ns\": %.2f, \"p999_ns\": %.2f, "
                   "\"max_ns\": %.2f, \"mean_ns\": %.2f, \"samples\": %zu, \"emitted\": %llu, \"written\": %llu, "
-                  "\"dropped\": %llu}",
+                  "\"dropped\": %llu, \"neighbour_spans_per_s\": %d, \"neighbour_spans\": %llu}",
                   r.threads, r.p.p50, r.p.p90, r.p.p99, r.p.p999, r.p.max, r.p.mean, r.p.samples,
                   static_cast<unsigned long long>(r.emitted), static_cast<unsigned long long>(r.written),
-                  static_cast<unsigned long long>(r.dropped));
+                  static_cast<unsigned long long>(r.dropped), r.neighbour_spans_per_s,
+                  static_cast<unsigned long long>(r.neighbour_spans));
     out << "  {\"case\": " << json_string(r.name) << ", \"kind\": " << json_string(r.kind)
         << ", \"connection_string\": " << json_string(r.connection_string) << ", " << buf
         << (i + 1 < rows.size() ? ",\n" : "\n");
@@ -217,6 +275,10 @@ int main(int argc, char** argv) {
       s.bursts.pause_ns = static_cast<std::uint64_t>(std::stod(next()) * 1e3);
     } else if (arg == "--threads") {
       s.threads = parse_list(next());
+    } else if (arg == "--neighbour-rates") {
+      s.neighbour_rates = parse_list(next());
+    } else if (arg == "--neighbour-driver") {
+      s.neighbour_driver = next();
     } else if (arg == "--no-baselines") {
       s.baselines = false;
     } else if (arg == "--json") {
@@ -224,7 +286,8 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: %s [--connection-string CS]... [--bursts N] [--burst-size K] [--pause-us P] "
-                   "[--threads 1,2,4] [--no-baselines] [--json FILE]\n",
+                   "[--threads 1,2,4] [--neighbour-rates R1,R2] [--neighbour-driver CS] [--no-baselines] "
+                   "[--json FILE]\n",
                    argv[0]);
       return 2;
     }
@@ -295,6 +358,16 @@ int main(int argc, char** argv) {
       per_thread.bursts = std::max(1, c.bursts / t);
       measured("span, " + cs + ", " + std::to_string(t) + " threads", "span", t,
                on_threads(t, [&] { return span_samples(per_thread); }));
+    }
+    if (cs != s.neighbour_driver) continue;
+    for (int rate : s.neighbour_rates) {
+      neighbour other(rate);
+      auto samples = span_samples(c);
+      const std::uint64_t spans = other.stop();
+      measured("span, " + cs + ", beside a producer at " + std::to_string(rate) + " spans/s", "neighbour", 1,
+               std::move(samples));
+      rows.back().neighbour_spans_per_s = rate;
+      rows.back().neighbour_spans = spans;
     }
   }
 

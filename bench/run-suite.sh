@@ -60,7 +60,7 @@ mkdir -p "$(dirname "$json_out")" "$(dirname "$md_out")"
 
 # Sizes: full run (a few minutes) or smoke (seconds).
 if ((smoke)); then
-  lat_args=(--bursts 40 --burst-size 5 --pause-us 200 --threads 1,2)
+  lat_args=(--bursts 40 --burst-size 5 --pause-us 200 --threads 1,2 --neighbour-rates 100000)
   py_args=(--bursts 20 --burst-size 5 --pause-us 200 --redis-bursts 4)
   gbench_min_time=0.01
   tp_seconds=0.3; over_seconds=0.3; mem_seconds=0.5; mem_caps=(4096); mem_rate=50000
@@ -69,8 +69,9 @@ if ((smoke)); then
   sqlite_turns=1; sqlite_turn_rows=20000; sqlite_turn_seconds=0.3
 else
   # Bursts of 20 spans every ~2 ms (Quill's method): 20,000 events/s, below what every
-  # backend here takes, so the timed events are written, not dropped.
-  lat_args=(--bursts 2000 --burst-size 20 --pause-us 2000 --threads 1,2,4)
+  # backend here takes, so the timed events are written, not dropped. Then the one-thread span
+  # again beside a second producer at 100 k and 1 M spans/s (null:// only).
+  lat_args=(--bursts 2000 --burst-size 20 --pause-us 2000 --threads 1,2,4 --neighbour-rates 100000,1000000)
   py_args=(--bursts 1000 --burst-size 20 --pause-us 2000 --redis-bursts 200)
   gbench_min_time=0.5
   tp_seconds=4; over_seconds=3; mem_seconds=3; mem_caps=(16384 65536 262144); mem_rate=400000

@@ -88,7 +88,8 @@ def main():
 
     per_driver_goals = [g for g in r["goals"] if g["driver"] in names and not g.get("round_two")]
     check(len(per_driver_goals) == 3 * len(names), "expected 3 goals per driver")
-    expected = {"null": 5, "sqlite": 1, "redis": 3}  # throughput, p50, p99, warm, idle; 300 k/s; rate, speed, memory
+    # throughput, p50, p99, warm, idle, beside another producer; 300 k/s; rate, speed, memory
+    expected = {"null": 6, "sqlite": 1, "redis": 3}
     for name, n in expected.items():
         if name in names:
             got = [g for g in r["goals"] if g["driver"] == name and g.get("round_two")]
@@ -100,6 +101,9 @@ def main():
     floor = others["sqlite_floor"]
     check(floor and len(floor["variants"]) == 5 and all(positive(v["rows_per_s"]) for v in floor["variants"]),
           "SQLite floor missing or malformed: %r" % floor)
+    beside = others.get("beside_a_producer")
+    check(beside and all(x["neighbour_spans"] > 0 and positive(x["span_p99_ns"]) for x in beside),
+          "a producer beside another not measured: %r" % beside)
     turns = others.get("sqlite_turns")
     check(turns and all(positive(t["sqlite_alone_rows_per_s"]) and positive(t["osprof_events_per_s"]) and
                         t["osprof_dropped"] == 0 for t in turns),
