@@ -234,8 +234,8 @@ def main():
         return load(path) if os.path.exists(path) else None
 
     sqlite_floor = load_if("sqlite-floor.json")
-    # Rounds in turns of (SQLite alone, osprof into sqlite://...?indexes=reading), batches of 4096,
-    # the same rows, each into a new file (the SQLite goal).
+    # Rounds in turns of (osprof into sqlite://...?indexes=reading, SQLite alone writing as many
+    # rows), batches of 4096, each into a new file (the SQLite goal).
     sqlite_turns = []
     for i in range(1, 100):
         floor_turn, osprof_turn = load_if("sqlite-turn-floor-%d.json" % i), load_if("sqlite-turn-%d.json" % i)
@@ -336,14 +336,14 @@ def main():
                     "%s with no index" % (fmt_rate(layout), fmt_rate(two), fmt_rate(bare))
         met = v >= 300e3
         if sqlite_turns:
-            # The documented high-rate settings, measured in turns with SQLite alone writing the
-            # same rows the same way; the default (above) keeps OSProfiler's eight indexes.
+            # The documented high-rate settings, measured in turns with SQLite alone writing as
+            # many rows the same way; the default (above) keeps OSProfiler's eight indexes.
             ours = median([t["osprof_events_per_s"] for t in sqlite_turns])
             alone = median([t["sqlite_alone_rows_per_s"] for t in sqlite_turns])
             rounds = "one round" if len(sqlite_turns) == 1 else "median of %d rounds in turns" % len(sqlite_turns)
             clean = all(t["osprof_dropped"] == 0 for t in sqlite_turns)
             text = "with `?indexes=reading` and batches of 4096: %s (%s: %s), %.0f %% of SQLite alone writing the " \
-                   "same rows the same way (%s)%s; with the defaults (eight indexes, batches of 512): %s" % (
+                   "same number of rows the same way (%s)%s; with the defaults (eight indexes, batches of 512): %s" % (
                        fmt_rate(ours), rounds, "/".join(fmt_rate(t["osprof_events_per_s"]) for t in sqlite_turns),
                        100 * ours / alone, "/".join(fmt_rate(t["sqlite_alone_rows_per_s"]) for t in sqlite_turns),
                        "" if clean else " (events were dropped: not a zero-drop rate)", text)
@@ -715,11 +715,11 @@ def main():
                          fmt_rate(sq["zero_drop_events_per_s"]))
             if sqlite_turns:
                 L.append("")
-                L.append("**SQLite in turns** (the SQLite goal): each round runs SQLite alone (`bench/sqlite_floor.cpp "
-                         "--variant reading --batch 4096 --points-per-trace 100`: the base_id and timestamp indexes, "
-                         "batches of 4096, a hundred points per trace as `osprof bench` writes them), then `osprof "
-                         "bench --overflow block` into `sqlite://...?indexes=reading` with `--batch-size 4096`, each "
-                         "into a new file.")
+                L.append("**SQLite in turns** (the SQLite goal): each round runs `osprof bench --overflow block` "
+                         "into `sqlite://...?indexes=reading` with `--batch-size 4096`, then SQLite alone writing as "
+                         "many rows the same way (`bench/sqlite_floor.cpp --variant reading --batch 4096 "
+                         "--points-per-trace 100`: the base_id and timestamp indexes, batches of 4096, a hundred "
+                         "points per trace as `osprof bench` writes them), each into a new file.")
                 L.append("")
                 L.append("| round | SQLite alone rows/s (rows) | osprof events/s, zero drops (events) | osprof / SQLite alone |")
                 L.append("|---|---|---|---|")

@@ -66,7 +66,7 @@ if ((smoke)); then
   tp_seconds=0.3; over_seconds=0.3; mem_seconds=0.5; mem_caps=(4096); mem_rate=50000
   overloads=(2)
   floor_rows=2000; rb_events=20000; read_events=200; read_runs=1; idle_seconds=1; redis_turns=1
-  sqlite_turns=1; sqlite_turn_rows=20000; sqlite_turn_seconds=0.3
+  sqlite_turns=1; sqlite_turn_seconds=0.3
 else
   # Bursts of 20 spans every ~2 ms (Quill's method): 20,000 events/s, below what every
   # backend here takes, so the timed events are written, not dropped. Then the one-thread span
@@ -77,8 +77,7 @@ else
   tp_seconds=4; over_seconds=3; mem_seconds=3; mem_caps=(16384 65536 262144); mem_rate=400000
   overloads=(1.5 3)
   floor_rows=200000; rb_events=2000000; read_events=20000; read_runs=5; idle_seconds=60; redis_turns=3
-  # ~2 s of each at ~400 k rows/s: the two write about as many rows into a file as large
-  sqlite_turns=3; sqlite_turn_rows=800000; sqlite_turn_seconds=2
+  sqlite_turns=3; sqlite_turn_seconds=2
 fi
 
 # ---- servers
@@ -178,16 +177,17 @@ done
 echo "== SQLite alone (no osprof code) into OSProfiler's table" >&2
 "$sqlite_floor" --rows "$floor_rows" --batch 512 --dir "$work" --json "$work/sqlite-floor.json" >"$work/sqlite-floor.txt"
 # The SQLite goal: osprof with the high-rate settings (drivers/sqlite/README.md: ?indexes=reading,
-# batches of 4096) against SQLite alone writing the same rows the same way, in turns, each into
-# a new file: on this shared machine a single run moved by a third between suite runs.
+# batches of 4096) against SQLite alone writing as many rows of the same shape the same way, in
+# turns, each into a new file: on this shared machine a single run moved by a third between
+# suite runs.
 for round in $(seq 1 "$sqlite_turns"); do
-  echo "== SQLite in turns, round $round: SQLite alone, then sqlite:// with ?indexes=reading and batches of 4096" >&2
-  "$sqlite_floor" --variant reading --rows "$sqlite_turn_rows" --batch 4096 --points-per-trace 100 --dir "$work" \
-    --json "$work/sqlite-turn-floor-$round.json" >/dev/null
+  echo "== SQLite in turns, round $round: sqlite:// with ?indexes=reading and batches of 4096, then SQLite alone" >&2
   "$cli" bench --connection-string "sqlite:///$work/reading-indexes.db?indexes=reading" --batch-size 4096 \
     --duration "$sqlite_turn_seconds" --overflow block --block-timeout 60000 --drain-timeout 120 \
     --json "$work/sqlite-turn-$round.json" >/dev/null 2>&1
   rm -f "$work/reading-indexes.db" "$work/reading-indexes.db-wal" "$work/reading-indexes.db-shm"
+  "$sqlite_floor" --variant reading --rows "$(number "$work/sqlite-turn-$round.json" "events['written']")" \
+    --batch 4096 --points-per-trace 100 --dir "$work" --json "$work/sqlite-turn-floor-$round.json" >/dev/null
 done
 if [[ -n "$redis_cs" ]]; then
   redis_port="${redis_cs##*:}"
