@@ -94,6 +94,17 @@ void column_limits::set(std::string_view column, std::size_t limit) {
 
 std::string column_text(std::string_view text) {
   std::string out;
+  assign_column_text(out, text);
+  return out;
+}
+
+void assign_column_text(std::string& out, std::string_view text) {
+  // Names are nearly always printable ASCII: taken as they are (no byte to replace).
+  if (plain_json_run_end(text, 0, json_escape::utf8) == text.size()) {
+    out.assign(text);
+    return;
+  }
+  out.clear();
   out.reserve(text.size());
   std::size_t i = 0;
   while (i < text.size()) {
@@ -107,7 +118,6 @@ std::string column_text(std::string_view text) {
     out.append(text.data() + i, n);
     i += n;
   }
-  return out;
 }
 
 std::size_t code_points(std::string_view text) noexcept {
@@ -120,16 +130,14 @@ void make_row(const event_record& e, row& out) {
   e.base_id.format(out.base_id.data());
   e.parent_id.format(out.parent_id.data());
   e.trace_id.format(out.trace_id.data());
-  out.name = column_text(e.name);
+  assign_column_text(out.name, e.name);
   // What OSProfiler's driver stores: the event minus its columns, JSON-encoded as a string
-  // inside the JSON column.
-  std::string inner;
-  inner.reserve(e.info.size() + 12);
-  inner += "{\"info\": ";
-  inner += e.info;
-  inner += '}';
+  // inside the JSON column: the string of {"info": <info>}, escaped in place (the buffer is
+  // the row's, reused from event to event).
   out.data.clear();
-  append_json_string(out.data, inner);
+  out.data += R"("{\"info\": )";
+  append_json_string_contents(out.data, e.info);
+  out.data += R"(}")";
 }
 
 std::string check_row(const row& r, const writer_columns& w, const column_limits& limits) {

@@ -73,6 +73,8 @@ struct column_limits {
 /// `text` as a column value: invalid UTF-8 and NUL bytes become U+FFFD (the servers refuse
 /// both in text columns; the JSON in `data` has the same replacement).
 std::string column_text(std::string_view text);
+/// column_text() into `out`, reusing its buffer.
+void assign_column_text(std::string& out, std::string_view text);
 
 /// One event as the values of a row.
 struct row {

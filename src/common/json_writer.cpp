@@ -21,8 +21,6 @@ void append_u_escape(std::string& out, std::uint32_t unit) {
 
 
 void append_json_string(std::string& out, std::string_view text, json_escape mode) {
-  // Bytes below this are copied as they are (when not a quote, backslash or control).
-  const unsigned char plain_limit = mode == json_escape::ascii ? 0x7F : 0x80;
   // Most strings (names, ids, hosts) are short and plain: quoted in a buffer, one append.
   if (text.size() <= 126 && plain_json_run_end(text, 0, mode) == text.size()) {
     char quoted[128];
@@ -35,6 +33,13 @@ void append_json_string(std::string& out, std::string_view text, json_escape mod
   }
   out.reserve(out.size() + text.size() + 2);
   out += '"';
+  append_json_string_contents(out, text, mode);
+  out += '"';
+}
+
+void append_json_string_contents(std::string& out, std::string_view text, json_escape mode) {
+  // Bytes below this are copied as they are (when not a quote, backslash or control).
+  const unsigned char plain_limit = mode == json_escape::ascii ? 0x7F : 0x80;
   std::size_t i = 0;
   while (i < text.size()) {
     const auto c = static_cast<unsigned char>(text[i]);
@@ -77,7 +82,6 @@ void append_json_string(std::string& out, std::string_view text, json_escape mod
     }
     i += n == 0 ? 1 : n;
   }
-  out += '"';
 }
 
 }  // namespace osprof::detail

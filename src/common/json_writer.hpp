@@ -85,6 +85,8 @@ inline std::size_t plain_json_run_end(std::string_view text, std::size_t from, j
 /// Appends `text` as a JSON string (quoted, escaped). Invalid UTF-8 bytes become U+FFFD so
 /// the output is always valid JSON that strict parsers (simdjson) accept.
 void append_json_string(std::string& out, std::string_view text, json_escape mode = json_escape::utf8);
+/// append_json_string() without the quotes: `text` escaped, to go inside a string being written.
+void append_json_string_contents(std::string& out, std::string_view text, json_escape mode = json_escape::utf8);
 
 inline void append_json_int(std::string& out, std::int64_t value) {
   char buf[24];
