@@ -13,10 +13,11 @@
 // as long, so the backend sees the same event rate; the table merges them). With
 // --neighbour-rates, for --neighbour-driver (default null://): the one-thread span again while
 // another thread emits spans at each rate (paced every 100 us, sleeping between), to show
-// whether one producer's latency grows with another's rate. Baselines in the same run: an empty loop; the floor (two clock reads and two pushes
-// of a 64-byte event into a moodycamel ConcurrentQueue with a consumer draining it, with
-// clock_gettime and with the TSC, and with a 256-byte event as osprof's); a span on a thread without a profiler; a span compiled
-// out (OSPROF_DISABLE).
+// whether one producer's latency grows with another's rate. Baselines in the same run: an
+// empty loop; the floor (two clock reads and two pushes of a 64-byte event into a moodycamel
+// ConcurrentQueue with a consumer draining it, with clock_gettime and with the TSC, and with a
+// 256-byte event as osprof's); a span on a thread without a profiler; a span compiled out
+// (OSPROF_DISABLE).
 #include <osprof/drivers.hpp>
 #include <osprof/emitter.hpp>
 #include <osprof/profiler.hpp>
@@ -121,10 +122,10 @@ class neighbour {
     auto next = started;
     while (!stop_.load(std::memory_order_relaxed)) {
       next += tick;
-      const auto due = static_cast<std::uint64_t>(
-          per_tick * static_cast<double>((next - started) / tick));
+      const auto due = static_cast<std::uint64_t>(per_tick * static_cast<double>((next - started) / tick));
       // A neighbour that fell behind (preempted) catches up by at most one tick's worth more.
-      for (std::uint64_t emitted = 0; spans_ < due && emitted < 2 * static_cast<std::uint64_t>(per_tick) + 1; ++emitted) {
+      const auto most = 2 * static_cast<std::uint64_t>(per_tick) + 1;
+      for (std::uint64_t emitted = 0; spans_ < due && emitted < most; ++emitted) {
         if (spans_ % 100 == 0) next_trace_of_neighbour();
         OSPROF_START("db", {{"db", {{"statement", "SELECT 1"}, {"params", static_cast<std::int64_t>(spans_)}}}});
         OSPROF_STOP();

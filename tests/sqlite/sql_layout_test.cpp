@@ -68,6 +68,19 @@ TEST(SqlLayout, AnEventBecomesPythonsRow) {
   EXPECT_EQ(json_string(r.data), R"({"info": {"request": {"path": "/caf\u00e9"}, "host": "vm"}})");
 }
 
+// A writer makes every row in the same buffers: each holds exactly its own event, whatever the
+// one before (longer, with escapes) left there.
+TEST(SqlLayout, ARowMadeAgainHoldsOnlyTheLatestEvent) {
+  sql::row r;
+  sql::make_row(event("a-much-longer-point-name-start", R"({"q": "say \"hi\" \\ there", "host": "vm"})"), r);
+  EXPECT_EQ(json_string(r.data), R"({"info": {"q": "say \"hi\" \\ there", "host": "vm"}})");
+  sql::make_row(event(std::string("db\0x-stop", 9), R"({"host": "vm"})"), r);
+  EXPECT_EQ(r.name, "db\xEF\xBF\xBDx-stop");
+  EXPECT_EQ(json_string(r.data), R"({"info": {"host": "vm"}})");
+  sql::make_row(event("db-start", R"({"host": "vm"})"), r);
+  EXPECT_EQ(r.name, "db-start");
+}
+
 TEST(SqlLayout, ColumnTextReplacesInvalidUtf8AndNul) {
   EXPECT_EQ(sql::column_text("plain é ✓"), "plain é ✓");
   EXPECT_EQ(sql::column_text(std::string("a\xFF" "b\0c", 5)), "a\xEF\xBF\xBD" "b\xEF\xBF\xBD" "c");
