@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -310,17 +311,13 @@ sqlite_options parse_options(const connection_string& cs) {
                 "sqlite:///:memory:");
   }
   if (auto v = cs.param_uint("busy_timeout_ms")) o.busy_timeout_ms = static_cast<int>(std::min<std::uint64_t>(*v, 600000));
-  if (auto v = cs.param_uint("cache_mib")) {
-    if (*v < 1 || *v > 65536) {
-      throw error("invalid connection string '" + cs.redacted + "': option 'cache_mib' must be 1 to 65536 (MiB)");
+  // Sizes in MiB, 1 to 64 GiB.
+  for (const auto& [key, field] :
+       {std::pair{"cache_mib", &o.cache_mib}, std::pair{"wal_checkpoint_mib", &o.wal_checkpoint_mib}}) {
+    if (auto v = cs.param_uint(key)) {
+      if (*v < 1 || *v > 65536) cs.fail("option '" + std::string(key) + "' must be 1 to 65536 (MiB)");
+      *field = *v;
     }
-    o.cache_mib = *v;
-  }
-  if (auto v = cs.param_uint("wal_checkpoint_mib")) {
-    if (*v < 1 || *v > 65536) {
-      throw error("invalid connection string '" + cs.redacted + "': option 'wal_checkpoint_mib' must be 1 to 65536 (MiB)");
-    }
-    o.wal_checkpoint_mib = *v;
   }
   if (auto v = cs.param("synchronous")) {
     std::string s(*v);
