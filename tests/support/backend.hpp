@@ -16,6 +16,7 @@
 #include <boost/asio/use_future.hpp>
 
 #include <osprof/driver.hpp>
+#include <osprof/error.hpp>
 
 namespace osprof::test {
 
@@ -100,5 +101,17 @@ class backend {
   std::uint64_t batches_ = 0;
   batch last_{};
 };
+
+/// What making a writer for `url` throws (osprof::error's message), or empty when the writer is
+/// made: for tests of options a driver refuses before it connects.
+inline std::string writer_error(const std::string& url) {
+  try {
+    backend b(url);
+    b.writer();
+  } catch (const osprof::error& e) {
+    return e.what();
+  }
+  return {};
+}
 
 }  // namespace osprof::test
