@@ -339,15 +339,15 @@ def main():
             # The documented high-rate settings, measured in turns with SQLite alone writing as
             # many rows the same way; the default (above) keeps OSProfiler's eight indexes.
             ours = median([t["osprof_events_per_s"] for t in sqlite_turns])
-            alone = median([t["sqlite_alone_rows_per_s"] for t in sqlite_turns])
+            alone_rate = median([t["sqlite_alone_rows_per_s"] for t in sqlite_turns])
             rounds = "one round" if len(sqlite_turns) == 1 else "median of %d rounds in turns" % len(sqlite_turns)
             clean = all(t["osprof_dropped"] == 0 for t in sqlite_turns)
             text = "with `?indexes=reading` and batches of 4096: %s (%s: %s), %.0f %% of SQLite alone writing the " \
                    "same number of rows the same way (%s)%s; with the defaults (eight indexes, batches of 512): %s" % (
                        fmt_rate(ours), rounds, "/".join(fmt_rate(t["osprof_events_per_s"]) for t in sqlite_turns),
-                       100 * ours / alone, "/".join(fmt_rate(t["sqlite_alone_rows_per_s"]) for t in sqlite_turns),
+                       100 * ours / alone_rate, "/".join(fmt_rate(t["sqlite_alone_rows_per_s"]) for t in sqlite_turns),
                        "" if clean else " (events were dropped: not a zero-drop rate)", text)
-            if ours < 300e3 and alone < 300e3:
+            if ours < 300e3 and alone_rate < 300e3:
                 text += ". SQLite alone does not reach 300 k rows/s on this machine in this run: the target is " \
                         "beyond what SQLite takes here"
             met = met or (clean and ours >= 300e3)
@@ -355,9 +355,8 @@ def main():
                       "met": met})
     if redis_turns:
         # The median round: osprof's share of redis-benchmark's rate when measured next to it.
-        shares = sorted(t["osprof_events_per_s"] / t["redis_benchmark_lpush_per_s"] for t in redis_turns)
-        share = shares[len(shares) // 2]
-        median_rate = sorted(t["osprof_events_per_s"] for t in redis_turns)[len(redis_turns) // 2]
+        share = median([t["osprof_events_per_s"] / t["redis_benchmark_lpush_per_s"] for t in redis_turns])
+        median_rate = median([t["osprof_events_per_s"] for t in redis_turns])
         rounds = "one round" if len(redis_turns) == 1 else "median of %d rounds" % len(redis_turns)
         text = "%.0f %% (%s in turns: %s against %s)" % (
             100 * share, rounds, "/".join(fmt_rate(t["osprof_events_per_s"]) for t in redis_turns),
@@ -380,15 +379,15 @@ def main():
                           fmt_x(reading["memory_ratio"]), reading["osprof"]["peak_rss_kib"] / 1024,
                           reading["python"]["peak_rss_kib"] / 1024),
                       "met": reading["memory_ratio"] >= 10 and reading["same_stats"]})
-    alone = next((d["span"] for d in per_driver if beside and d["span"] and
-                  d["connection_string"] == beside[-1]["connection_string"]), None)
-    if beside and alone:
+    span_alone = next((d["span"] for d in per_driver if beside and d["span"] and
+                       d["connection_string"] == beside[-1]["connection_string"]), None)
+    if beside and span_alone:
         # "No producer's p99 grows with the others' rate beyond what the core count explains": the
         # fastest neighbour against none. 1.5x is the margin the issue gives p99 elsewhere.
         top = beside[-1]
-        v = top["p99_ns"] / alone["p99_ns"]
+        v = top["p99_ns"] / span_alone["p99_ns"]
         text = "%s (p99 %s beside a producer at %s spans/s, %s alone; %s)" % (
-            fmt_x(v), fmt_ns(top["p99_ns"]), "{:,}".format(top["neighbour_spans_per_s"]), fmt_ns(alone["p99_ns"]),
+            fmt_x(v), fmt_ns(top["p99_ns"]), "{:,}".format(top["neighbour_spans_per_s"]), fmt_ns(span_alone["p99_ns"]),
             ", ".join("%s beside %s spans/s" % (fmt_ns(r["p99_ns"]), "{:,}".format(r["neighbour_spans_per_s"]))
                       for r in beside[:-1]) or "no slower neighbour measured")
         goals.append({"driver": top["connection_string"].split(":")[0],
@@ -630,7 +629,7 @@ def main():
                                                      t["events"]["dropped"]))
         L.append("")
 
-    if beside and alone:
+    if beside and span_alone:
         L.append("## A producer beside another (span, bursts as in the summary)")
         L.append("")
         L.append("The one-thread span row again, while a second thread emits spans into the same emitter at a set "
@@ -640,7 +639,8 @@ def main():
         L.append("")
         L.append("| other producer | spans it emitted | span p50 | span p99 | dropped |")
         L.append("|---|---|---|---|---|")
-        L.append("| none | – | %s | %s | %d |" % (fmt_ns(alone["p50_ns"]), fmt_ns(alone["p99_ns"]), alone["dropped"]))
+        L.append("| none | – | %s | %s | %d |" % (fmt_ns(span_alone["p50_ns"]), fmt_ns(span_alone["p99_ns"]),
+                                                   span_alone["dropped"]))
         for r in beside:
             L.append("| %s spans/s | %s | %s | %s | %d |" % (
                 "{:,}".format(r["neighbour_spans_per_s"]), "{:,}".format(r["neighbour_spans"]), fmt_ns(r["p50_ns"]),
