@@ -29,7 +29,7 @@ void set_per_span(benchmark::State& state) {
                                                      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
-void BM_span_warm(benchmark::State& state, const char* connection_string) {
+void BM_span_warm(benchmark::State& state, const char* connection_string, bool with_info) {
   osprof::options o;
   o.connection_string = connection_string;
   o.service = "bench";
@@ -38,9 +38,16 @@ void BM_span_warm(benchmark::State& state, const char* connection_string) {
   osprof::init("SECRET_KEY");
   for (auto _ : state) {
     const auto t0 = steady::now();
-    for (int i = 0; i < spans_per_batch; ++i) {
-      OSPROF_START("db", {{"db", {{"statement", "SELECT 1"}, {"params", i}}}});
-      OSPROF_STOP();
+    if (with_info) {
+      for (int i = 0; i < spans_per_batch; ++i) {
+        OSPROF_START("db", {{"db", {{"statement", "SELECT 1"}, {"params", i}}}});
+        OSPROF_STOP();
+      }
+    } else {
+      for (int i = 0; i < spans_per_batch; ++i) {
+        OSPROF_START("db");
+        OSPROF_STOP();
+      }
     }
     const auto t1 = steady::now();
     state.SetIterationTime(std::chrono::duration<double>(t1 - t0).count());
@@ -53,7 +60,9 @@ void BM_span_warm(benchmark::State& state, const char* connection_string) {
   if (em.get_stats().dropped() != 0) state.SkipWithError("events were dropped: not the emit path");
   set_per_span(state);
 }
-BENCHMARK_CAPTURE(BM_span_warm, null, "null://")->UseManualTime();
+BENCHMARK_CAPTURE(BM_span_warm, null, "null://", true)->UseManualTime();
+// The same span without info: what the info's encoding adds.
+BENCHMARK_CAPTURE(BM_span_warm, null_no_info, "null://", false)->UseManualTime();
 
 struct alignas(64) floor_event {
   std::uint64_t ids[4];
@@ -64,12 +73,15 @@ struct alignas(64) floor_event {
 };
 static_assert(sizeof(floor_event) == 64);
 
+std::uint64_t read_tsc() { return __rdtsc(); }
+
 std::uint64_t realtime_ns() {
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
+template <std::uint64_t (*read_clock)()>
 void BM_floor_warm(benchmark::State& state) {
   moodycamel::ConcurrentQueue<floor_event> queue(1 << 16);
   moodycamel::ProducerToken producer(queue);
@@ -81,10 +93,10 @@ void BM_floor_warm(benchmark::State& state) {
     const auto t0 = steady::now();
     for (int i = 0; i < spans_per_batch; ++i) {
       ev.kind_and_count = 0;
-      ev.timestamp = realtime_ns();
+      ev.timestamp = read_clock();
       queue.enqueue(producer, ev);
       ev.kind_and_count = 1;
-      ev.timestamp = realtime_ns();
+      ev.timestamp = read_clock();
       queue.enqueue(producer, ev);
     }
     const auto t1 = steady::now();
@@ -94,7 +106,10 @@ void BM_floor_warm(benchmark::State& state) {
   }
   set_per_span(state);
 }
-BENCHMARK(BM_floor_warm)->UseManualTime();
+// The floor reads the TSC (as osprof does where the TSC is invariant); the realtime
+// one is what a span pays with OSPROF_CLOCK=realtime.
+BENCHMARK(BM_floor_warm<read_tsc>)->Name("BM_floor_warm/tsc")->UseManualTime();
+BENCHMARK(BM_floor_warm<realtime_ns>)->Name("BM_floor_warm/realtime")->UseManualTime();
 
 void BM_span_no_profiler(benchmark::State& state) {
   osprof::clean();

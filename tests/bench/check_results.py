@@ -128,7 +128,8 @@ def main():
     check(len([g for g in r["goals"] if g["driver"] == "backend never answers"]) == len(r["memory_stalled_backend"]),
           "expected a memory goal per stalled-backend run")
     warm = {x["name"]: x for x in r["warm_google_benchmark"]}
-    for name in ("BM_span_warm/null", "BM_floor_warm", "BM_span_no_profiler", "BM_clock_gettime_realtime"):
+    for name in ("BM_span_warm/null/", "BM_span_warm/null_no_info/", "BM_floor_warm/tsc", "BM_floor_warm/realtime",
+                 "BM_span_no_profiler", "BM_clock_gettime_realtime"):
         found = [x for n, x in warm.items() if n.startswith(name)]
         check(found and positive(found[0].get("ns")), "Google Benchmark row %s missing or failed: %r" % (name, found))
 
