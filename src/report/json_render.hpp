@@ -43,12 +43,10 @@ class json_renderer {
     w_.newline(1);
     w_.key("info");
     root_info();
-    out_ += ',';
-    w_.newline(1);
+    w_.next_line(1);
     w_.key("children");
     children(t_.roots(), 1);
-    out_ += ',';
-    w_.newline(1);
+    w_.next_line(1);
     w_.key("stats");
     stats();
     w_.newline(0);
@@ -69,16 +67,13 @@ class json_renderer {
     w_.newline(2);
     w_.key("name");
     w_.string("total");
-    out_ += ',';
-    w_.newline(2);
+    w_.next_line(2);
     w_.key("started");
     w_.integer(0);
-    out_ += ',';
-    w_.newline(2);
+    w_.next_line(2);
     w_.key("finished");
     ms_or_null(r_.finished_us);
-    out_ += ',';
-    w_.newline(2);
+    w_.next_line(2);
     w_.key("last_trace_started");
     ms_or_null(r_.last_trace_started_us);
     w_.newline(1);
@@ -101,8 +96,7 @@ class json_renderer {
       w_.newline(3);
       w_.key("count");
       w_.integer(s.count);
-      out_ += ',';
-      w_.newline(3);
+      w_.next_line(3);
       w_.key("duration");
       w_.integer(s.duration_ms);
       w_.newline(2);
@@ -163,22 +157,18 @@ class json_renderer {
     w_.newline(level + 1);
     w_.key("info");
     node_info(n, level + 1);
-    out_ += ',';
-    w_.newline(level + 1);
+    w_.next_line(level + 1);
     w_.key("trace_id");
     w_.string(t_.trace_id(n));
-    out_ += ',';
-    w_.newline(level + 1);
+    w_.next_line(level + 1);
     w_.key("parent_id");
     w_.string(t_.parent_id(n));
-    out_ += ',';
-    w_.newline(level + 1);
+    w_.next_line(level + 1);
     w_.key("children");
   }
 
   void field(std::string_view key, int level) {
-    out_ += ',';
-    w_.newline(level);
+    w_.next_line(level);
     w_.key(key);
   }
 
@@ -203,9 +193,8 @@ class json_renderer {
     const std::optional<std::string_view> exception = t_.exception(n);
     bool wrote_started = false, wrote_finished = false;
     t_.for_each_payload(n, [&](std::string_view event_name, std::string_view json, bool plain) {
-      key_buf_.assign("meta.raw_payload.");
-      key_buf_ += event_name;
-      field(key_buf_, inner);
+      w_.next_line(inner);
+      w_.raw_payload_key(event_name);
       payload(json, plain, inner);
       if (is_stop_event(event_name)) {
         if (!wrote_finished) {
@@ -269,7 +258,6 @@ class json_renderer {
   std::int64_t origin_;
   const text_sink* write_;
   json_reader reader_;
-  std::string key_buf_;
 };
 
 /// A finished report as json_renderer reads it.

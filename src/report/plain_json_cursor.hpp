@@ -113,7 +113,11 @@ class plain_json_cursor {
   };
 
   void skip_space() noexcept {
-    while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+    // Every token is tested here, and most are not white space: one compare tells them apart.
+    while (p_ != end_ && static_cast<unsigned char>(*p_) <= ' ' &&
+           (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) {
+      ++p_;
+    }
   }
 
   // The string whose opening quote is at the cursor.

@@ -59,6 +59,19 @@ struct flat_node {
   }
 };
 
+// Sorts `v` by `less`, a strict total order (no two elements equivalent, so the result is
+// unique). Events come from a backend in time order or in its reverse (Redis lists are newest
+// first) and children are linked in time order: those need one pass, not a sort.
+template <class T, class Less>
+void sort_unless_in_order(std::vector<T>& v, Less less) {
+  if (std::is_sorted(v.begin(), v.end(), less)) return;
+  if (std::is_sorted(v.rbegin(), v.rend(), less)) {
+    std::reverse(v.begin(), v.end());
+    return;
+  }
+  std::sort(v.begin(), v.end(), less);
+}
+
 }  // namespace
 
 class trace_builder {
@@ -226,13 +239,14 @@ class trace_builder {
   // that the report does not depend on the order the backend returned the events in.
   // The records are sorted in place: a record's place in recs_ is its processing position.
   void sort_chronologically() {
-    std::sort(recs_.begin(), recs_.end(), [this](const event_rec& x, const event_rec& y) {
+    const auto before = [this](const event_rec& x, const event_rec& y) {
       // The times nearly always differ: the strings are compared only on a tie.
       if (x.time_us != y.time_us) return x.time_us < y.time_us;
       if (x.stop != y.stop) return x.stop < y.stop;
       return std::forward_as_tuple(view(x, x.trace_id), view(x, x.name), x.index) <
              std::forward_as_tuple(view(y, y.trace_id), view(y, y.name), y.index);
-    });
+    };
+    sort_unless_in_order(recs_, before);
   }
 
   // Two events of a point (same trace_id) with the same name: as in Python's dict, the point
@@ -329,8 +343,8 @@ class trace_builder {
       const std::int64_t ka = sort_key(a), kb = sort_key(b);
       return ka != kb ? ka < kb : a < b;
     };
-    std::sort(roots_.begin(), roots_.end(), by_start);
-    for (auto& f : nodes_) std::sort(f.children.begin(), f.children.end(), by_start);
+    sort_unless_in_order(roots_, by_start);
+    for (auto& f : nodes_) sort_unless_in_order(f.children, by_start);
   }
 
   // Points whose parent_id chain loops (a point that is its own parent, or A -> B -> A) are

@@ -190,26 +190,39 @@ bool plain_string(std::string_view s) noexcept {
 
 }  // namespace
 
-void py_json_writer::string(std::string_view s) {
+void py_json_writer::quoted(std::string_view s, std::string_view suffix) {
   if (plain_string(s)) {
-    // One append, not three (two of them push_backs): most strings here are ids and names.
-    if (char quoted[96]; s.size() + 2 <= sizeof quoted) {
-      quoted[0] = '"';
-      detail::copy_bytes(quoted + 1, s.data(), s.size());
-      quoted[s.size() + 1] = '"';
-      out_.append(quoted, s.size() + 2);
+    // One append, not several: most strings here are keys, ids and names.
+    if (char text[96]; s.size() + 2 + suffix.size() <= sizeof text) {
+      text[0] = '"';
+      detail::copy_bytes(text + 1, s.data(), s.size());
+      text[s.size() + 1] = '"';
+      detail::copy_bytes(text + s.size() + 2, suffix.data(), suffix.size());
+      out_.append(text, s.size() + 2 + suffix.size());
       return;
     }
     out_ += '"';
     out_.append(s);
     out_ += '"';
-    return;
-  }
-  if (const std::string_view literal = python_literal(s); !literal.empty()) {
+  } else if (const std::string_view literal = python_literal(s); !literal.empty()) {
     out_.append(literal);  // as Python writes it back
+  } else {
+    append_py_string(out_, s);
+  }
+  out_.append(suffix);
+}
+
+void py_json_writer::raw_payload_key(std::string_view event_name) {
+  static constexpr std::string_view prefix = "\"meta.raw_payload.";
+  if (plain_string(event_name)) {  // written as it is: no key assembled first
+    out_.append(prefix);
+    out_.append(event_name);
+    out_.append("\": ", 3);
     return;
   }
-  append_py_string(out_, s);
+  key_buf_.assign(prefix.substr(1));
+  key_buf_ += event_name;
+  key(key_buf_);
 }
 
 void py_json_writer::integer(std::int64_t v) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -109,11 +110,28 @@ class py_json_writer {
     out_ += '\n';
     out_.append(n, ' ');
   }
-  void string(std::string_view s);
-  void key(std::string_view k) {
-    string(k);
-    out_ += ": ";
+  /// A comma, then newline(level): between the members or items of a container.
+  void next_line(int level) {
+    if (indent_ <= 0) {
+      out_ += ',';
+      return;
+    }
+    const std::size_t n = static_cast<std::size_t>(level) * static_cast<std::size_t>(indent_);
+    if (n < line_break_and_spaces.size()) {
+      // One copy: the comma, then the line break and the spaces (in the buffer below).
+      char line[1 + line_break_and_spaces.size()];
+      line[0] = ',';
+      std::memcpy(line + 1, line_break_and_spaces.data(), n + 1);
+      out_.append(line, n + 2);
+      return;
+    }
+    out_ += ',';
+    newline(level);
   }
+  void string(std::string_view s) { quoted(s, {}); }
+  void key(std::string_view k) { quoted(k, ": "); }
+  /// The key "meta.raw_payload.<event_name>" of a point's stored event.
+  void raw_payload_key(std::string_view event_name);
   void integer(std::int64_t v);
   /// Any DOM value, nested at `level` (the level of the line that holds it).
   void value(simdjson::dom::element e, int level);
@@ -132,11 +150,14 @@ class py_json_writer {
 
  private:
   void object(simdjson::dom::object o, int level);
+  /// `s` as a JSON string, then `suffix` (plain text).
+  void quoted(std::string_view s, std::string_view suffix);
 
   std::string& out_;
   int indent_;
   // Fields of the objects being written, used as a stack (index based, never referenced).
   std::vector<std::pair<std::string_view, simdjson::dom::element>> fields_;
+  std::string key_buf_;  // a key assembled from parts that need escaping
 };
 
 /// Appends `text` as Python's json.dumps writes a str with ensure_ascii: only printable ASCII

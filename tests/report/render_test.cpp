@@ -455,6 +455,33 @@ TEST(AnalysedTrace, WritesTheJsonOfTheReportItGives) {
   EXPECT_EQ(render_json(trace.take_report()), expected_json);
 }
 
+// A point's stored-event key is written in one piece when the event name needs no escaping,
+// and through key() otherwise: the same bytes as key() of the whole key, either way (Python
+// escapes the key as any other string, ensure_ascii). next_line() is a comma and newline().
+TEST(PyJsonWriter, RawPayloadKeyIsTheKeyOfTheWholeName) {
+  using report_impl::py_json_writer;
+  for (const std::string_view name : {"db-start", "esc\xc3\xa9-stop", "q\"uote-stop", "tab\t-start", ""}) {
+    std::string direct, assembled;
+    py_json_writer(direct, 2).raw_payload_key(name);
+    py_json_writer(assembled, 2).key("meta.raw_payload." + std::string(name));
+    EXPECT_EQ(direct, assembled) << name;
+  }
+  std::string out;
+  py_json_writer(out, 2).raw_payload_key("esc\xc3\xa9-stop");
+  EXPECT_EQ(out, "\"meta.raw_payload.esc\\u00e9-stop\": ");
+  for (const int level : {0, 1, 3, 24, 40}) {
+    std::string joined, apart;
+    py_json_writer(joined, 2).next_line(level);
+    py_json_writer w(apart, 2);
+    apart += ',';
+    w.newline(level);
+    EXPECT_EQ(joined, apart) << level;
+  }
+  std::string one_line;
+  py_json_writer(one_line, 0).next_line(5);
+  EXPECT_EQ(one_line, ",");
+}
+
 // Stored JSON copied straight from its text is written as the parsed value is; what the copy
 // does not handle exactly is declined, with nothing written. A text known to be plain is
 // re-indented without the checks, to the same bytes.
