@@ -391,21 +391,35 @@ class trace_builder {
   // above it, so they are shown at the last allowed level (ordered by start time, as everywhere).
   void limit_depth() {
     static_assert(max_report_depth >= 2);
-    struct visit {
+    // Depth first, a point's children from the last to the first. The stack holds one entry
+    // per level, not one per child waiting: a trace with one wide level (a root with 10,000
+    // calls) would otherwise have a stack that wide at the time the trace takes most memory.
+    struct level_visit {
       std::uint32_t node;
-      std::size_t level;     ///< 1 for a root, as shown (never more than max_report_depth)
-      std::uint32_t anchor;  ///< the ancestor at level max_report_depth - 1, once that deep
+      std::size_t children_level;     ///< as shown (never more than max_report_depth)
+      std::uint32_t children_anchor;  ///< the ancestor at level max_report_depth - 1, once that deep
+      std::size_t unvisited;          ///< its children [0, unvisited) are still to be visited
     };
-    std::vector<visit> stack;
-    for (std::uint32_t root : roots_) stack.push_back({root, 1, flat_node::none});
+    std::vector<level_visit> stack;
     std::vector<std::pair<std::uint32_t, std::uint32_t>> moves;  // node -> new parent
-    while (!stack.empty()) {
-      const visit v = stack.back();
-      stack.pop_back();
-      const std::uint32_t anchor = v.level + 1 == max_report_depth ? v.node : v.anchor;
-      for (std::uint32_t c : nodes_[v.node].children) {
-        if (v.level + 1 > max_report_depth) moves.emplace_back(c, anchor);
-        stack.push_back({c, std::min(v.level + 1, max_report_depth), anchor});
+    const auto visit = [&](std::uint32_t node, std::size_t level, std::uint32_t anchor) {
+      const std::uint32_t children_anchor = level + 1 == max_report_depth ? node : anchor;
+      const auto& children = nodes_[node].children;
+      if (level + 1 > max_report_depth) {
+        for (std::uint32_t c : children) moves.emplace_back(c, children_anchor);
+      }
+      stack.push_back({node, std::min(level + 1, max_report_depth), children_anchor, children.size()});
+    };
+    for (auto root = roots_.rbegin(); root != roots_.rend(); ++root) {
+      visit(*root, 1, flat_node::none);
+      while (!stack.empty()) {
+        level_visit& top = stack.back();
+        if (top.unvisited == 0) {
+          stack.pop_back();
+          continue;
+        }
+        const std::uint32_t child = nodes_[top.node].children[--top.unvisited];
+        visit(child, top.children_level, top.children_anchor);  // may move `top`: not used after
       }
     }
     if (moves.empty()) return;

@@ -172,6 +172,42 @@ std::size_t depth(const std::vector<report_node>& nodes) {
   return deepest;
 }
 
+// Two roots, each a chain deeper than the limit, and a wide level: each chain is cut under its
+// own point at level 127, and the problem names the first cut found (the later root's: roots
+// are walked from the last, as before the walk kept one stack entry per level).
+TEST(CorruptEvents, DeepChainsUnderTwoRootsAreCutUnderEach) {
+  constexpr int chain = 200;
+  std::vector<std::string> events;
+  for (const char* root : {"a", "b"}) {
+    const int offset = root[0] == 'a' ? 0 : 10 * chain;
+    for (int i = 0; i < chain; ++i) {
+      const std::string id = root + std::to_string(i);
+      const std::string parent = i == 0 ? std::string(base_id) : root + std::to_string(i - 1);
+      events.push_back(event("deep-start", id, parent, t0 + offset + i));
+      events.push_back(event("deep-stop", id, parent, t0 + offset + 2 * chain - i));
+    }
+  }
+  for (int i = 0; i < 300; ++i) {  // a wide level under a0
+    const std::string id = "w" + std::to_string(i);
+    events.push_back(event("wide-start", id, "a0", t0 + 1 + i));
+    events.push_back(event("wide-stop", id, "a0", t0 + 2 + i));
+  }
+  const report r = build_report(base_id, events);
+  EXPECT_EQ(count_nodes(r.children), static_cast<std::size_t>(2 * chain + 300));
+  EXPECT_EQ(depth(r.children), max_report_depth);
+  ASSERT_EQ(r.problems.size(), 1u);
+  EXPECT_EQ(r.problems[0], std::string("trace ") + base_id + ": " + std::to_string(2 * (chain - max_report_depth)) +
+                               " points nested deeper than 128 levels are shown at that level (the first under b126)");
+  for (const char* anchor_id : {"a126", "b126"}) {
+    const report_node* anchor = find_node(r.children, anchor_id);
+    ASSERT_NE(anchor, nullptr) << anchor_id;
+    EXPECT_EQ(anchor->children.size(), static_cast<std::size_t>(chain - max_report_depth + 1)) << anchor_id;
+  }
+  const report_node* a0 = find_node(r.children, "a0");
+  ASSERT_NE(a0, nullptr);
+  EXPECT_EQ(a0->children.size(), 301u);  // a1 and the wide level, untouched
+}
+
 TEST(CorruptEvents, DeepChainIsShownAtTheDepthLimit) {
   // 5000 points, each the parent of the next: every point is kept, none below level 128.
   constexpr int points = 5000;
