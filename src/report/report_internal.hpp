@@ -118,7 +118,7 @@ class py_json_writer {
     }
     const std::size_t n = static_cast<std::size_t>(level) * static_cast<std::size_t>(indent_);
     if (n < line_break_and_spaces.size()) {
-      // One copy: the comma, then the line break and the spaces (in the buffer below).
+      // The comma, the line break and the spaces in one append.
       char line[1 + line_break_and_spaces.size()];
       line[0] = ',';
       std::memcpy(line + 1, line_break_and_spaces.data(), n + 1);
