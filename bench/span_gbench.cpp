@@ -1,8 +1,9 @@
 // Warm, dense costs with Google Benchmark, next to the burst harness's sparse ones: spans
 // emitted back to back (8,192 per timed batch, 16,384 events: within the queue's capacity, so
 // nothing is dropped), the worker draining untimed between batches; the same for the floor
-// (two clock reads and two 64-byte moodycamel pushes); and the primitives both are made of.
-// Reported per span (manual time / spans).
+// (two clock reads and two 64-byte moodycamel pushes); a bound on a span written as one
+// record into a thread's own ring (BM_one_record_floor_warm); and the primitives all are made
+// of. Reported per span (manual time / spans).
 #include <benchmark/benchmark.h>
 #include <osprof/drivers.hpp>
 #include <osprof/emitter.hpp>
@@ -12,9 +13,15 @@
 #include <time.h>
 #include <x86intrin.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
+#include <memory>
 #include <vector>
+
+#include "core/info_codec.hpp"
+#include "core/random.hpp"
 
 namespace {
 
@@ -110,6 +117,79 @@ void BM_floor_warm(benchmark::State& state) {
 // one is what a span pays with OSPROF_CLOCK=realtime.
 BENCHMARK(BM_floor_warm<read_tsc>)->Name("BM_floor_warm/tsc")->UseManualTime();
 BENCHMARK(BM_floor_warm<realtime_ns>)->Name("BM_floor_warm/realtime")->UseManualTime();
+
+// What the redesign the span targets call for would cost at best here: one variable-size
+// record per span, written at the stop into a ring of bytes that only this thread writes (one
+// release store publishes it), with osprof's id generator and osprof's info encoding, and none
+// of osprof's checks (running state, capacity credits, name and size limits, exceptions, spill).
+// The start's time, id and info wait on the stack, as `hold_starts` keeps them in the profiler.
+// Not a design: a bound on one.
+struct byte_ring {
+  static constexpr std::size_t size = std::size_t{1} << 22;  // 4 MiB: a batch of spans fits
+  std::unique_ptr<std::byte[]> bytes = std::make_unique<std::byte[]>(size);
+  alignas(64) std::atomic<std::size_t> written{0};
+  alignas(64) std::atomic<std::size_t> read{0};
+};
+
+struct held_span {
+  osprof::uuid id;
+  std::uint64_t start;
+  std::uint32_t info_size;
+  std::byte info[168];
+};
+
+template <bool with_info>
+void BM_one_record_floor_warm(benchmark::State& state) {
+  using namespace osprof::detail;
+  byte_ring ring;
+  const osprof::uuid base = random_uuid(), parent = random_uuid();
+  constexpr std::string_view name = "db";
+  for (auto _ : state) {
+    const auto t0 = steady::now();
+    std::size_t at = ring.written.load(std::memory_order_relaxed);
+    for (int i = 0; i < spans_per_batch; ++i) {
+      // start
+      held_span held;
+      held.id = random_uuid();
+      std::byte* info_end = held.info;
+      if constexpr (with_info) {
+        // In one full expression, as in a trace point: the nested list lives until its end.
+        const auto encode = [&](osprof::info fields) {
+          return encode_info_bounded(held.info, held.info + sizeof held.info, {fields.begin(), fields.size()});
+        };
+        info_end = encode({{"db", {{"statement", "SELECT 1"}, {"params", i}}}});
+      } else {
+        info_end = encode_info_bounded(held.info, held.info + sizeof held.info, {});
+      }
+      held.info_size = static_cast<std::uint32_t>(info_end - held.info);
+      held.start = __rdtsc();
+      // stop: header (three ids, two times, sizes), name, the start's info, the stop's (none)
+      const std::uint64_t stop = __rdtsc();
+      std::byte* out = ring.bytes.get() + at;
+      std::memcpy(out, &base, 16);
+      std::memcpy(out + 16, &held.id, 16);
+      std::memcpy(out + 32, &parent, 16);
+      std::memcpy(out + 48, &held.start, 8);
+      std::memcpy(out + 56, &stop, 8);
+      const std::uint32_t sizes[2] = {static_cast<std::uint32_t>(name.size()), held.info_size};
+      std::memcpy(out + 64, sizes, 8);
+      std::memcpy(out + 72, name.data(), name.size());
+      std::memcpy(out + 72 + name.size(), held.info, held.info_size);
+      const std::uint32_t no_stop_info = 0;
+      std::memcpy(out + 72 + name.size() + held.info_size, &no_stop_info, 4);
+      at += (76 + name.size() + held.info_size + 7) & ~std::size_t{7};
+      ring.written.store(at, std::memory_order_release);
+    }
+    const auto t1 = steady::now();
+    state.SetIterationTime(std::chrono::duration<double>(t1 - t0).count());
+    benchmark::DoNotOptimize(ring.bytes.get());
+    ring.read.store(ring.written.load(std::memory_order_acquire), std::memory_order_relaxed);  // drained
+    ring.written.store(0, std::memory_order_relaxed);
+  }
+  set_per_span(state);
+}
+BENCHMARK(BM_one_record_floor_warm<true>)->Name("BM_one_record_floor_warm/info")->UseManualTime();
+BENCHMARK(BM_one_record_floor_warm<false>)->Name("BM_one_record_floor_warm/no_info")->UseManualTime();
 
 void BM_span_no_profiler(benchmark::State& state) {
   osprof::clean();

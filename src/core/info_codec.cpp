@@ -92,62 +92,82 @@ std::byte* store(std::byte* p, T value) noexcept {
   return p + sizeof value;
 }
 
-std::byte* encode_fields_bounded(std::byte* p, const std::byte* limit, std::span<const info_field> fields,
-                                 int depth) noexcept {
+// One loop over the fields of every nested object, with the objects being encoded on a stack
+// of its own: no call per nested object (each took a prologue and an epilogue saving six
+// registers), and one dispatch on each value's type.
+std::byte* encode_fields_bounded(std::byte* p, const std::byte* limit, std::span<const info_field> fields) noexcept {
+  struct open_object {
+    const info_field* next;
+    const info_field* end;
+  };
+  open_object enclosing[max_info_depth];  // uninitialised: only [0, depth) is read
+  int depth = 0;
   if (limit - p < 4) return nullptr;
   p = store(p, static_cast<std::uint32_t>(fields.size()));
-  for (const auto& f : fields) {
-    const std::size_t key_size = f.key.size() < max_key_size ? f.key.size() : max_key_size;
-    // Room for the key's length byte, the key, the tag and the value's fixed-size part.
-    std::size_t fixed = 0;
-    switch (f.value.type()) {
-      case info_value::kind::null:
-      case info_value::kind::boolean: break;
-      case info_value::kind::string: fixed = 4; break;
-      case info_value::kind::object: fixed = depth >= max_info_depth ? 0 : 4; break;
-      default: fixed = 8; break;
+  const info_field* f = fields.data();
+  const info_field* end = f + fields.size();
+  for (;;) {
+    if (f == end) {
+      if (depth == 0) return p;
+      --depth;
+      f = enclosing[depth].next;
+      end = enclosing[depth].end;
+      continue;
     }
-    if (static_cast<std::size_t>(limit - p) < 1 + key_size + 1 + fixed) return nullptr;
-    *p++ = static_cast<std::byte>(key_length_byte(f.key));
-    copy_bytes(p, f.key.data(), key_size);
+    const std::string_view key = f->key;
+    const info_value& v = f->value;
+    ++f;
+    const std::size_t key_size = key.size() < max_key_size ? key.size() : max_key_size;
+    // Room for the key's length byte, the key and the tag; each value checks its own.
+    if (static_cast<std::size_t>(limit - p) < 2 + key_size) return nullptr;
+    *p++ = static_cast<std::byte>(key.size() > max_key_size ? cut_key_length : key_size);
+    copy_bytes(p, key.data(), key_size);
     p += key_size;
-    const info_value& v = f.value;
+    const std::size_t room = static_cast<std::size_t>(limit - p) - 1;  // after the tag
     switch (v.type()) {
       case info_value::kind::null: *p++ = std::byte{'z'}; break;
       case info_value::kind::boolean: *p++ = std::byte{static_cast<unsigned char>(v.as_bool() ? 'T' : 'F')}; break;
       case info_value::kind::integer:
+        if (room < 8) return nullptr;
         *p++ = std::byte{'i'};
         p = store(p, v.as_int());
         break;
       case info_value::kind::unsigned_integer:
+        if (room < 8) return nullptr;
         *p++ = std::byte{'u'};
         p = store(p, v.as_uint());
         break;
       case info_value::kind::floating:
+        if (room < 8) return nullptr;
         *p++ = std::byte{'d'};
         p = store(p, v.as_double());
         break;
       case info_value::kind::string: {
         const auto text = v.as_string();
+        if (room < 4 || room - 4 < text.size()) return nullptr;
         *p++ = std::byte{'s'};
         p = store(p, static_cast<std::uint32_t>(text.size()));
-        if (static_cast<std::size_t>(limit - p) < text.size()) return nullptr;
         copy_bytes(p, text.data(), text.size());
         p += text.size();
         break;
       }
-      case info_value::kind::object:
+      case info_value::kind::object: {
+        // Fields at depth max_info_depth are written; an object there is cut to 'Z'.
         if (depth >= max_info_depth) {
           *p++ = std::byte{'Z'};
           break;
         }
+        if (room < 4) return nullptr;
+        const auto inner = v.as_object();
         *p++ = std::byte{'o'};
-        p = encode_fields_bounded(p, limit, v.as_object(), depth + 1);
-        if (p == nullptr) return nullptr;
+        p = store(p, static_cast<std::uint32_t>(inner.size()));
+        enclosing[depth++] = {f, end};
+        f = inner.data();
+        end = f + inner.size();
         break;
+      }
     }
   }
-  return p;
 }
 
 // Decoding reads untrusted-length data defensively: a short read stops the decoder.
@@ -257,7 +277,7 @@ std::byte* encode_info(std::byte* out, std::span<const info_field> fields) noexc
 }
 
 std::byte* encode_info_bounded(std::byte* out, const std::byte* limit, std::span<const info_field> fields) noexcept {
-  return encode_fields_bounded(out, limit, fields, 0);
+  return encode_fields_bounded(out, limit, fields);
 }
 
 bool append_info_members(std::string& out, std::span<const std::byte> encoded, bool first, std::string_view skip,

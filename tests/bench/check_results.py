@@ -129,7 +129,8 @@ def main():
           "expected a memory goal per stalled-backend run")
     warm = {x["name"]: x for x in r["warm_google_benchmark"]}
     for name in ("BM_span_warm/null/", "BM_span_warm/null_no_info/", "BM_floor_warm/tsc", "BM_floor_warm/realtime",
-                 "BM_span_no_profiler", "BM_clock_gettime_realtime"):
+                 "BM_one_record_floor_warm/info", "BM_one_record_floor_warm/no_info", "BM_span_no_profiler",
+                 "BM_clock_gettime_realtime"):
         found = [x for n, x in warm.items() if n.startswith(name)]
         check(found and positive(found[0].get("ns")), "Google Benchmark row %s missing or failed: %r" % (name, found))
 

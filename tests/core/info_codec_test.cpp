@@ -120,6 +120,47 @@ std::string nested_json(int levels, info_notes& notes) {
   return to_json(std::span<const osprof::info_field>(&chain.back(), 1), notes);
 }
 
+// The trace points' encoder with less room than the encoding needs: it gives up (nullptr) at
+// every size short of the whole, and never writes past its limit; with the exact room it
+// writes what the unbounded one writes.
+TEST(InfoCodec, BoundedEncoderGivesUpShortOfRoomWithoutWritingPastIt) {
+  const std::string long_key(300, 'k');
+  // Nested objects are views: each level is a named array that outlives the cases.
+  using object = std::span<const osprof::info_field>;
+  const osprof::info_field id[] = {{"id", 42}};
+  const osprof::info_field db[] = {{"statement", "SELECT 1"}, {"params", object(id)}};
+  const osprof::info_field c[] = {{"c", "deep"}};
+  const osprof::info_field b[] = {{"b", object(c)}};
+  const osprof::info_field a[] = {{"a", object(b)}};
+  const std::vector<std::vector<osprof::info_field>> cases = {
+      {},
+      {{"db", object(db)}, {"ok", true}, {"none", nullptr}},
+      {{"n", -7}, {"u", std::uint64_t{7}}, {"f", 1.5}, {"s", ""}, {"", "empty key"}},
+      {{long_key, 1}, {"nested", object(a)}},
+      {{"empty", object{}}, {"z", false}},
+  };
+  constexpr std::size_t guard = 64;
+  for (std::size_t c = 0; c < cases.size(); ++c) {
+    const std::span<const osprof::info_field> fields(cases[c]);
+    const std::size_t size = osprof::detail::encoded_info_size(fields);
+    std::vector<std::byte> expected(size);
+    osprof::detail::encode_info(expected.data(), fields);
+    for (std::size_t room = 0; room <= size; ++room) {
+      std::vector<std::byte> buffer(room + guard, std::byte{0xAB});
+      const std::byte* end = osprof::detail::encode_info_bounded(buffer.data(), buffer.data() + room, fields);
+      if (room < size) {
+        EXPECT_EQ(end, nullptr) << "case " << c << ", room " << room << " of " << size;
+      } else {
+        ASSERT_EQ(end, buffer.data() + size) << "case " << c;
+        EXPECT_TRUE(std::equal(expected.begin(), expected.end(), buffer.begin())) << "case " << c;
+      }
+      EXPECT_TRUE(std::all_of(buffer.begin() + static_cast<std::ptrdiff_t>(room), buffer.end(),
+                              [](std::byte b) { return b == std::byte{0xAB}; }))
+          << "case " << c << ": written past a limit of " << room << " bytes";
+    }
+  }
+}
+
 TEST(InfoCodec, DeepNestingIsCutAtTheLimitAndReported) {
   // Objects nested max_info_depth deep are kept whole; one level more becomes null.
   info_notes fits;
