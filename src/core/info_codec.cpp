@@ -93,8 +93,8 @@ std::byte* store(std::byte* p, T value) noexcept {
 }
 
 // One loop over the fields of every nested object, with the objects being encoded on a stack
-// of its own: no call per nested object (each took a prologue and an epilogue saving six
-// registers), and one dispatch on each value's type.
+// of its own: no call per nested object (a call saves and restores six registers here), and
+// one dispatch on each value's type.
 std::byte* encode_fields_bounded(std::byte* p, const std::byte* limit, std::span<const info_field> fields) noexcept {
   struct open_object {
     const info_field* next;
@@ -120,7 +120,7 @@ std::byte* encode_fields_bounded(std::byte* p, const std::byte* limit, std::span
     const std::size_t key_size = key.size() < max_key_size ? key.size() : max_key_size;
     // Room for the key's length byte, the key and the tag; each value checks its own.
     if (static_cast<std::size_t>(limit - p) < 2 + key_size) return nullptr;
-    *p++ = static_cast<std::byte>(key.size() > max_key_size ? cut_key_length : key_size);
+    *p++ = static_cast<std::byte>(key_length_byte(key));
     copy_bytes(p, key.data(), key_size);
     p += key_size;
     const std::size_t room = static_cast<std::size_t>(limit - p) - 1;  // after the tag
