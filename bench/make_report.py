@@ -209,6 +209,10 @@ def main():
             warm.append({"name": b["name"], "ns": per_span * 1e9 if per_span else b["real_time"] * scale,
                          "per": "span" if per_span else "call", "iterations": b["iterations"]})
 
+    def warm_ns(prefix):
+        """ns of the first Google Benchmark row whose name starts with `prefix`, or None."""
+        return next((x.get("ns") for x in warm if x["name"].startswith(prefix)), None)
+
     memory = []
     for p in sorted(glob.glob(os.path.join(w, "memory-*.json")), key=lambda p: int(p.rsplit("-", 1)[1][:-5])):
         m = load(p)
@@ -313,9 +317,9 @@ def main():
                           "value": v, "text": "%s (%s against %s)" % (fmt_x(v), fmt_ns(d["span"]["p99_ns"]),
                                                                       fmt_ns(floor_tsc["p99_ns"])),
                           "met": bool(v and v <= 1.5)})
-    warm_span = next((x.get("ns") for x in warm if x["name"].startswith("BM_span_warm/null/")), None)
-    warm_floor = next((x.get("ns") for x in warm if x["name"].startswith("BM_floor_warm/tsc")), None)
-    warm_floor_realtime = next((x.get("ns") for x in warm if x["name"].startswith("BM_floor_warm/realtime")), None)
+    warm_span = warm_ns("BM_span_warm/null/")
+    warm_floor = warm_ns("BM_floor_warm/tsc")
+    warm_floor_realtime = warm_ns("BM_floor_warm/realtime")
     if warm_span:
         text = fmt_ns(warm_span)
         if warm_floor:
@@ -323,7 +327,7 @@ def main():
                 fmt_ns(warm_floor), fmt_x(warm_span / warm_floor))
         if warm_floor_realtime:  # the issue's "~58 ns" floor was this one
             text += " (with clock_gettime instead of rdtsc: %s)" % fmt_ns(warm_floor_realtime)
-        one_record = next((x.get("ns") for x in warm if x["name"].startswith("BM_one_record_floor_warm/info")), None)
+        one_record = warm_ns("BM_one_record_floor_warm/info")
         if one_record:
             text += ("; a bound on the redesign the target calls for (one record per span into a ring only the "
                      "thread writes, osprof's ids and info encoding, none of its checks): %s" % fmt_ns(one_record))
@@ -588,12 +592,10 @@ def main():
                 L.append("| %s | error: %s | |" % (x["name"], x["error"]))
             else:
                 L.append("| %s | %.1f | %s |" % (x["name"], x["ns"], x["per"]))
-        fw = next((x.get("ns") for x in warm if x["name"].startswith("BM_floor_warm/tsc")), None)
-        nw = next((x.get("ns") for x in warm if x["name"].startswith("BM_span_warm/null/")), None)
-        if fw and nw:
+        if warm_floor and warm_span:
             L.append("")
             L.append("Warm span into `null://` / warm floor: %s; Python OSProfiler no-op (burst p50) / warm span: %s." % (
-                fmt_x(nw / fw), fmt_x(py_noop / nw) if py_noop else "–"))
+                fmt_x(warm_span / warm_floor), fmt_x(py_noop / warm_span) if py_noop else "–"))
         L.append("")
 
     threads = sorted({int(t) for d in per_driver for t in d["span_by_threads"]})
