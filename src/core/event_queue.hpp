@@ -114,6 +114,10 @@ class event_queue {
     std::uint64_t accepted, dequeued, dropped_queue_full, spilled, truncated, rejected_headers;
   };
   totals read_totals() const;
+  /// Events dropped for a full queue: one load, no lock, no producer's line read (the worker
+  /// checks it on every pass, and reading every producer's counter would pull the lines those
+  /// threads write on every event over to the worker's core).
+  std::uint64_t dropped_queue_full() const noexcept { return dropped_queue_full_.load(std::memory_order_relaxed); }
 
   // ---- producer registry
   /// The worker is awake: the next producer that waits for credits wakes it again.

@@ -323,7 +323,7 @@ void emitter_impl::note_failure(const std::string& why) {
 }
 
 void emitter_impl::warn_about_drops() {
-  const auto dropped = queue_.read_totals().dropped_queue_full - baseline_.dropped_queue_full;
+  const auto dropped = queue_.dropped_queue_full() - baseline_.dropped_queue_full;
   if (dropped == drops_reported_) return;
   const auto now = clock::now();
   if (drops_reported_ == 0 || now - last_drop_log_ >= 10s) {
