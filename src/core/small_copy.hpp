@@ -15,7 +15,17 @@ inline void copy_bytes(void* dst, const void* src, std::size_t n) noexcept {
   // single loads and stores.
   if (n >= 16) {
     if (n > 32) {
-      std::memcpy(d, s, n);
+      if (n > 64) {
+        std::memcpy(d, s, n);
+        return;
+      }
+      // 33-64 bytes (a held start's info with its name, most span records): the first and
+      // the last 32, overlapping, instead of libc's call and size dispatch.
+      std::uint64_t a[4], b[4];
+      std::memcpy(a, s, 32);
+      std::memcpy(b, s + n - 32, 32);
+      std::memcpy(d, a, 32);
+      std::memcpy(d + n - 32, b, 32);
       return;
     }
     std::uint64_t a[2], b[2];
