@@ -479,8 +479,10 @@ def main():
     L.append("")
     L.append("- **Emit latency** (`bench/emit_latency.cpp`): %s. A *span* is `OSPROF_START(\"db\", {{\"db\", "
              "{{\"statement\", \"SELECT 1\"}, {\"params\", i}}}})` + `OSPROF_STOP()`; a *trace point* is the start "
-             "alone (the burst's points are closed untimed). With `hold_starts` (off by default, so not "
-             "in these rows) a start only records its time and info on the thread and its stop pushes both events. Each burst begins a new trace. The emitter's worker "
+             "alone (the burst's points are closed untimed). With `hold_starts` (on by default, so in "
+             "these rows) the start of an innermost point only records its time and info on the thread and "
+             "its stop pushes both events in one record. Each burst begins a new trace, whose first start is "
+             "pushed at once (as a profiler's first start always is). The emitter's worker "
              "writes to the driver's real backend meanwhile, with default settings; the *dropped* column shows "
              "that the backend kept up (0 means every timed event was written)." % latency["method"])
     L.append("- **Baselines, same run and same method**: an empty loop; *the floor*: two clock reads and two "
@@ -548,8 +550,9 @@ def main():
                  "the clock_gettime floor. osprof's span (p50 %s to %s across drivers) is %s to %s the floor with "
                  "osprof's own event size (two 256-byte events with rdtsc: %s); the rest is osprof's work on "
                  "the caller's thread, which in these bursts goes with the number of pushes more than with "
-                 "what is encoded: a span without info costs about as much, and `hold_starts` (one push per "
-                 "span) about 0.7x (bench/comparisons, 2026-12-06f and 2026-12-07b)." % (
+                 "what is encoded: a span without info costs about as much, and a span pushed as two events "
+                 "(`hold_starts=false`) about 1.4x as much as the default's one record (bench/comparisons, "
+                 "2026-12-06f, 2026-12-07b and 2026-12-07f)." % (
                      fmt_x(py_noop / fc), fmt_x(py_noop / ft), fmt_x(py_noop / 100 / fc),
                      fmt_ns(min(spans)), fmt_ns(max(spans)),
                      fmt_x(min(spans) / f256) if f256 else "–", fmt_x(max(spans) / f256) if f256 else "–",

@@ -126,17 +126,18 @@ struct options {
   /// Largest encoded name + info of one event; larger info is replaced by a truncation marker.
   /// OSPROF_MAX_EVENT_BYTES; default 65536.
   std::size_t max_event_bytes = env::size("OSPROF_MAX_EVENT_BYTES", 65536, environment_problems);
-  /// A trace point's start event waits on the caller's thread and goes into the queue with
-  /// its stop, as one record: one push per span instead of two (when name + both infos fit
-  /// one event, inline_payload_budget bytes; otherwise the start is sent at once). The start
-  /// keeps its own timestamp, and a profiler's first start is always sent at once, so that a
-  /// trace's stored events still begin with its start. What changes: the other starts reach
-  /// the backend when their point stops (or when the profiler is cleaned or destroyed), after
-  /// the events of the points inside them; a point still open when the process dies or the
-  /// emitter stops is not stored at all, where OSProfiler would have stored its start alone;
-  /// Python OSProfiler's report lists its `stats` in the order the events were stored.
-  /// OSPROF_HOLD_STARTS; default false.
-  bool hold_starts = env::boolean("OSPROF_HOLD_STARTS", false, environment_problems);
+  /// While a trace point is the innermost open one, its start event waits on the caller's
+  /// thread and goes into the queue with its stop, as one record: one push per span instead of
+  /// two (when name + both infos fit one event, inline_payload_budget bytes; otherwise the
+  /// start is sent at once). The start keeps its own timestamp, and is sent at once as soon as
+  /// anything can refer to its point: a point starting inside it, capture(), outgoing headers,
+  /// propagated_trace::fork(), osprof::clean() or the profiler's end; a profiler's first start
+  /// is always sent at once. So a thread's events are stored in OSProfiler's order. What
+  /// changes: an innermost point's start reaches the backend when it stops, not when it
+  /// starts, and the innermost point still open when the process dies (or the emitter stops)
+  /// is not stored at all, where OSProfiler would have stored its start alone.
+  /// OSPROF_HOLD_STARTS; default true (false: every start is pushed when it happens).
+  bool hold_starts = env::boolean("OSPROF_HOLD_STARTS", true, environment_problems);
   /// Mark traces that contain an error so `trace list --error-trace` finds them.
   /// OSPROF_FILTER_ERROR_TRACE; default true.
   bool filter_error_trace = env::boolean("OSPROF_FILTER_ERROR_TRACE", true, environment_problems);

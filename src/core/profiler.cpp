@@ -361,6 +361,10 @@ void raw_event::build(const event_source& src) noexcept {
 
 void start_point(profiler_state* state, std::string_view name, std::span<const info_field> fields,
                  const char* function) noexcept {
+  // A start is held only while its point is innermost: once a point starts inside it, its start
+  // goes first, so that a thread's events are stored in OSProfiler's order (a parent's start
+  // before its children's events) and only the innermost open point per profiler waits.
+  if (!state->frames.empty() && state->frames.back().start_held) send_held_start(*state, state->frames.size() - 1);
   const uuid id = random_uuid();
   const uuid parent = state->current_id();
   // The start is held on this thread, to go with its stop in one push, when the emitter asks
@@ -464,8 +468,10 @@ void clean() noexcept {
 }
 
 std::optional<trace_context> capture() {
-  const profiler_state* state = detail::current;
+  profiler_state* state = detail::current;
   if (state == nullptr) return std::nullopt;
+  // Points elsewhere will name the current one as their parent: its start goes first.
+  state->send_held_starts();
   return trace_context{state->base_id, state->current_id(), state->hmac_key};
 }
 

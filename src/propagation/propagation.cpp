@@ -123,6 +123,7 @@ std::string_view propagated_trace::hmac_key() const noexcept { return state_->hm
 std::size_t propagated_trace::depth() const noexcept { return state_->frames.size(); }
 
 std::shared_ptr<propagated_trace> propagated_trace::fork() const {
+  state_->send_held_starts();  // the fork's points name the current one as their parent
   return create(trace_context{state_->base_id, state_->current_id(), state_->hmac_key}, flags_, tracestate_);
 }
 
@@ -238,8 +239,9 @@ outgoing_headers make_headers(const trace_context& ctx, const propagation_option
 }
 
 outgoing_headers current_headers(const propagation_options& opts) {
-  const detail::profiler_state* state = detail::current;
+  detail::profiler_state* state = detail::current;
   if (state == nullptr) return {};
+  state->send_held_starts();  // the callee's points name the current one as their parent
   const trace_context ctx{state->base_id, state->current_id(), state->hmac_key};
   if (const propagated_trace* t = propagated_trace::active()) {
     return make_headers(ctx, opts, t->trace_flags(), t->tracestate());

@@ -2,11 +2,13 @@
 // exceptions, the function macro, context hand-off between threads, oversized info.
 #include <osprof/emitter.hpp>
 #include <osprof/profiler.hpp>
+#include <osprof/propagation.hpp>
 
 #include <gtest/gtest.h>
 
 #include <list>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -30,14 +32,15 @@ class Events : public ::testing::Test {
     store_ = memory_store::get(name_);
     start_emitter(false);
   }
-  void start_emitter(bool hold_starts) {
+  // nullopt: options::hold_starts as it comes (its default).
+  void start_emitter(std::optional<bool> hold_starts) {
     emitter_.reset();
     osprof::options o;
     o.connection_string = "memory://" + name_;
     o.project = "demo";
     o.service = "api";
     o.host = "vm";
-    o.hold_starts = hold_starts;
+    if (hold_starts) o.hold_starts = *hold_starts;
     emitter_ = std::make_unique<osprof::emitter>(o);
   }
   void TearDown() override {
@@ -448,7 +451,68 @@ TEST_F(Events, ExceptionLeavingAHeldPointSendsItsStartThenTheError) {
             R"({"etype":"(anonymous namespace)::spawn_error","message":"boom: cannot spawn vm1","host":"vm"})");
 }
 
-TEST_F(Events, ByDefaultEveryStartIsSentAtOnce) {
+TEST_F(Events, ByDefaultAnInnermostPointsStartTravelsWithItsStop) {
+  start_emitter(std::nullopt);
+  osprof::init("k");
+  osprof::start("request");  // the profiler's first start: sent at once
+  osprof::start("db");
+  ASSERT_EQ(collect().size(), 1u);
+  osprof::stop();
+  osprof::stop();
+  const auto events = collect();
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events[1].name, "db-start");
+  EXPECT_EQ(events[2].name, "db-stop");
+  EXPECT_EQ(events[3].name, "request-stop");
+}
+
+TEST_F(Events, AHeldStartIsSentWhenAPointStartsInsideIt) {
+  start_emitter(true);
+  osprof::init("k");
+  osprof::start("request");
+  osprof::start("outer");
+  ASSERT_EQ(collect().size(), 1u);  // outer is innermost: held
+  osprof::start("inner");
+  const auto while_inner_runs = collect();
+  ASSERT_EQ(while_inner_runs.size(), 2u);
+  EXPECT_EQ(while_inner_runs[1].name, "outer-start");
+  osprof::stop();
+  osprof::stop();
+  osprof::stop();
+  // OSProfiler's order: each start before the events of the points inside it.
+  const auto events = collect();
+  ASSERT_EQ(events.size(), 6u);
+  const char* expected[] = {"request-start", "outer-start", "inner-start", "inner-stop", "outer-stop", "request-stop"};
+  for (std::size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i].name, expected[i]) << i;
+  EXPECT_EQ(events[2].parent_id, events[1].trace_id);
+  EXPECT_EQ(events[1].parent_id, events[0].trace_id);
+}
+
+TEST_F(Events, AHeldStartIsSentWhenItsPointIsCapturedOrPropagated) {
+  start_emitter(true);
+  osprof::init("k");
+  osprof::start("request");
+  osprof::start("task");
+  const auto ctx = osprof::capture();  // points on another thread will name "task" their parent
+  ASSERT_TRUE(ctx);
+  auto events = collect();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].name, "task-start");
+  EXPECT_EQ(events[1].trace_id, ctx->parent_id.to_string());
+  osprof::stop();
+  osprof::start("call");
+  const auto headers = osprof::current_headers();  // so will the callee's points
+  EXPECT_FALSE(headers.empty());
+  events = collect();
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events[2].name, "task-stop");
+  EXPECT_EQ(events[3].name, "call-start");
+  osprof::stop();
+  osprof::stop();
+  EXPECT_EQ(collect().size(), 6u);
+}
+
+TEST_F(Events, WithoutHoldingEveryStartIsSentAtOnce) {
   osprof::init("k");
   osprof::start("request");
   osprof::start("long");
