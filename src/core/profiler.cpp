@@ -21,6 +21,16 @@ namespace osprof::detail {
 
 void reseed_after_fork() noexcept;
 
+// The carrier of a span record (raw_event::build_span): the held start's frame, in its
+// profiler's stack, and what the stop adds.
+struct span_source {
+  const profiler_state* state;
+  const profiler_state::frame* top;
+  uuid parent;
+  std::span<const info_field> fields;  // the stop's
+  std::uint64_t stop_time;
+};
+
 namespace {
 
 // This thread's queue producer. The raw pointer is what trace points read; the owner
@@ -248,13 +258,7 @@ bool emit_span(profiler_state& state, const profiler_state::frame& top, std::spa
   }
   // Two credits: the span holds a place for each of its events, as two pushes would.
   if ((p->generation != (word >> 2) || p->credits < 2) && !(q.add_credits(*p, word) && p->credits >= 2)) return false;
-  const uuid parent = state.enclosing_id();
-  std::int64_t spilled_bytes = 0;
-  event_source src{&q,         &spilled_bytes, &state.base_id,      &top.id,     &parent, state.frame_name(top), fields,
-                   top.function, nullptr,      0,                   event_kind::span, top.start_flags};
-  src.time = tsc ? read_tsc() : realtime_ns();
-  src.held_info = {state.held_info(top), top.info_size};
-  src.start_time = top.start_time;
+  const span_source src{&state, &top, state.enclosing_id(), fields, tsc ? read_tsc() : realtime_ns()};
   p->credits -= 2;
   {
     OSPROF_QUEUE_ACCESS(&q.queue(), true);
@@ -317,28 +321,10 @@ void raw_event::build(const event_source& src) noexcept {
   }
   name_size = static_cast<std::uint16_t>(name.size());
   if (src.held_info.data() != nullptr) {
-    // A held start, alone or with its stop: everything fits inline (checked when held and at
-    // the stop).
+    // A held start sent on its own: it fits inline (checked when it was held).
     copy_bytes(payload, name.data(), name.size());
-    std::byte* at = payload + name.size();
-    if (kind == event_kind::span) {
-      start_time = src.start_time;
-      const auto start_size = static_cast<std::uint32_t>(src.held_info.size());
-      std::memcpy(at, &start_size, 4);
-      at += 4;
-    }
-    copy_bytes(at, src.held_info.data(), src.held_info.size());
-    at += src.held_info.size();
-    if (kind == event_kind::span) {
-      if (src.fields.empty()) {
-        const std::uint32_t none = 0;
-        std::memcpy(at, &none, 4);
-        at += 4;
-      } else {
-        at = encode_info_bounded(at, payload + inline_payload_budget, src.fields);
-      }
-    }
-    payload_size = static_cast<std::uint32_t>(at - payload);
+    copy_bytes(payload + name.size(), src.held_info.data(), src.held_info.size());
+    payload_size = static_cast<std::uint32_t>(name.size() + src.held_info.size());
     return;
   }
   std::byte* end = nullptr;
@@ -357,6 +343,37 @@ void raw_event::build(const event_source& src) noexcept {
   } else {
     fill_payload_slow(*src.queue, *this, name, src.fields, exc, *src.spilled_bytes);
   }
+}
+
+// Builds a span record in place from the held start's frame (called by moodycamel, as build()).
+// What emit_span() checked: no exception, the start's clock, and that name + both infos + the
+// start info's size fit inline.
+void raw_event::build_span(const span_source& src) noexcept {
+  const profiler_state& state = *src.state;
+  const profiler_state::frame& top = *src.top;
+  time = src.stop_time;
+  base_id = state.base_id;
+  trace_id = top.id;
+  parent_id = src.parent;
+  start_time = top.start_time;
+  spill = nullptr;
+  function = top.function;
+  kind = event_kind::span;
+  flags = top.start_flags;
+  name_size = static_cast<std::uint16_t>(top.name_size);
+  // The name and the start's info lie one after the other in the profiler's stack.
+  const std::uint32_t held = top.name_size + top.info_size;
+  copy_bytes(payload, state.names.data() + top.name_offset, held);
+  std::byte* at = payload + held;
+  std::byte* const info_limit = payload + inline_payload_budget - 4;
+  std::byte* stop_end = src.fields.empty() ? nullptr : encode_info_bounded(at, info_limit, src.fields);
+  if (stop_end == nullptr) {  // no stop info (a stop info that did not fit was sent apart)
+    const std::uint32_t none = 0;
+    std::memcpy(at, &none, 4);
+    stop_end = at + 4;
+  }
+  std::memcpy(stop_end, &top.info_size, 4);
+  payload_size = static_cast<std::uint32_t>(stop_end + 4 - payload);
 }
 
 void start_point(profiler_state* state, std::string_view name, std::span<const info_field> fields,

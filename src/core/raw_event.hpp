@@ -24,7 +24,8 @@ namespace osprof::detail {
 
 // `span`: a start held on the caller's thread until its stop, both in one slot (one push,
 // one record for the worker to take). The worker splits it back into the two events.
-enum class event_kind : std::uint8_t { start = 1, stop = 2, span = 3, source = 0xff };
+// `source` and `span_source` mark the carriers a trace point pushes (never stored).
+enum class event_kind : std::uint8_t { start = 1, stop = 2, span = 3, span_source = 0xfe, source = 0xff };
 
 namespace event_flags {
 inline constexpr std::uint8_t clock_tsc = 1;        // `time` is TSC ticks, else realtime ns
@@ -47,6 +48,7 @@ struct raw_id {
 };
 
 class event_queue;
+struct span_source;  // a held start's frame and its stop (core/profiler.cpp)
 
 struct exception_trailer {  // what follows the name after an exception
   const std::type_info* type;
@@ -67,21 +69,23 @@ struct event_source {
   std::uint64_t time;
   event_kind kind;
   std::uint8_t flags;
-  // A held start's encoded info, used instead of `fields` when its data is set: for a start
-  // sent on its own, and for a span (whose `fields` are then the stop's).
+  // A held start's encoded info, used instead of `fields` when its data is set (a held start
+  // sent on its own; a span is built from a span_source).
   std::span<const std::byte> held_info = {};
-  std::uint64_t start_time = 0;  // a span's start
 };
 
 struct alignas(64) raw_event {
   raw_event() noexcept = default;  // uninitialised, as a drain buffer needs
   /// The carrier a trace point pushes: only the source pointer and the marker are set.
   explicit raw_event(const event_source* src) noexcept : source(src), kind(event_kind::source) {}
+  explicit raw_event(const span_source* src) noexcept : held_span(src), kind(event_kind::span_source) {}
   // Into the queue: built from the source (or copied). Out of it: header plus the payload bytes
   // in use (a stop event is ~100 bytes, not 256: fewer cache lines written and read).
   raw_event(raw_event&& other) noexcept {
     if (other.kind == event_kind::source) {
       build(*other.source);
+    } else if (other.kind == event_kind::span_source) {
+      build_span(*other.held_span);
     } else {
       copy_from(other);
     }
@@ -99,6 +103,7 @@ struct alignas(64) raw_event {
   union {
     std::uint64_t time;            // see event_flags::clock_tsc
     const event_source* source;    // with event_kind::source only
+    const span_source* held_span;  // with event_kind::span_source only
   };
   raw_id base_id;
   raw_id trace_id;
@@ -117,30 +122,33 @@ struct alignas(64) raw_event {
 
   const std::byte* payload_data() const noexcept { return spill != nullptr ? spill : payload; }
 
-  /// A span's two events. Its payload is the name, u32 size + the start's info, then the
-  /// stop's info, always inline.
+  /// A span's two events. Its payload is the name, the start's info, the stop's info, then
+  /// the start info's size (u32), always inline: the name and the start's info are copied as
+  /// they lie in the profiler's stack, in one piece.
   void split_span(raw_event& start, raw_event& stop) const noexcept {
     std::uint32_t start_size;
-    std::memcpy(&start_size, payload + name_size, 4);
-    const std::uint32_t stop_size = payload_size - name_size - 4 - start_size;
+    std::memcpy(&start_size, payload + payload_size - 4, 4);
+    const std::uint32_t stop_size = payload_size - 4 - name_size - start_size;
     for (raw_event* ev : {&start, &stop}) {
       std::memcpy(static_cast<void*>(ev), this, offsetof(raw_event, payload));
       ev->exception_type = nullptr;
-      copy_bytes(ev->payload, payload, name_size);
     }
     start.kind = event_kind::start;
     start.time = start_time;
     start.payload_size = name_size + start_size;
-    copy_bytes(start.payload + name_size, payload + name_size + 4, start_size);
+    copy_bytes(start.payload, payload, start.payload_size);
     stop.kind = event_kind::stop;
     stop.function = nullptr;
     stop.payload_size = name_size + stop_size;
-    copy_bytes(stop.payload + name_size, payload + name_size + 4 + start_size, stop_size);
+    copy_bytes(stop.payload, payload, name_size);
+    copy_bytes(stop.payload + name_size, payload + name_size + start_size, stop_size);
   }
 
  private:
   /// Writes the whole event from a trace point's source (core/profiler.cpp).
   void build(const event_source& src) noexcept;
+  /// Writes a span record from a held start's frame and its stop (core/profiler.cpp).
+  void build_span(const span_source& src) noexcept;
 
   void copy_from(const raw_event& other) noexcept {
     std::memcpy(static_cast<void*>(this), &other, offsetof(raw_event, payload));

@@ -422,6 +422,27 @@ TEST_F(Events, HeldStartsAreSentWhenAContextScopeEnds) {
   EXPECT_EQ(events[1].parent_id, events[0].trace_id);
 }
 
+TEST_F(Events, HeldStartAndItsStopKeepTheirOwnInfoInOneRecord) {
+  start_emitter(true);
+  osprof::init("k");
+  osprof::trace root("request");
+  osprof::start("db", {{"db", {{"statement", "SELECT ?"}, {"params", {{"id", 42}}}}}});
+  osprof::stop({{"etype", "IntegrityError"}, {"message", "duplicate key"}});
+  osprof::start("cache");  // no info on either side
+  osprof::stop();
+  const auto events = collect();
+  ASSERT_EQ(events.size(), 5u);
+  EXPECT_EQ(events[1].name, "db-start");
+  EXPECT_EQ(events[1].info_json, R"({"db":{"statement":"SELECT ?","params":{"id":42}},"host":"vm"})");
+  EXPECT_EQ(events[2].name, "db-stop");
+  EXPECT_EQ(events[2].info_json, R"({"etype":"IntegrityError","message":"duplicate key","host":"vm"})");
+  EXPECT_EQ(events[3].name, "cache-start");
+  EXPECT_EQ(events[3].info_json, R"({"host":"vm"})");
+  EXPECT_EQ(events[4].name, "cache-stop");
+  EXPECT_EQ(events[4].info_json, R"({"host":"vm"})");
+  EXPECT_EQ(store_->errors().size(), 1u);
+}
+
 TEST_F(Events, StopInfoTooLargeToTravelWithTheStartSendsBothApart) {
   start_emitter(true);
   osprof::init("k");
