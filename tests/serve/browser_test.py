@@ -32,7 +32,10 @@ def too_wide(b):
 
 
 def list_ready(b):
-    return b.wait_for("!document.body.hasAttribute('aria-busy') && document.querySelectorAll('#traces tbody tr').length > 0")
+    # The backend's name in the header comes from its own request: until it is there, the rows
+    # below may still move.
+    return b.wait_for("!document.body.hasAttribute('aria-busy') && document.querySelectorAll('#traces tbody tr').length > 0"
+                      " && document.getElementById('backend').textContent !== ''")
 
 
 def main():

@@ -92,8 +92,16 @@ class Browser:
             raise RuntimeError("script failed: %s" % r["exceptionDetails"])
         return r["result"].get("value")
 
-    def navigate(self, url):
-        self.page("Page.navigate", {"url": url})
+    def navigate(self, url, timeout=30):
+        """Loads url and returns once its load event has fired: until then, script would run in
+        the page being left (a list that is ready there is not the new one)."""
+        self.events = []
+        loader = self.page("Page.navigate", {"url": url}).get("loaderId")
+        if not loader:  # a same-document navigation: no load event comes
+            return
+        deadline = time.monotonic() + timeout
+        while not any(m.get("method") == "Page.loadEventFired" for m in self.events):
+            self.events.append(self._read_message(deadline))
 
     def wait_for(self, expression, timeout=10, interval=0.02):
         deadline = time.monotonic() + timeout
@@ -107,10 +115,13 @@ class Browser:
             time.sleep(interval)
         return None
 
-    def click(self, selector):
-        """A real mouse click at the middle of the element (scrolled into view)."""
-        box = self.eval("(function(){var e=document.querySelector(%s); if(!e) return null; e.scrollIntoView({block:'center'});"
-                        "var r=e.getBoundingClientRect(); return [r.left+r.width/2, r.top+r.height/2];})()" % json.dumps(selector))
+    def click(self, selector, timeout=10):
+        """A real mouse click at the middle of the element (scrolled into view), once the element
+        is what lies at that point (a header that fills in late moves what is under it)."""
+        where = ("(function(){var e=document.querySelector(%s); if(!e) return null; e.scrollIntoView({block:'center'});"
+                 "var r=e.getBoundingClientRect(), x=r.left+r.width/2, y=r.top+r.height/2, hit=document.elementFromPoint(x, y);"
+                 "return hit && (hit === e || e.contains(hit)) ? [x, y] : null;})()" % json.dumps(selector))
+        box = self.wait_for(where, timeout=timeout)
         if not box:
             raise RuntimeError("nothing to click at " + selector)
         for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
