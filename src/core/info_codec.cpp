@@ -92,6 +92,8 @@ std::byte* store(std::byte* p, T value) noexcept {
   return p + sizeof value;
 }
 
+}  // namespace
+
 // One loop over the fields of every nested object, with the objects being encoded on a stack
 // of its own: no call per nested object (a call saves and restores six registers here), and
 // one dispatch on each value's type.
@@ -169,6 +171,8 @@ std::byte* encode_fields_bounded(std::byte* p, const std::byte* limit, std::span
     }
   }
 }
+
+namespace {
 
 // Decoding reads untrusted-length data defensively: a short read stops the decoder.
 struct reader {
@@ -274,10 +278,6 @@ std::size_t encoded_info_size(std::span<const info_field> fields) noexcept { ret
 
 std::byte* encode_info(std::byte* out, std::span<const info_field> fields) noexcept {
   return encode_fields(out, fields, 0);
-}
-
-std::byte* encode_info_bounded(std::byte* out, const std::byte* limit, std::span<const info_field> fields) noexcept {
-  return encode_fields_bounded(out, limit, fields);
 }
 
 bool append_info_members(std::string& out, std::span<const std::byte> encoded, bool first, std::string_view skip,

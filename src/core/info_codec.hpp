@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -32,9 +33,20 @@ std::size_t encoded_info_size(std::span<const info_field> fields) noexcept;
 /// encoded_info_size(fields) bytes.
 std::byte* encode_info(std::byte* out, std::span<const info_field> fields) noexcept;
 
+/// encode_info_bounded() for at least one field (out of line).
+std::byte* encode_fields_bounded(std::byte* out, const std::byte* limit, std::span<const info_field> fields) noexcept;
+
 /// Writes the encoding of `fields` at `out` if it fits before `limit`; returns the end, or
-/// nullptr (with `out..limit` partly written) if it does not fit. One pass: the hot path.
-std::byte* encode_info_bounded(std::byte* out, const std::byte* limit, std::span<const info_field> fields) noexcept;
+/// nullptr (with `out..limit` partly written) if it does not fit. One pass: the hot path. No
+/// info, the usual case at a stop and common at a start, is its field count alone, written here
+/// (a call into the encoder costs some thirty instructions for it).
+inline std::byte* encode_info_bounded(std::byte* out, const std::byte* limit, std::span<const info_field> fields) noexcept {
+  if (!fields.empty()) return encode_fields_bounded(out, limit, fields);
+  if (limit - out < 4) return nullptr;
+  const std::uint32_t none = 0;
+  std::memcpy(out, &none, 4);
+  return out + 4;
+}
 
 /// Appends the fields of an encoded object as JSON members (`"k": v, ...`, no braces) to `out`.
 /// `first` tells whether a separator is needed before the first member; returns the updated
