@@ -32,8 +32,8 @@ def too_wide(b):
 
 
 def list_ready(b):
-    # The backend's name in the header comes from its own request: until it is there, the rows
-    # below may still move.
+    # The header's backend name comes from a request of its own and can wrap onto more lines:
+    # the page shows its rows after it (app.js), and a click waits until both are in.
     return b.wait_for("!document.body.hasAttribute('aria-busy') && document.querySelectorAll('#traces tbody tr').length > 0"
                       " && document.getElementById('backend').textContent !== ''")
 

@@ -69,6 +69,9 @@
       .then(function (r) {
         return r.json().then(function (body) { return { ok: r.ok, status: r.status, body: body }; });
       })
+      // The header's backend name, which can wrap onto more lines, comes first: rows shown
+      // before it would move down under the pointer.
+      .then(function (res) { return health.then(function () { return res; }); })
       .then(function (res) {
         if (ticket !== loading) return;
         document.body.removeAttribute("aria-busy");
@@ -150,7 +153,7 @@
   });
   window.addEventListener("popstate", load);
 
-  fetch("/api/health").then(function (r) { return r.json(); }).then(function (h) {
+  var health = fetch("/api/health").then(function (r) { return r.json(); }).then(function (h) {
     $("backend").textContent = h.backend + (h.status === "ok" ? "" : " (unavailable)");
   }).catch(function () {});
   if (!history.state) history.replaceState({ stack: [] }, "", location.href);
