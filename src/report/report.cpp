@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <system_error>
+#include <thread>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
@@ -62,6 +64,9 @@ struct flat_node {
 // Sorts `v` by `less`, a strict total order (no two elements equivalent, so the result is
 // unique). Events come from a backend in time order or in its reverse (Redis lists are newest
 // first) and children are linked in time order: those need one pass, not a sort.
+// Below this many events one thread reads them all (a thread costs some tens of microseconds).
+constexpr std::size_t two_thread_min_events = 4096;
+
 template <class T, class Less>
 void sort_unless_in_order(std::vector<T>& v, Less less) {
   if (std::is_sorted(v.begin(), v.end(), less)) return;
@@ -184,12 +189,69 @@ class trace_builder {
 
   static std::string event_label(std::size_t index) { return "event " + std::to_string(index) + ": "; }
 
+  // The common case, an event of this trace in plain JSON without an etype, read into
+  // recs_[i] and marked in `read`, for events [from, to). Anything else is left to parse_all(),
+  // which also says what is wrong with an event. No member is written but those slots.
+  void read_plain_events(std::size_t from, std::size_t to, std::uint8_t* read) noexcept {
+    try {
+      stored_event ev;
+      for (std::size_t i = from; i < to; ++i) {
+        const std::string& text = events_[i];
+        if (text.size() > max_stored_event_bytes || !read_plain_stored_event(text, ev) || ev.has_etype ||
+            (ev.has_base_id && ev.base_id != r_.base_id)) {
+          continue;
+        }
+        event_rec& rec = recs_[i];
+        rec.time_us = ev.time_us;
+        rec.index = static_cast<std::uint32_t>(i);
+        rec.stop = is_stop_event(ev.name);
+        rec.has_etype = false;
+        rec.spilled = false;
+        rec.name = within(text, ev.name);
+        rec.trace_id = within(text, ev.trace_id);
+        rec.parent_id = within(text, ev.parent_id);
+        rec.project = within(text, ev.project);
+        rec.service = within(text, ev.service);
+        rec.host = within(text, ev.host);
+        read[i] = 1;
+      }
+    } catch (...) {  // out of memory: the events not marked are read again, one by one
+    }
+  }
+
+  // Reading the events' text is a third of the command's work on a large trace: with a second
+  // core, two threads read the plain ones, each its half; the rest is read here, in order.
+  void read_plain_events_on_two_threads(std::uint8_t* read) {
+    const std::size_t n = events_.size();
+    std::size_t half = n;
+    std::thread helper;
+    if (n >= two_thread_min_events && std::thread::hardware_concurrency() > 1) {
+      half = n / 2;
+      try {
+        helper = std::thread([this, half, n, read] { read_plain_events(half, n, read); });
+      } catch (const std::system_error&) {  // no thread to be had: one does it all
+        half = n;
+      }
+    }
+    read_plain_events(0, half, read);
+    if (helper.joinable()) helper.join();
+  }
+
   void parse_all() {
-    recs_.reserve(events_.size());
-    plain_.assign(events_.size(), false);
+    const std::size_t n = events_.size();
+    recs_.resize(n);  // a slot per event, compacted below to the events kept
+    std::vector<std::uint8_t> read(n, 0);
+    read_plain_events_on_two_threads(read.data());
+    plain_.assign(n, false);
+    std::size_t kept = 0;
     json_reader reader;
     stored_event ev;
-    for (std::size_t i = 0; i < events_.size(); ++i) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (read[i] != 0) {
+        plain_[i] = true;
+        recs_[kept++] = recs_[i];
+        continue;
+      }
       const std::string& text = events_[i];
       if (text.size() > max_stored_event_bytes) {
         problem(event_label(i) + "too large (" + std::to_string(text.size()) + " bytes, more than " +
@@ -231,8 +293,9 @@ class trace_builder {
       rec.service = place(ev.service);
       rec.host = place(ev.host);
       if (ev.has_etype) etypes_.emplace_back(rec.index, spill(ev.etype));
-      recs_.push_back(rec);
+      recs_[kept++] = rec;
     }
+    recs_.resize(kept);
   }
 
   // Processing order: by time, a start before a stop at the same microsecond, then by ids, so
