@@ -343,9 +343,9 @@ class plain_copier {
   // Writes straight into the output string's buffer, grown as needed, then trims it: far
   // cheaper than an append per token.
   plain_copier(py_json_writer& w, std::string_view text, int level)
-      : out_(w.out()), indent_(w.indent()), level_(level), text_(text), in_(text) {
+      : out_(w.out()), indent_(w.indent()), level_(level), text_(text), in_(text), room_(2 * text.size() + 256) {
     const std::size_t used = out_.size();
-    out_.resize(used + 2 * text.size() + 256);
+    out_.resize(used + room_);
     at_ = out_.data() + used;
     limit_ = out_.data() + out_.size();
   }
@@ -435,9 +435,13 @@ class plain_copier {
   void room(std::size_t n) {
     if (static_cast<std::size_t>(limit_ - at_) < n) [[unlikely]] grow(n);
   }
+  // Grows the room after what is written (resize() zero-fills it), never by the size of the
+  // whole output: the output is the whole report, and deep levels outgrow the first guess on
+  // every payload (a deep chain rendered in quadratic time when this doubled the output).
   [[gnu::noinline]] void grow(std::size_t n) {
     const auto used = static_cast<std::size_t>(at_ - out_.data());
-    out_.resize(std::max(out_.size() * 2, used + n + 256));
+    room_ = std::max(2 * room_, n + 256);
+    out_.resize(used + room_);
     at_ = out_.data() + used;
     limit_ = out_.data() + out_.size();
   }
@@ -480,6 +484,7 @@ class plain_copier {
   int level_;
   std::string_view text_;
   plain_json_cursor in_;
+  std::size_t room_;  // bytes made writable after the output when last grown
   char* at_;
   char* limit_;
 };
