@@ -109,6 +109,20 @@ void BM_render(benchmark::State& state) {
 }
 
 std::string json2(const report& r) { return render_json(r, 2); }
+
+// As `trace show --json` writes it: in pieces, each handed on (here only counted). A point with
+// thousands of calls is rendered on two threads this way (json_render.hpp): wall time.
+void BM_render_json_pieces(benchmark::State& state) {
+  const auto& d = twenty_thousand_events();
+  const report r = build_report(d.base_id, d.events);
+  std::size_t out = 0;
+  for (auto _ : state) {
+    out = 0;
+    render_json(r, 2, [&out](std::string_view piece) { out += piece.size(); });
+    benchmark::DoNotOptimize(out);
+  }
+  state.counters["out_MB"] = static_cast<double>(out) / 1e6;
+}
 std::string tree_plain(const report& r) { return render_tree(r, false); }
 
 void BM_parse_report_json(benchmark::State& state) {
@@ -124,6 +138,7 @@ void BM_parse_report_json(benchmark::State& state) {
 BENCHMARK(BM_build_report)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_trace_show_json)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_render<json2>)->Name("BM_render_json")->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_render_json_pieces)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_render<tree_plain>)->Name("BM_render_tree")->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_render<render_dot>)->Name("BM_render_dot")->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_render<render_html>)->Name("BM_render_html")->Unit(benchmark::kMillisecond);

@@ -5,10 +5,18 @@
 // chain of points cannot exhaust the stack.
 #pragma once
 
+#include <algorithm>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <exception>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include <osprof/report.hpp>
@@ -19,6 +27,11 @@ namespace osprof::detail::report_impl {
 
 /// Text is handed on in pieces of about this size when the caller takes it in pieces.
 inline constexpr std::size_t json_piece_bytes = 64 * 1024;
+/// An array of at least this many points is rendered on two threads (json_renderer::items()),
+/// in chunks of items_per_chunk items, the helper at most helper_buffers chunks ahead.
+inline constexpr std::size_t two_thread_min_items = 512;
+inline constexpr std::size_t items_per_chunk = 32;
+inline constexpr std::size_t helper_buffers = 2;
 
 /// What json_renderer reads a tree through (report_tree below is the plainest example):
 ///   const report& head()                       the report's times and stats (its children unused)
@@ -37,6 +50,9 @@ class json_renderer {
 
   json_renderer(const Tree& tree, int indent, std::string& out, const text_sink* write = nullptr)
       : t_(tree), r_(tree.head()), out_(out), w_(out, indent), origin_(origin_of(r_)), write_(write) {}
+
+  /// Renders the items of the first wide array on two threads when the machine has two cores.
+  void allow_two_threads() { two_threads_ = std::thread::hardware_concurrency() > 1; }
 
   void run() {
     out_ += '{';
@@ -106,30 +122,44 @@ class json_renderer {
     out_ += '}';
   }
 
-  // A "children" array at `level`, with every descendant, iteratively.
+  // A "children" array at `level`, with every descendant.
   void children(list roots, int level) {
     if (t_.size(roots) == 0) {
       out_ += "[]";
       return;
     }
+    out_ += '[';
+    if (t_.size(roots) >= two_thread_min_items && two_threads_) {
+      two_threads_ = false;
+      items_on_two_threads(roots, level);
+    } else {
+      items(roots, 0, t_.size(roots), level);
+    }
+    w_.newline(level);
+    out_ += ']';
+  }
+
+  // Items [from, to) of an array at `level` (brackets not included), each point with every
+  // descendant, iteratively: a deep chain of points cannot exhaust the stack.
+  void items(list array, std::size_t from, std::size_t to, int level) {
     struct frame {
       list items;
       std::size_t next;
+      std::size_t end;
       int level;  // of the array
     };
     std::vector<frame> stack;
-    out_ += '[';
-    stack.push_back({roots, 0, level});
-    while (!stack.empty()) {
+    stack.push_back({array, from, to, level});
+    while (true) {
       const frame top = stack.back();
-      if (top.next == t_.size(top.items)) {
+      if (top.next == top.end) {
         stack.pop_back();
+        if (stack.empty()) return;
+        // Close the array and the point that owns it.
         w_.newline(top.level);
         out_ += ']';
-        if (!stack.empty()) {  // close the node that owns this array
-          w_.newline(top.level - 1);
-          out_ += '}';
-        }
+        w_.newline(top.level - 1);
+        out_ += '}';
         continue;
       }
       stack.back().next++;
@@ -140,14 +170,128 @@ class json_renderer {
       w_.newline(node_level);
       node_head(n, node_level);
       const list below = t_.children(n);
-      if (t_.size(below) == 0) {
+      const std::size_t count = t_.size(below);
+      if (count == 0) {
         out_ += "[]";
+        w_.newline(node_level);
+        out_ += '}';
+      } else if (count >= two_thread_min_items && two_threads_) {
+        two_threads_ = false;  // one such array per report: the first one met
+        out_ += '[';
+        items_on_two_threads(below, node_level + 1);
+        w_.newline(node_level + 1);
+        out_ += "]";
         w_.newline(node_level);
         out_ += '}';
       } else {
         out_ += '[';
-        stack.push_back({below, 0, node_level + 1});
+        stack.push_back({below, 0, count, node_level + 1});
       }
+    }
+  }
+
+  // A wide array (a point with thousands of calls) is most of a large report: with a second
+  // core, a helper renders every other chunk of its items into a buffer of its own while this
+  // thread renders the chunks between them, and the text is handed on in order. The helper
+  // keeps at most `helper_buffers` chunks written ahead, so memory stays bounded.
+  void items_on_two_threads(list array, int level) {
+    const std::size_t n = t_.size(array);
+    const int indent = w_.indent();
+    const std::size_t chunks = (n + items_per_chunk - 1) / items_per_chunk;
+    const auto range = [&](std::size_t c) {
+      return std::pair{c * items_per_chunk, std::min(n, (c + 1) * items_per_chunk)};
+    };
+    struct shared_state {
+      std::mutex m;
+      std::condition_variable cv;
+      std::deque<std::string> done;  // the helper's chunks, in order
+      std::vector<std::string> spare;
+      std::exception_ptr failed;
+      bool stop = false;
+      bool finished = false;
+    } sh;
+    const auto helper_body = [&] {
+      try {
+        std::string text;  // what `sub` writes: a chunk, then handed over whole
+        json_renderer sub(t_, indent, text);
+        for (std::size_t c = 1; c < chunks; c += 2) {
+          {
+            std::unique_lock lock(sh.m);
+            sh.cv.wait(lock, [&] { return sh.stop || sh.done.size() < helper_buffers; });
+            if (sh.stop) break;
+            if (!sh.spare.empty()) {
+              text.swap(sh.spare.back());  // a buffer the chunks before left, already grown
+              sh.spare.pop_back();
+            }
+          }
+          text.clear();
+          const auto [from, to] = range(c);
+          sub.items(array, from, to, level);
+          std::lock_guard lock(sh.m);
+          sh.done.push_back(std::move(text));
+          text = std::string();
+          sh.cv.notify_all();
+        }
+      } catch (...) {
+        std::lock_guard lock(sh.m);
+        sh.failed = std::current_exception();
+      }
+      std::lock_guard lock(sh.m);
+      sh.finished = true;
+      sh.cv.notify_all();
+    };
+    std::thread helper;
+    try {
+      helper = std::thread(helper_body);
+    } catch (const std::system_error&) {  // no thread to be had: this one renders them all
+      items(array, 0, n, level);
+      return;
+    }
+    // Stops and joins the helper however this ends (the sink may throw: a closed pipe).
+    struct joiner {
+      shared_state& sh;
+      std::thread& t;
+      ~joiner() {
+        {
+          std::lock_guard lock(sh.m);
+          sh.stop = true;
+        }
+        sh.cv.notify_all();
+        t.join();
+      }
+    } join_at_exit{sh, helper};
+    for (std::size_t c = 0; c < chunks; ++c) {
+      if (c % 2 == 0) {
+        const auto [from, to] = range(c);
+        items(array, from, to, level);
+        continue;
+      }
+      std::string chunk;
+      {
+        std::unique_lock lock(sh.m);
+        sh.cv.wait(lock, [&] { return !sh.done.empty() || sh.finished; });
+        if (sh.done.empty() && sh.failed) std::rethrow_exception(sh.failed);
+        if (!sh.done.empty()) {
+          chunk = std::move(sh.done.front());
+          sh.done.pop_front();
+        }
+        sh.cv.notify_all();
+      }
+      if (chunk.empty()) {  // (a helper never stops early without failing: kept for safety)
+        const auto [from, to] = range(c);
+        items(array, from, to, level);
+        continue;
+      }
+      // Handed on as it is, without a copy when the caller takes pieces.
+      if (write_ != nullptr) {
+        if (!out_.empty()) (*write_)(out_);
+        out_.clear();
+        (*write_)(chunk);
+      } else {
+        out_ += chunk;
+      }
+      std::lock_guard lock(sh.m);
+      sh.spare.push_back(std::move(chunk));
     }
   }
 
@@ -258,6 +402,9 @@ class json_renderer {
   std::int64_t origin_;
   const text_sink* write_;
   json_reader reader_;
+  // Whether a wide array may still be rendered on two threads (json_renderer::items()): the
+  // first one, by the renderer that writes the report, not by its helper.
+  bool two_threads_ = false;
 };
 
 /// A finished report as json_renderer reads it.
@@ -299,7 +446,9 @@ void render_json_pieces(const Tree& tree, int indent, const text_sink& write) {
   if (indent < 0) indent = 0;
   std::string out;
   out.reserve(json_piece_bytes + json_piece_bytes / 2);
-  json_renderer<Tree>(tree, indent, out, &write).run();
+  json_renderer<Tree> renderer(tree, indent, out, &write);
+  renderer.allow_two_threads();
+  renderer.run();
   if (!out.empty()) write(out);
 }
 

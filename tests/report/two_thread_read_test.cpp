@@ -1,8 +1,13 @@
-// A large trace is read by two threads, each reading half of its events (report.cpp): what
-// they read must be what one thread reads. Also run under ThreadSanitizer.
+// A large trace is read by two threads, each reading half of its events (report.cpp), and a
+// wide array of its points is rendered by two (json_render.hpp): what they read and write must
+// be what one thread does. Also run under ThreadSanitizer.
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
+#include <osprof/render.hpp>
 #include <osprof/report.hpp>
+#include "report/report_internal.hpp"
 #include "report_test_util.hpp"
 
 namespace osprof::test {
@@ -50,6 +55,73 @@ TEST(TwoThreadRead, BadAndUncommonEventsInBothHalves) {
   const report_node* half = find_node(r.children, "p2500");
   ASSERT_NE(half, nullptr);
   EXPECT_EQ(half->raw_payloads.size(), 1u);
+}
+
+// A trace whose root has `calls` points under it, some with children of their own and one
+// with a chain deeper than the depth limit, then `roots` more roots: two wide arrays.
+std::vector<std::string> wide_trace(int calls, int roots) {
+  std::vector<std::string> events;
+  std::int64_t t = t0;
+  const auto point = [&](const std::string& id, const std::string& parent, const std::string& info) {
+    events.push_back(event("call-start", id, parent, t++, info));
+    events.push_back(event("call-stop", id, parent, t++));
+  };
+  events.push_back(event("root-start", "r", base_id, t++));
+  for (int i = 0; i < calls; ++i) {
+    const std::string id = "c" + std::to_string(i);
+    // Payloads of differing sizes, so that chunks differ in length.
+    point(id, "r", R"({"host": "vm", "n": )" + std::to_string(i) + R"(, "pad": ")" + std::string(i % 37, 'x') + R"("})");
+    if (i % 7 == 0) {
+      for (int k = 0; k < 3; ++k) point(id + "." + std::to_string(k), id, R"({"host": "vm"})");
+    }
+  }
+  std::string parent = "c500";
+  for (int depth = 0; depth < 200; ++depth) {
+    const std::string id = "deep" + std::to_string(depth);
+    point(id, parent, R"({"host": "vm"})");
+    parent = id;
+  }
+  events.push_back(event("root-stop", "r", base_id, t++));
+  for (int i = 0; i < roots; ++i) point("top" + std::to_string(i), base_id, R"({"host": "vm"})");
+  return events;
+}
+
+std::string in_pieces(const std::function<void(const text_sink&)>& render) {
+  std::string out;
+  std::size_t pieces = 0;
+  render([&](std::string_view piece) {
+    out.append(piece);
+    ++pieces;
+  });
+  EXPECT_GT(pieces, 1u);
+  return out;
+}
+
+TEST(TwoThreadRender, WideArraysAreWrittenAsOneThreadWritesThem) {
+  const std::vector<std::string> events = wide_trace(3000, 700);
+  const report r = build_report(base_id, events);
+  ASSERT_EQ(r.children.size(), 701u);
+  ASSERT_EQ(r.children[0].children.size(), 3000u);
+  const std::string one_thread = render_json(r, 2);  // the string form: one thread
+  EXPECT_EQ(in_pieces([&](const text_sink& w) { render_json(r, 2, w); }), one_thread);
+  // As `trace show --json` writes it: from the analysed events, without a report.
+  detail::report_impl::analysed_trace trace(base_id, std::vector<std::string>(events));
+  EXPECT_EQ(in_pieces([&](const text_sink& w) { trace.render_json(2, w); }), one_thread);
+  // On one line too.
+  EXPECT_EQ(in_pieces([&](const text_sink& w) { render_json(r, 0, w); }), render_json(r, 0));
+}
+
+TEST(TwoThreadRender, SinkThatFailsStopsBothThreads) {
+  const report r = build_report(base_id, wide_trace(5000, 0));
+  for (int fail_at : {1, 2, 5, 40}) {
+    int pieces = 0;
+    EXPECT_THROW(render_json(r, 2,
+                             [&](std::string_view) {
+                               if (++pieces == fail_at) throw std::runtime_error("closed pipe");
+                             }),
+                 std::runtime_error);
+    EXPECT_EQ(pieces, fail_at);
+  }
 }
 
 }  // namespace
