@@ -30,8 +30,8 @@ inline constexpr std::size_t json_piece_bytes = 64 * 1024;
 /// An array of at least this many points is rendered on two threads (json_renderer::items()),
 /// in chunks of items_per_chunk items, the helper at most helper_buffers chunks ahead.
 inline constexpr std::size_t two_thread_min_items = 512;
-inline constexpr std::size_t items_per_chunk = 32;
-inline constexpr std::size_t helper_buffers = 2;
+inline constexpr std::size_t items_per_chunk = 16;
+inline constexpr std::size_t helper_buffers = 3;
 
 /// What json_renderer reads a tree through (report_tree below is the plainest example):
 ///   const report& head()                       the report's times and stats (its children unused)
