@@ -61,12 +61,12 @@ struct flat_node {
   }
 };
 
-// Sorts `v` by `less`, a strict total order (no two elements equivalent, so the result is
-// unique). Events come from a backend in time order or in its reverse (Redis lists are newest
-// first) and children are linked in time order: those need one pass, not a sort.
 // Below this many events one thread reads them all (a thread costs some tens of microseconds).
 constexpr std::size_t two_thread_min_events = 4096;
 
+// Sorts `v` by `less`, a strict total order (no two elements equivalent, so the result is
+// unique). Events come from a backend in time order or in its reverse (Redis lists are newest
+// first) and children are linked in time order: those need one pass, not a sort.
 template <class T, class Less>
 void sort_unless_in_order(std::vector<T>& v, Less less) {
   if (std::is_sorted(v.begin(), v.end(), less)) return;
