@@ -13,6 +13,13 @@
 namespace osprof::test {
 namespace {
 
+// The point `id` of `r`; a test that does not find it fails (with the exception's message).
+const report_node& point_of(const report& r, const std::string& id) {
+  const report_node* n = find_node(r.children, id);
+  if (n == nullptr) throw std::runtime_error("no point " + id + " in the report");
+  return *n;
+}
+
 // A trace large enough to be read by two threads (each reads half of the events): bad events
 // in both halves are reported in order and skipped, and the events only the DOM reads (an
 // etype, an escaped string) are read in either half as in a small trace.
@@ -38,23 +45,13 @@ TEST(TwoThreadRead, BadAndUncommonEventsInBothHalves) {
   EXPECT_NE(r.problems[2].find("event 5000: belongs to another trace"), std::string::npos) << r.problems[2];
   EXPECT_EQ(r.event_count, 2u * points - 3);
   EXPECT_EQ(count_nodes(r.children), static_cast<std::size_t>(points));
-  const report_node* late = find_node(r.children, "p2600");
-  ASSERT_NE(late, nullptr);
-  EXPECT_EQ(late->exception, "ValueError");
-  const report_node* early = find_node(r.children, "p600");
-  ASSERT_NE(early, nullptr);
-  EXPECT_EQ(early->exception, "KeyError");
-  EXPECT_EQ(find_node(r.children, "p2601")->exception, "None");
-  const report_node* escaped = find_node(r.children, "p2700");
-  ASSERT_NE(escaped, nullptr);
-  EXPECT_EQ(escaped->host, "v\xc3\xa9");
-  const report_node* next = find_node(r.children, "p2701");
-  ASSERT_NE(next, nullptr);
-  EXPECT_EQ(next->host, "vm");
+  EXPECT_EQ(point_of(r, "p2600").exception, "ValueError");
+  EXPECT_EQ(point_of(r, "p600").exception, "KeyError");
+  EXPECT_EQ(point_of(r, "p2601").exception, "None");
+  EXPECT_EQ(point_of(r, "p2700").host, "v\xc3\xa9");
+  EXPECT_EQ(point_of(r, "p2701").host, "vm");
   // The point whose start was another trace's keeps its stop only.
-  const report_node* half = find_node(r.children, "p2500");
-  ASSERT_NE(half, nullptr);
-  EXPECT_EQ(half->raw_payloads.size(), 1u);
+  EXPECT_EQ(point_of(r, "p2500").raw_payloads.size(), 1u);
 }
 
 // A trace whose root has `calls` points under it, some with children of their own and one
