@@ -130,7 +130,7 @@ class json_renderer {
     }
     out_ += '[';
     if (t_.size(roots) >= two_thread_min_items && two_threads_) {
-      two_threads_ = false;
+      two_threads_ = false;  // one such array per report: the first one met
       items_on_two_threads(roots, level);
     } else {
       items(roots, 0, t_.size(roots), level);
@@ -176,11 +176,7 @@ class json_renderer {
         w_.newline(node_level);
         out_ += '}';
       } else if (count >= two_thread_min_items && two_threads_) {
-        two_threads_ = false;  // one such array per report: the first one met
-        out_ += '[';
-        items_on_two_threads(below, node_level + 1);
-        w_.newline(node_level + 1);
-        out_ += "]";
+        children(below, node_level + 1);  // renders it on two threads (one level of recursion)
         w_.newline(node_level);
         out_ += '}';
       } else {
