@@ -201,8 +201,13 @@ TYPED_TEST_P(SqlFault, FrozenServerRunsTheStalledBatchLaterStillStoredOnce) {
   ASSERT_GE(pids.size(), TypeParam::server_processes);
   for (pid_t p : pids) ::kill(p, SIGSTOP);
   emit_points(500);  // sent to a server that reads nothing: the writes time out
-  std::this_thread::sleep_for(2500ms);
-  EXPECT_GT(e.get_stats().write_failures, 0u);
+  // Each attempt fails after write_timeout (1 s); a loaded machine may take longer to get there,
+  // so wait for the first failure rather than for a fixed time.
+  const auto deadline = clock_type::now() + 20s;
+  while (e.get_stats().write_failures == 0 && clock_type::now() < deadline) std::this_thread::sleep_for(10ms);
+  const auto frozen = e.get_stats();
+  EXPECT_GT(frozen.write_failures, 0u) << "no write timed out in 20 s against a frozen server";
+  EXPECT_EQ(frozen.written, 8u) << "nothing is written while the server is frozen";
   for (pid_t p : pids) ::kill(p, SIGCONT);
   ASSERT_TRUE(e.flush(30s)) << e.get_stats().last_error;
   e.shutdown(10s);
@@ -219,17 +224,22 @@ TYPED_TEST_P(SqlFault, LockedTableHoldsWritesBackNotTheCallers) {
   const auto before = slowest_emit(2000);
   ASSERT_TRUE(e.flush(10s)) << e.get_stats().last_error;
   std::atomic<bool> locked{false};
+  std::atomic<bool> release{false};
   std::thread holder([&] {
     auto db = TypeParam::admin(this->server_, this->db_);
     TypeParam::lock_data(db);
     locked = true;
-    std::this_thread::sleep_for(3s);
+    while (!release) std::this_thread::sleep_for(1ms);
     TypeParam::unlock_data(db);
   });
   while (!locked) std::this_thread::sleep_for(1ms);
   const auto during = slowest_emit(5000);
-  std::this_thread::sleep_for(1500ms);
+  // The lock is held until the first failed write is seen (each waits up to write_timeout),
+  // however long a loaded machine takes to get there.
+  const auto deadline = clock_type::now() + 20s;
+  while (e.get_stats().write_failures == 0 && clock_type::now() < deadline) std::this_thread::sleep_for(10ms);
   const auto held = e.get_stats();
+  release = true;
   EXPECT_EQ(held.written, 8u + 4000u) << "nothing is written while the table is locked";
   EXPECT_GT(held.write_failures, 0u);
   EXPECT_TRUE(TypeParam::lock_error(held.last_error)) << held.last_error;
