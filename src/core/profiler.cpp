@@ -382,8 +382,6 @@ void start_point(profiler_state* state, std::string_view name, std::span<const i
   // goes first, so that a thread's events are stored in OSProfiler's order (a parent's start
   // before its children's events) and only the innermost open point per profiler waits.
   if (!state->frames.empty() && state->frames.back().start_held) send_held_start(*state, state->frames.size() - 1);
-  const uuid id = random_uuid();
-  const uuid parent = state->current_id();
   // The start is held on this thread, to go with its stop in one push, when the emitter asks
   // for it and name + info fit one event; otherwise it is sent now. The profiler's first start
   // is always sent now: readers (Python's `trace list` among them) take a trace's first stored
@@ -393,7 +391,7 @@ void start_point(profiler_state* state, std::string_view name, std::span<const i
                     q->config().hold_starts && held_info_room(name.size()) != 0;
   state->first_start_sent = true;
   const std::size_t room = hold ? held_info_room(name.size()) : 0;
-  if (!state->push(id, name, room)) return;  // out of memory for a nesting this deep: skip the point
+  if (!state->push(name, room)) return;  // out of memory for a nesting this deep: skip the point
   if (hold) [[likely]] {
     std::byte* info = state->held_info(state->frames.back());
     if (const std::byte* end = encode_info_bounded(info, info + room, fields)) [[likely]] {
@@ -403,7 +401,8 @@ void start_point(profiler_state* state, std::string_view name, std::span<const i
       return;
     }
   }
-  emit(event_kind::start, state->base_id, id, parent, name, fields, function, nullptr);
+  const std::size_t top = state->frames.size() - 1;
+  emit(event_kind::start, state->base_id, state->frames[top].id, state->parent_of(top), name, fields, function, nullptr);
 }
 
 namespace {
