@@ -55,6 +55,33 @@ TEST(InfoCodec, EncodesEveryKindInOrder) {
             R"("n": -7, "u": 18446744073709551615, "f": 1.5, "whole": 2.0, "s": "owned string"})");
 }
 
+// A field's value is built in place from a scalar or a string (info_field's forwarding
+// constructor) or copied from an info_value built apart: both hold the same value.
+TEST(InfoCodec, AFieldBuiltInPlaceHoldsWhatAValueBuiltApartHolds) {
+  const std::string owned = "owned";
+  const char* const no_text = nullptr;
+  const osprof::info_field nested[] = {{"id", 42}};
+  const std::vector<std::pair<osprof::info_field, osprof::info_value>> cases{
+      {{"i", -7}, osprof::info_value(-7)},
+      {{"u", 7u}, osprof::info_value(7u)},
+      {{"f", 2.5}, osprof::info_value(2.5)},
+      {{"b", true}, osprof::info_value(true)},
+      {{"z", nullptr}, osprof::info_value(nullptr)},
+      {{"null text", no_text}, osprof::info_value(no_text)},
+      {{"s", "text"}, osprof::info_value("text")},
+      {{"owned", owned}, osprof::info_value(owned)},
+      {{"o", std::span<const osprof::info_field>(nested)}, osprof::info_value(std::span<const osprof::info_field>(nested))}};
+  for (const auto& [in_place, apart] : cases) {
+    const osprof::info_field copied{in_place.key, apart};
+    info_notes a, b;
+    EXPECT_EQ(to_json(std::span<const osprof::info_field>(&in_place, 1), a),
+              to_json(std::span<const osprof::info_field>(&copied, 1), b))
+        << in_place.key;
+    EXPECT_EQ(in_place.value.type(), apart.type()) << in_place.key;
+  }
+  static_assert(osprof::info_field{"k", 1}.value.type() == osprof::info_value::kind::integer, "constexpr, in place");
+}
+
 TEST(InfoCodec, EscapesStringsAndRepairsInvalidUtf8) {
   EXPECT_EQ(to_json({{"q", "a\"b\\c\n\t\x01"}}), R"({"q": "a\"b\\c\n\t\u0001"})");
   EXPECT_EQ(to_json({{"utf8", "caf\xC3\xA9"}}), "{\"utf8\": \"caf\xC3\xA9\"}");
