@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "bench/latency_stats.hpp"
@@ -61,6 +62,33 @@ std::vector<double> burst_samples(const burst_config& c, Op&& op, After&& after_
 template <class Op>
 std::vector<double> burst_samples(const burst_config& c, Op&& op) {
   return burst_samples(c, op, [] {});
+}
+
+/// Two operations measured in turns, burst after burst (a burst of `a`, a pause, a burst of
+/// `b`, a pause), so that both meet the same phases of a shared machine: measured one after
+/// the other, a baseline and the operation compared with it can land in phases whose costs
+/// differ by 2x. Per-operation averages of each one's bursts, in ns.
+template <class OpA, class AfterA, class OpB, class AfterB>
+std::pair<std::vector<double>, std::vector<double>> burst_samples_in_turns(const burst_config& c, OpA&& a,
+                                                                            AfterA&& after_a, OpB&& b,
+                                                                            AfterB&& after_b) {
+  std::pair<std::vector<double>, std::vector<double>> per_op;
+  per_op.first.reserve(static_cast<std::size_t>(c.bursts));
+  per_op.second.reserve(static_cast<std::size_t>(c.bursts));
+  const auto one_burst = [&](auto& op, auto& after, std::vector<double>& out, bool keep) {
+    unsigned aux;
+    const std::uint64_t t0 = __rdtscp(&aux);
+    for (int i = 0; i < c.burst_size; ++i) op(i);
+    const std::uint64_t t1 = __rdtscp(&aux);
+    after();
+    if (keep) out.push_back(static_cast<double>(t1 - t0) / c.ticks_per_ns / c.burst_size);
+    pause_ns(c.ticks_per_ns, c.pause_ns);
+  };
+  for (int burst = -c.warmup_bursts; burst < c.bursts; ++burst) {
+    one_burst(a, after_a, per_op.first, burst >= 0);
+    one_burst(b, after_b, per_op.second, burst >= 0);
+  }
+  return per_op;
 }
 
 /// The same operation with tracing compiled out (compiled_out.cpp, built with OSPROF_DISABLE).

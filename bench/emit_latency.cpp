@@ -5,7 +5,8 @@
 //
 //   osprof_emit_latency [--connection-string CS]... [--bursts N] [--burst-size K]
 //                       [--pause-us P] [--threads 1,2,4] [--neighbour-rates R1,R2]
-//                       [--neighbour-driver CS] [--no-baselines] [--json FILE]
+//                       [--neighbour-driver CS] [--in-turns-driver CS] [--no-baselines]
+//                       [--json FILE]
 //
 // Rows per connection string: one span (start + stop, a small info) and one trace point (a
 // start alone; the burst's points are closed untimed) on one thread, then the span on each
@@ -13,7 +14,10 @@
 // as long, so the backend sees the same event rate; the table merges them). With
 // --neighbour-rates, for --neighbour-driver (default null://): the one-thread span again while
 // another thread emits spans at each rate (paced every 100 us, sleeping between), to show
-// whether one producer's latency grows with another's rate. Baselines in the same run: an
+// whether one producer's latency grows with another's rate. For --in-turns-driver (default
+// null://, "" for none): the one-thread span and the floor with the TSC and 64-byte events again,
+// burst after burst in turns, so that their ratio does not depend on the phase of a shared
+// machine each was measured in (two rows). Baselines in the same run: an
 // empty loop; the floor (two clock reads and two pushes of a 64-byte event into a moodycamel
 // ConcurrentQueue with a consumer draining it, with clock_gettime and with the TSC, and with a
 // 256-byte event as osprof's); a span on a thread without a profiler; a span compiled out
@@ -50,6 +54,7 @@ struct settings {
   std::vector<int> threads = {1};
   std::vector<int> neighbour_rates;  // spans/s of a second producer
   std::string neighbour_driver = "null://";
+  std::string in_turns_driver = "null://";  // "" for none
   bool baselines = true;
   std::string json_path;
 };
@@ -168,33 +173,52 @@ struct alignas(64) floor_event_256 : floor_event {
 };
 static_assert(sizeof(floor_event_256) == 256);
 
+template <class Event>
+class floor_queue {
+ public:
+  floor_queue() : consumer_([this] { drain(); }) { event_.name = "db"; }
+  ~floor_queue() {
+    stop_.store(true);
+    consumer_.join();
+  }
+  floor_queue(const floor_queue&) = delete;
+  floor_queue& operator=(const floor_queue&) = delete;
+
+  /// One floor operation: two clock reads, two pushes.
+  template <class Clock>
+  void push_two(int i, Clock& clock) {
+    event_.span_id = static_cast<std::uint64_t>(i);
+    event_.kind = 0;
+    event_.timestamp = clock();
+    queue_.enqueue(producer_, event_);
+    event_.kind = 1;
+    event_.timestamp = clock();
+    queue_.enqueue(producer_, event_);
+  }
+
+ private:
+  void drain() {
+    moodycamel::ConsumerToken token(queue_);
+    std::vector<Event> batch(512);
+    while (!stop_.load(std::memory_order_relaxed)) {
+      if (queue_.try_dequeue_bulk(token, batch.data(), batch.size()) == 0) std::this_thread::sleep_for(1ms);
+    }
+  }
+
+  moodycamel::ConcurrentQueue<Event> queue_{1 << 16};
+  moodycamel::ProducerToken producer_{queue_};
+  Event event_{};
+  std::atomic<bool> stop_{false};
+  std::thread consumer_;  // last: it starts once the queue exists
+};
+
 template <class Event = floor_event, class Clock>
 std::vector<double> floor_samples(const burst_config& c, Clock&& clock) {
-  moodycamel::ConcurrentQueue<Event> queue(1 << 16);
-  std::atomic<bool> stop{false};
-  std::thread consumer([&] {
-    moodycamel::ConsumerToken token(queue);
-    std::vector<Event> batch(512);
-    while (!stop.load(std::memory_order_relaxed)) {
-      if (queue.try_dequeue_bulk(token, batch.data(), batch.size()) == 0) std::this_thread::sleep_for(1ms);
-    }
-  });
-  moodycamel::ProducerToken token(queue);
-  Event ev{};
-  ev.name = "db";
-  const auto samples = osprof_bench::burst_samples(c, [&](int i) {
-    ev.span_id = static_cast<std::uint64_t>(i);
-    ev.kind = 0;
-    ev.timestamp = clock();
-    queue.enqueue(token, ev);
-    ev.kind = 1;
-    ev.timestamp = clock();
-    queue.enqueue(token, ev);
-  });
-  stop.store(true);
-  consumer.join();
-  return samples;
+  floor_queue<Event> floor;
+  return osprof_bench::burst_samples(c, [&](int i) { floor.push_two(i, clock); });
 }
+
+std::uint64_t read_tsc() { return __rdtsc(); }
 
 std::uint64_t realtime_ns() {
   timespec ts;
@@ -280,6 +304,8 @@ int main(int argc, char** argv) {
       s.neighbour_rates = parse_list(next());
     } else if (arg == "--neighbour-driver") {
       s.neighbour_driver = next();
+    } else if (arg == "--in-turns-driver") {
+      s.in_turns_driver = next();
     } else if (arg == "--no-baselines") {
       s.baselines = false;
     } else if (arg == "--json") {
@@ -287,8 +313,8 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: %s [--connection-string CS]... [--bursts N] [--burst-size K] [--pause-us P] "
-                   "[--threads 1,2,4] [--neighbour-rates R1,R2] [--neighbour-driver CS] [--no-baselines] "
-                   "[--json FILE]\n",
+                   "[--threads 1,2,4] [--neighbour-rates R1,R2] [--neighbour-driver CS] [--in-turns-driver CS] "
+                   "[--no-baselines] [--json FILE]\n",
                    argv[0]);
       return 2;
     }
@@ -308,9 +334,8 @@ int main(int argc, char** argv) {
     add("empty loop (baseline)", "baseline", "", 1,
         osprof_bench::burst_samples(c, [](int i) { asm volatile("" ::"r"(i)); }));
     add("floor: 2 x (clock_gettime + moodycamel push, 64 B)", "baseline", "", 1, floor_samples(c, realtime_ns));
-    add("floor: 2 x (rdtsc + moodycamel push, 64 B)", "baseline", "", 1, floor_samples(c, [] { return __rdtsc(); }));
-    add("floor: 2 x (rdtsc + moodycamel push, 256 B)", "baseline", "", 1,
-        floor_samples<floor_event_256>(c, [] { return __rdtsc(); }));
+    add("floor: 2 x (rdtsc + moodycamel push, 64 B)", "baseline", "", 1, floor_samples(c, read_tsc));
+    add("floor: 2 x (rdtsc + moodycamel push, 256 B)", "baseline", "", 1, floor_samples<floor_event_256>(c, read_tsc));
     osprof::clean();
     add("span, no profiler on the thread", "baseline", "", 1, osprof_bench::burst_samples(c, traced_span));
     add("span, compiled out (OSPROF_DISABLE)", "baseline", "", 1, osprof_bench::compiled_out_span_samples(c));
@@ -349,6 +374,18 @@ int main(int argc, char** argv) {
       return v;
     };
     measured("span, " + cs, "span", 1, span_samples(c));
+    if (cs == s.in_turns_driver) {
+      // The span and the floor (rdtsc, 64-byte pushes) burst after burst, for the ratio of
+      // the two that does not depend on the machine's phase when each was measured.
+      floor_queue<floor_event> floor;
+      next_trace();
+      auto [floor_bursts, span_bursts] = osprof_bench::burst_samples_in_turns(
+          c, [&](int i) { floor.push_two(i, read_tsc); }, [] {}, traced_span, next_trace);
+      osprof::clean();
+      measured("span, " + cs + ", in turns with the floor", "span_in_turns", 1, std::move(span_bursts));
+      add("floor: 2 x (rdtsc + moodycamel push, 64 B), in turns with the span", "floor_in_turns", cs, 1,
+          std::move(floor_bursts));
+    }
     measured("trace point, " + cs, "point", 1, point_samples());
     for (int t : s.threads) {
       if (t <= 1) continue;
