@@ -44,8 +44,7 @@ TEST(OtlpFault, DownAtStartEverythingHeldIsDeliveredLater) {
   loopback_process rx("otlp_receiver.py");
   osprof::emitter e{fault_options(rx.port())};
   emit_points(500);
-  std::this_thread::sleep_for(300ms);
-  auto s = e.get_stats();
+  auto s = osprof_test::stats_after_first_failure(e);
   EXPECT_EQ(s.written, 0u);
   EXPECT_GT(s.write_failures, 0u);
   rx.start();

@@ -29,6 +29,20 @@ inline void emit_points(int points, int per_trace = 50, int every = 0, std::chro
   osprof::clean();
 }
 
+/// The emitter's counters once it has counted a failed write, or after `within` without one. A
+/// fault test waits for the failure it caused rather than for a fixed time: a loaded machine
+/// can take longer than any fixed sleep to reach the first attempt or its timeout.
+inline osprof::stats stats_after_first_failure(const osprof::emitter& e,
+                                               std::chrono::milliseconds within = std::chrono::seconds(20)) {
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  osprof::stats s = e.get_stats();
+  while (s.write_failures == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    s = e.get_stats();
+  }
+  return s;
+}
+
 /// The counters, for a failed expectation's message.
 inline std::string balance_text(const osprof::stats& s) {
   return "emitted " + std::to_string(s.emitted) + ", written " + std::to_string(s.written) + ", dropped " +

@@ -200,12 +200,8 @@ TYPED_TEST_P(SqlFault, FrozenServerRunsTheStalledBatchLaterStillStoredOnce) {
   const auto pids = TypeParam::server_pids(this->server_);
   ASSERT_GE(pids.size(), TypeParam::server_processes);
   for (pid_t p : pids) ::kill(p, SIGSTOP);
-  emit_points(500);  // sent to a server that reads nothing: the writes time out
-  // Each attempt fails after write_timeout (1 s); a loaded machine may take longer to get there,
-  // so wait for the first failure rather than for a fixed time.
-  const auto deadline = clock_type::now() + 20s;
-  while (e.get_stats().write_failures == 0 && clock_type::now() < deadline) std::this_thread::sleep_for(10ms);
-  const auto frozen = e.get_stats();
+  emit_points(500);  // sent to a server that reads nothing: each write times out after 1 s
+  const auto frozen = osprof_test::stats_after_first_failure(e);
   EXPECT_GT(frozen.write_failures, 0u) << "no write timed out in 20 s against a frozen server";
   EXPECT_EQ(frozen.written, 8u) << "nothing is written while the server is frozen";
   for (pid_t p : pids) ::kill(p, SIGCONT);
@@ -234,11 +230,8 @@ TYPED_TEST_P(SqlFault, LockedTableHoldsWritesBackNotTheCallers) {
   });
   while (!locked) std::this_thread::sleep_for(1ms);
   const auto during = slowest_emit(5000);
-  // The lock is held until the first failed write is seen (each waits up to write_timeout),
-  // however long a loaded machine takes to get there.
-  const auto deadline = clock_type::now() + 20s;
-  while (e.get_stats().write_failures == 0 && clock_type::now() < deadline) std::this_thread::sleep_for(10ms);
-  const auto held = e.get_stats();
+  // The lock is held until a write has failed on it (each waits up to write_timeout).
+  const auto held = osprof_test::stats_after_first_failure(e);
   release = true;
   EXPECT_EQ(held.written, 8u + 4000u) << "nothing is written while the table is locked";
   EXPECT_GT(held.write_failures, 0u);
