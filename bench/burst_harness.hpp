@@ -41,6 +41,19 @@ inline void pause_ns(double ticks_per_ns, std::uint64_t ns) {
   while (__rdtsc() < until) _mm_pause();
 }
 
+/// One burst: `op(i)` timed `burst_size` times, then `after_burst()` untimed, then the pause.
+/// The average per operation, in ns.
+template <class Op, class After>
+double one_burst(const burst_config& c, Op& op, After& after_burst) {
+  unsigned aux;
+  const std::uint64_t t0 = __rdtscp(&aux);
+  for (int i = 0; i < c.burst_size; ++i) op(i);
+  const std::uint64_t t1 = __rdtscp(&aux);
+  after_burst();
+  pause_ns(c.ticks_per_ns, c.pause_ns);
+  return static_cast<double>(t1 - t0) / c.ticks_per_ns / c.burst_size;
+}
+
 /// Per-operation averages of each burst, in ns. `op(i)` is timed; `after_burst()` runs untimed
 /// after each burst (e.g. closing the trace points a burst of starts opened).
 template <class Op, class After>
@@ -48,13 +61,8 @@ std::vector<double> burst_samples(const burst_config& c, Op&& op, After&& after_
   std::vector<double> per_op;
   per_op.reserve(static_cast<std::size_t>(c.bursts));
   for (int b = -c.warmup_bursts; b < c.bursts; ++b) {
-    unsigned aux;
-    const std::uint64_t t0 = __rdtscp(&aux);
-    for (int i = 0; i < c.burst_size; ++i) op(i);
-    const std::uint64_t t1 = __rdtscp(&aux);
-    after_burst();
-    if (b >= 0) per_op.push_back(static_cast<double>(t1 - t0) / c.ticks_per_ns / c.burst_size);
-    pause_ns(c.ticks_per_ns, c.pause_ns);
+    const double ns = one_burst(c, op, after_burst);
+    if (b >= 0) per_op.push_back(ns);
   }
   return per_op;
 }
@@ -75,18 +83,13 @@ std::pair<std::vector<double>, std::vector<double>> burst_samples_in_turns(const
   std::pair<std::vector<double>, std::vector<double>> per_op;
   per_op.first.reserve(static_cast<std::size_t>(c.bursts));
   per_op.second.reserve(static_cast<std::size_t>(c.bursts));
-  const auto one_burst = [&](auto& op, auto& after, std::vector<double>& out, bool keep) {
-    unsigned aux;
-    const std::uint64_t t0 = __rdtscp(&aux);
-    for (int i = 0; i < c.burst_size; ++i) op(i);
-    const std::uint64_t t1 = __rdtscp(&aux);
-    after();
-    if (keep) out.push_back(static_cast<double>(t1 - t0) / c.ticks_per_ns / c.burst_size);
-    pause_ns(c.ticks_per_ns, c.pause_ns);
-  };
   for (int burst = -c.warmup_bursts; burst < c.bursts; ++burst) {
-    one_burst(a, after_a, per_op.first, burst >= 0);
-    one_burst(b, after_b, per_op.second, burst >= 0);
+    const double a_ns = one_burst(c, a, after_a);
+    const double b_ns = one_burst(c, b, after_b);
+    if (burst >= 0) {
+      per_op.first.push_back(a_ns);
+      per_op.second.push_back(b_ns);
+    }
   }
   return per_op;
 }
