@@ -6,9 +6,9 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <exception>
 #include <mutex>
 #include <optional>
@@ -28,10 +28,11 @@ namespace osprof::detail::report_impl {
 /// Text is handed on in pieces of about this size when the caller takes it in pieces.
 inline constexpr std::size_t json_piece_bytes = 64 * 1024;
 /// An array of at least this many points is rendered on two threads (json_renderer::items()),
-/// in chunks of items_per_chunk items, the helper at most helper_buffers chunks ahead.
+/// in chunks of items_per_chunk items, at most chunks_in_flight of them ahead of the text
+/// handed on.
 inline constexpr std::size_t two_thread_min_items = 512;
-inline constexpr std::size_t items_per_chunk = 16;
-inline constexpr std::size_t helper_buffers = 3;
+inline constexpr std::size_t items_per_chunk = 32;
+inline constexpr std::size_t chunks_in_flight = 8;
 
 /// What json_renderer reads a tree through (report_tree below is the plainest example):
 ///   const report& head()                       the report's times and stats (its children unused)
@@ -186,62 +187,72 @@ class json_renderer {
     }
   }
 
-  // A wide array (a point with thousands of calls) is most of a large report: with a second
-  // core, a helper renders every other chunk of its items into a buffer of its own while this
-  // thread renders the chunks between them, and the text is handed on in order. The helper
-  // keeps at most `helper_buffers` chunks written ahead, so memory stays bounded.
+  // A wide array (a point with thousands of calls) is most of a large report. Its items are
+  // rendered in chunks, each into a buffer of its own, by whichever of two threads is free: a
+  // helper that only renders, and this thread, which hands the chunks on in order and renders
+  // when the next one is not ready. Handing on is as much work as rendering when the text goes
+  // to a file, so neither thread is given a fixed share. At most chunks_in_flight chunks are
+  // rendered ahead of the one handed on, so memory stays bounded.
   void items_on_two_threads(list array, int level) {
     const std::size_t n = t_.size(array);
     const int indent = w_.indent();
     const std::size_t chunks = (n + items_per_chunk - 1) / items_per_chunk;
-    const auto range = [&](std::size_t c) {
-      return std::pair{c * items_per_chunk, std::min(n, (c + 1) * items_per_chunk)};
-    };
     struct shared_state {
       std::mutex m;
       std::condition_variable cv;
-      std::deque<std::string> done;  // the helper's chunks, in order
-      std::vector<std::string> spare;
+      std::size_t claimed = 0;    // chunks [0, claimed) are being rendered, or done
+      std::size_t handed_on = 0;  // chunks [0, handed_on) are handed on
+      // Chunk c's text is in slot c % chunks_in_flight once it is ready; a slot's buffer keeps
+      // its capacity from chunk to chunk.
+      std::array<std::string, chunks_in_flight> text;
+      std::array<bool, chunks_in_flight> ready{};
       std::exception_ptr failed;
       bool stop = false;
-      bool finished = false;
     } sh;
+    // Under the lock: the next chunk, with its slot's buffer moved into `text`, if one may be
+    // rendered now.
+    const auto claim = [&](std::string& text) -> std::optional<std::size_t> {
+      if (sh.claimed == chunks || sh.claimed == sh.handed_on + chunks_in_flight) return std::nullopt;
+      const std::size_t c = sh.claimed++;
+      text.swap(sh.text[c % chunks_in_flight]);
+      return c;
+    };
+    const auto render = [&](json_renderer& sub, std::string& text, std::size_t c) {
+      text.clear();
+      sub.items(array, c * items_per_chunk, std::min(n, (c + 1) * items_per_chunk), level);
+    };
+    const auto ready = [&](std::string& text, std::size_t c) {  // under the lock
+      text.swap(sh.text[c % chunks_in_flight]);
+      sh.ready[c % chunks_in_flight] = true;
+    };
     const auto helper_body = [&] {
       try {
-        std::string text;  // what `sub` writes: a chunk, then handed over whole
+        std::string text;  // what `sub` writes
         json_renderer sub(t_, indent, text);
-        for (std::size_t c = 1; c < chunks; c += 2) {
+        while (true) {
+          std::optional<std::size_t> c;
           {
             std::unique_lock lock(sh.m);
-            sh.cv.wait(lock, [&] { return sh.stop || sh.done.size() < helper_buffers; });
-            if (sh.stop) break;
-            if (!sh.spare.empty()) {
-              text.swap(sh.spare.back());  // a buffer the chunks before left, already grown
-              sh.spare.pop_back();
-            }
+            sh.cv.wait(lock, [&] { return sh.stop || (c = claim(text)) || sh.claimed == chunks; });
+            if (!c) break;
           }
-          text.clear();
-          const auto [from, to] = range(c);
-          sub.items(array, from, to, level);
-          std::lock_guard lock(sh.m);
-          sh.done.push_back(std::move(text));
-          text = std::string();
+          render(sub, text, *c);
+          {
+            std::lock_guard lock(sh.m);
+            ready(text, *c);
+          }
           sh.cv.notify_all();
         }
       } catch (...) {
         std::lock_guard lock(sh.m);
         sh.failed = std::current_exception();
       }
-      std::lock_guard lock(sh.m);
-      sh.finished = true;
       sh.cv.notify_all();
     };
     std::thread helper;
     try {
       helper = std::thread(helper_body);
     } catch (const std::system_error&) {  // no thread to be had: this one renders them all
-      items(array, 0, n, level);
-      return;
     }
     // Stops and joins the helper however this ends (the sink may throw: a closed pipe).
     struct joiner {
@@ -253,41 +264,45 @@ class json_renderer {
           sh.stop = true;
         }
         sh.cv.notify_all();
-        t.join();
+        if (t.joinable()) t.join();
       }
     } join_at_exit{sh, helper};
-    for (std::size_t c = 0; c < chunks; ++c) {
-      if (c % 2 == 0) {
-        const auto [from, to] = range(c);
-        items(array, from, to, level);
-        continue;
-      }
-      std::string chunk;
-      {
-        std::unique_lock lock(sh.m);
-        sh.cv.wait(lock, [&] { return !sh.done.empty() || sh.finished; });
-        if (sh.done.empty() && sh.failed) std::rethrow_exception(sh.failed);
-        if (!sh.done.empty()) {
-          chunk = std::move(sh.done.front());
-          sh.done.pop_front();
+    if (write_ != nullptr && !out_.empty()) {
+      (*write_)(out_);
+      out_.clear();
+    }
+    std::string text;   // what `sub` writes
+    std::string chunk;  // the chunk being handed on
+    json_renderer sub(t_, indent, text);
+    std::unique_lock lock(sh.m);
+    while (sh.handed_on < chunks) {
+      const std::size_t next = sh.handed_on % chunks_in_flight;
+      if (sh.ready[next]) {
+        sh.ready[next] = false;
+        chunk.swap(sh.text[next]);
+        lock.unlock();
+        // Handed on as it is, without a copy when the caller takes pieces.
+        if (write_ != nullptr) {
+          (*write_)(chunk);
+        } else {
+          out_ += chunk;
         }
+        lock.lock();
+        chunk.swap(sh.text[next]);
+        ++sh.handed_on;
+        lock.unlock();
         sh.cv.notify_all();
-      }
-      if (chunk.empty()) {  // (a helper never stops early without failing: kept for safety)
-        const auto [from, to] = range(c);
-        items(array, from, to, level);
-        continue;
-      }
-      // Handed on as it is, without a copy when the caller takes pieces.
-      if (write_ != nullptr) {
-        if (!out_.empty()) (*write_)(out_);
-        out_.clear();
-        (*write_)(chunk);
+        lock.lock();
+      } else if (const std::optional<std::size_t> c = claim(text)) {
+        lock.unlock();
+        render(sub, text, *c);
+        lock.lock();
+        ready(text, *c);
+      } else if (sh.failed) {
+        std::rethrow_exception(sh.failed);
       } else {
-        out_ += chunk;
+        sh.cv.wait(lock);  // for the helper's chunk
       }
-      std::lock_guard lock(sh.m);
-      sh.spare.push_back(std::move(chunk));
     }
   }
 
