@@ -9,7 +9,9 @@
 // (`trace show --json` needs nothing more); a report writes the nested report_node tree from it
 // top down, each node once, in place, without recursion.
 #include <algorithm>
+#include <array>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <system_error>
 #include <thread>
@@ -33,14 +35,24 @@ struct slice {
   std::uint32_t size = 0;
 };
 
+// The fields of an event the tree is made of.
+enum class field : std::uint8_t { name, trace_id, parent_id, project, service, host };
+inline constexpr std::size_t field_count = 6;
+
+// One record per event, 40 bytes: a large trace has tens of thousands of them at once. A plain
+// event's field (read_plain_stored_event: no escapes, no quote inside) is where its text starts
+// in the event's own text, up to the next quote (0: empty, as a JSON text never starts with a
+// string). An event read through the DOM keeps its fields in the spill text: at[0] is its entry
+// in spilled_fields_.
 struct event_rec {
   std::int64_t time_us;
   std::uint32_t index;  // in stored_events
   bool stop;
   bool has_etype;
-  bool spilled;         // its fields are in the spill text, not in its own
-  slice name, trace_id, parent_id, project, service, host;
+  bool spilled;
+  std::array<std::uint32_t, field_count> at;
 };
+static_assert(sizeof(event_rec) == 40);
 
 // A point while the tree is made: what its events said, by their positions in processing
 // order. Its report_node is written once, in place in the finished tree (materialize()).
@@ -112,11 +124,11 @@ class trace_builder {
   static std::size_t size(list l) noexcept { return l->size(); }
   static node at(list l, std::size_t i) noexcept { return (*l)[i]; }
   std::string_view trace_id(node n) const { return trace_id_of(nodes_[n]); }
-  std::string_view parent_id(node n) const { return first_field(n, &event_rec::parent_id); }
+  std::string_view parent_id(node n) const { return first_field(n, field::parent_id); }
   std::string_view name(node n) const { return name_of(nodes_[n]); }
-  std::string_view project(node n) const { return first_field(n, &event_rec::project); }
-  std::string_view service(node n) const { return first_field(n, &event_rec::service); }
-  std::string_view host(node n) const { return first_field(n, &event_rec::host); }
+  std::string_view project(node n) const { return first_field(n, field::project); }
+  std::string_view service(node n) const { return first_field(n, field::service); }
+  std::string_view host(node n) const { return first_field(n, field::host); }
   point_times times(node n) const noexcept { return nodes_[n].times(); }
   std::optional<std::string_view> exception(node n) const {
     const flat_node& f = nodes_[n];
@@ -130,7 +142,7 @@ class trace_builder {
       const std::uint32_t p = payloads_[k];
       const event_rec& e = recs_[p];
       const std::uint32_t stored = payload_of_[p];
-      f(view(e, e.name), std::string_view(events_[stored]), plain_[stored]);
+      f(view(e, field::name), std::string_view(events_[stored]), plain_[stored]);
     }
   }
 
@@ -150,14 +162,21 @@ class trace_builder {
     r_.event_count = recs_.size();
   }
 
-  std::string_view view(const event_rec& e, slice s) const {
-    return std::string_view(e.spilled ? spill_ : events_[e.index]).substr(s.offset, s.size);
+  std::string_view view(const event_rec& e, field f) const {
+    const auto which = static_cast<std::size_t>(f);
+    if (e.spilled) {
+      const slice s = spilled_fields_[e.at[0]][which];
+      return std::string_view(spill_).substr(s.offset, s.size);
+    }
+    const std::uint32_t at = e.at[which];
+    if (at == 0) return {};
+    const std::string& text = events_[e.index];
+    const char* begin = text.data() + at;
+    const auto* end = static_cast<const char*>(std::memchr(begin, '"', text.size() - at));
+    return {begin, static_cast<std::size_t>(end - begin)};
   }
   // A field of a point's first event, which gave it its ids and names.
-  std::string_view first_field(node n, slice event_rec::*which) const {
-    const event_rec& e = first_of(nodes_[n]);
-    return view(e, e.*which);
-  }
+  std::string_view first_field(node n, field f) const { return view(first_of(nodes_[n]), f); }
   // Events with an etype are few: their etypes are in the spill text, listed by event index.
   std::string_view etype_of(const event_rec& e) const {
     const auto it = std::lower_bound(etypes_.begin(), etypes_.end(), e.index,
@@ -170,10 +189,19 @@ class trace_builder {
     spill_.append(s);
     return out;
   }
-  // A field read from the event's own text (plain JSON): where it is in it.
-  static slice within(std::string_view text, std::string_view s) noexcept {
-    if (s.empty()) return {};
-    return {static_cast<std::uint32_t>(s.data() - text.data()), static_cast<std::uint32_t>(s.size())};
+  // A field read from the event's own text (plain JSON): where it starts in it.
+  static std::uint32_t within(std::string_view text, std::string_view s) noexcept {
+    return s.empty() ? 0 : static_cast<std::uint32_t>(s.data() - text.data());
+  }
+  static void place_plain(event_rec& rec, std::string_view text, const stored_event& ev) noexcept {
+    rec.at = {within(text, ev.name),    within(text, ev.trace_id), within(text, ev.parent_id),
+              within(text, ev.project), within(text, ev.service),  within(text, ev.host)};
+  }
+  void place_spilled(event_rec& rec, const stored_event& ev) {
+    rec.at = {};
+    rec.at[0] = static_cast<std::uint32_t>(spilled_fields_.size());
+    spilled_fields_.push_back(
+        {spill(ev.name), spill(ev.trace_id), spill(ev.parent_id), spill(ev.project), spill(ev.service), spill(ev.host)});
   }
 
   void problem(std::string why, std::string_view text) {
@@ -207,12 +235,7 @@ class trace_builder {
         rec.stop = is_stop_event(ev.name);
         rec.has_etype = false;
         rec.spilled = false;
-        rec.name = within(text, ev.name);
-        rec.trace_id = within(text, ev.trace_id);
-        rec.parent_id = within(text, ev.parent_id);
-        rec.project = within(text, ev.project);
-        rec.service = within(text, ev.service);
-        rec.host = within(text, ev.host);
+        place_plain(rec, text, ev);
         read[i] = 1;
       }
     } catch (...) {  // out of memory: the events not marked are read again, one by one
@@ -285,13 +308,11 @@ class trace_builder {
       rec.has_etype = ev.has_etype;
       rec.spilled = !plain;  // the DOM's strings live until the next parse
       plain_[i] = plain;
-      const auto place = [&](std::string_view s) { return plain ? within(text, s) : spill(s); };
-      rec.name = place(ev.name);
-      rec.trace_id = place(ev.trace_id);
-      rec.parent_id = place(ev.parent_id);
-      rec.project = place(ev.project);
-      rec.service = place(ev.service);
-      rec.host = place(ev.host);
+      if (plain) {
+        place_plain(rec, text, ev);
+      } else {
+        place_spilled(rec, ev);
+      }
       if (ev.has_etype) etypes_.emplace_back(rec.index, spill(ev.etype));
       recs_[kept++] = rec;
     }
@@ -306,8 +327,8 @@ class trace_builder {
       // The times nearly always differ: the strings are compared only on a tie.
       if (x.time_us != y.time_us) return x.time_us < y.time_us;
       if (x.stop != y.stop) return x.stop < y.stop;
-      return std::forward_as_tuple(view(x, x.trace_id), view(x, x.name), x.index) <
-             std::forward_as_tuple(view(y, y.trace_id), view(y, y.name), y.index);
+      return std::tuple(view(x, field::trace_id), view(x, field::name), x.index) <
+             std::tuple(view(y, field::trace_id), view(y, field::name), y.index);
     };
     sort_unless_in_order(recs_, before);
   }
@@ -334,7 +355,7 @@ class trace_builder {
       by_name.assign(payloads_.begin() + begin, payloads_.begin() + end);
       const auto name_at = [this](std::uint32_t p) {
         const event_rec& e = recs_[p];
-        return view(e, e.name);
+        return view(e, field::name);
       };
       // Positions by name, then in processing order (a point has a start and a stop, mostly).
       std::sort(by_name.begin(), by_name.end(), [&](std::uint32_t x, std::uint32_t y) {
@@ -348,8 +369,8 @@ class trace_builder {
         payload_of_[by_name[g]] = last;
         for (std::size_t k = g; k + 1 < h; ++k) {
           const event_rec& e = recs_[by_name[k]];
-          problem(event_label(e.index) + "duplicate event \"" + std::string(view(e, e.name)) + "\" of point " +
-                      std::string(view(e, e.trace_id)) + ", replaced by event " + std::to_string(last),
+          problem(event_label(e.index) + "duplicate event \"" + std::string(view(e, field::name)) + "\" of point " +
+                      std::string(view(e, field::trace_id)) + ", replaced by event " + std::to_string(last),
                   events_[e.index]);
         }
         g = h;
@@ -368,7 +389,7 @@ class trace_builder {
     node_at_.resize(recs_.size());
     for (std::uint32_t p = 0; p < recs_.size(); ++p) {
       const event_rec& e = recs_[p];
-      auto it = node_of_.find(view(e, e.trace_id));
+      auto it = node_of_.find(view(e, field::trace_id));
       if (it == node_of_.end()) {
         nodes_.emplace_back().first = p;
         it = node_of_.insert(static_cast<std::uint32_t>(nodes_.size() - 1)).first;
@@ -391,8 +412,8 @@ class trace_builder {
 
   // A node's first event, which gave it its ids and names.
   const event_rec& first_of(const flat_node& f) const { return recs_[f.first]; }
-  std::string_view trace_id_of(const flat_node& f) const { return view(first_of(f), first_of(f).trace_id); }
-  std::string_view name_of(const flat_node& f) const { return point_name(view(first_of(f), first_of(f).name)); }
+  std::string_view trace_id_of(const flat_node& f) const { return view(first_of(f), field::trace_id); }
+  std::string_view name_of(const flat_node& f) const { return point_name(view(first_of(f), field::name)); }
 
   std::int64_t sort_key(std::uint32_t i) const { return effective_started(nodes_[i].times()); }
 
@@ -400,7 +421,7 @@ class trace_builder {
     const auto n = static_cast<std::uint32_t>(nodes_.size());
     for (std::uint32_t i = 0; i < n; ++i) {
       const event_rec& first = first_of(nodes_[i]);
-      auto it = node_of_.find(view(first, first.parent_id));
+      auto it = node_of_.find(view(first, field::parent_id));
       if (it != node_of_.end()) {
         nodes_[i].parent = *it;
         nodes_[*it].children.push_back(i);
@@ -452,7 +473,7 @@ class trace_builder {
       const flat_node& cut = nodes_[x];
       problem("point \"" + std::string(name_of(cut)) + "\" " + std::string(trace_id_of(cut)) +
                   " is in a parent_id cycle; shown as a root",
-              "parent_id " + std::string(view(first_of(cut), first_of(cut).parent_id)));
+              "parent_id " + std::string(view(first_of(cut), field::parent_id)));
       nodes_[x].parent = flat_node::none;
       roots_.push_back(x);
       mark(x);
@@ -569,7 +590,7 @@ class trace_builder {
         const std::uint32_t p = payloads_[k];
         const event_rec& e = recs_[p];
         auto& [event_name, json] = out->raw_payloads.emplace_back();
-        event_name.assign(view(e, e.name));
+        event_name.assign(view(e, field::name));
         // Each event is the payload of one point at most, and nothing reads its text later.
         if (movable_) {
           json = std::move(owned_[payload_of_[p]]);
@@ -588,6 +609,7 @@ class trace_builder {
   report r_;  // all but its points until take_report()
   std::string spill_;
   std::vector<std::pair<std::uint32_t, slice>> etypes_;  // by event index, ascending
+  std::vector<std::array<slice, field_count>> spilled_fields_;  // of the events read through the DOM
   std::vector<event_rec> recs_;
   std::vector<std::uint32_t> payload_of_;  // by processing position: source event, or none
   // By event index: read as plain JSON (read_plain_stored_event), which the renderer then
