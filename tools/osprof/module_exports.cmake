@@ -1,0 +1,35 @@
+# Writes OUT, a linker dynamic list of every symbol the driver modules (MODULES, separated by
+# '|') define or refer to: what the osprof command exports for them, and nothing else.
+#   cmake -DNM=nm -DOUT=file -DMODULES=a.so|b.so -P module_exports.cmake
+string(REPLACE "|" ";" MODULES "${MODULES}")
+set(names "")
+foreach(module IN LISTS MODULES)
+  execute_process(COMMAND "${NM}" -D --format=posix "${module}"
+                  OUTPUT_VARIABLE table ERROR_VARIABLE failure RESULT_VARIABLE status)
+  if(NOT status EQUAL 0)
+    message(FATAL_ERROR "module_exports: ${NM} -D ${module} failed: ${failure}")
+  endif()
+  string(REGEX MATCHALL "[^\n]+" lines "${table}")
+  foreach(line IN LISTS lines)
+    # "name type [value size]"; a versioned name (memcpy@GLIBC_2.14) is a system library's.
+    if(line MATCHES "^([^ @]+) ")
+      list(APPEND names "${CMAKE_MATCH_1}")
+    endif()
+  endforeach()
+endforeach()
+list(REMOVE_DUPLICATES names)
+list(SORT names)
+list(LENGTH names count)
+if(count EQUAL 0)
+  message(FATAL_ERROR "module_exports: no symbol found in ${MODULES}")
+endif()
+list(JOIN names ";\n  " body)
+set(text "{\n  ${body};\n};\n")
+# Rewritten only when it changes, so that the command is not linked again for nothing.
+if(EXISTS "${OUT}")
+  file(READ "${OUT}" old)
+  if(old STREQUAL text)
+    return()
+  endif()
+endif()
+file(WRITE "${OUT}" "${text}")
