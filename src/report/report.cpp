@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 #include <system_error>
 #include <thread>
@@ -39,18 +38,25 @@ struct slice {
 enum class field : std::uint8_t { name, trace_id, parent_id, project, service, host };
 inline constexpr std::size_t field_count = 6;
 
+// A field's place in an event's text of at most 64 KiB.
+struct near_slice {
+  std::uint16_t offset = 0;
+  std::uint16_t size = 0;
+};
+inline constexpr std::size_t max_near_text = std::numeric_limits<std::uint16_t>::max();
+
 // One record per event, 40 bytes: a large trace has tens of thousands of them at once. A plain
-// event's field (read_plain_stored_event: no escapes, no quote inside) is where its text starts
-// in the event's own text, up to the next quote (0: empty, as a JSON text never starts with a
-// string). An event read through the DOM keeps its fields in the spill text: at[0] is its entry
-// in spilled_fields_.
+// event (read_plain_stored_event) of at most 64 KiB has its fields' places in its own text
+// here; any other is `far`: its fields' places are in far_fields_ (the entry is in at[0] and
+// at[1]), in its own text or, for an event read through the DOM (`spilled`), in the spill text.
 struct event_rec {
   std::int64_t time_us;
   std::uint32_t index;  // in stored_events
   bool stop;
   bool has_etype;
   bool spilled;
-  std::array<std::uint32_t, field_count> at;
+  bool far;
+  std::array<near_slice, field_count> at;
 };
 static_assert(sizeof(event_rec) == 40);
 
@@ -164,16 +170,13 @@ class trace_builder {
 
   std::string_view view(const event_rec& e, field f) const {
     const auto which = static_cast<std::size_t>(f);
-    if (e.spilled) {
-      const slice s = spilled_fields_[e.at[0]][which];
-      return std::string_view(spill_).substr(s.offset, s.size);
+    if (e.far) [[unlikely]] {
+      const std::uint32_t entry = e.at[0].offset | std::uint32_t{e.at[1].offset} << 16;
+      const slice s = far_fields_[entry][which];
+      return std::string_view(e.spilled ? spill_ : events_[e.index]).substr(s.offset, s.size);
     }
-    const std::uint32_t at = e.at[which];
-    if (at == 0) return {};
-    const std::string& text = events_[e.index];
-    const char* begin = text.data() + at;
-    const auto* end = static_cast<const char*>(std::memchr(begin, '"', text.size() - at));
-    return {begin, static_cast<std::size_t>(end - begin)};
+    const near_slice s = e.at[which];
+    return {events_[e.index].data() + s.offset, s.size};
   }
   // A field of a point's first event, which gave it its ids and names.
   std::string_view first_field(node n, field f) const { return view(first_of(nodes_[n]), f); }
@@ -189,19 +192,30 @@ class trace_builder {
     spill_.append(s);
     return out;
   }
-  // A field read from the event's own text (plain JSON): where it starts in it.
-  static std::uint32_t within(std::string_view text, std::string_view s) noexcept {
-    return s.empty() ? 0 : static_cast<std::uint32_t>(s.data() - text.data());
+  // A field read from the event's own text (plain JSON): where it is in it.
+  static slice within(std::string_view text, std::string_view s) noexcept {
+    if (s.empty()) return {};
+    return {static_cast<std::uint32_t>(s.data() - text.data()), static_cast<std::uint32_t>(s.size())};
   }
-  static void place_plain(event_rec& rec, std::string_view text, const stored_event& ev) noexcept {
-    rec.at = {within(text, ev.name),    within(text, ev.trace_id), within(text, ev.parent_id),
-              within(text, ev.project), within(text, ev.service),  within(text, ev.host)};
+  // A plain event of at most max_near_text bytes (the common case, on two threads).
+  static void place_near(event_rec& rec, std::string_view text, const stored_event& ev) noexcept {
+    const auto near = [text](std::string_view s) {
+      const slice at = within(text, s);
+      return near_slice{static_cast<std::uint16_t>(at.offset), static_cast<std::uint16_t>(at.size)};
+    };
+    rec.far = false;
+    rec.at = {near(ev.name), near(ev.trace_id), near(ev.parent_id), near(ev.project), near(ev.service), near(ev.host)};
   }
-  void place_spilled(event_rec& rec, const stored_event& ev) {
+  // Any other event: its fields' places in its own text (plain) or in the spill text.
+  void place_far(event_rec& rec, std::string_view text, const stored_event& ev, bool plain) {
+    const auto place = [&](std::string_view s) { return plain ? within(text, s) : spill(s); };
+    const auto entry = static_cast<std::uint32_t>(far_fields_.size());
+    far_fields_.push_back(
+        {place(ev.name), place(ev.trace_id), place(ev.parent_id), place(ev.project), place(ev.service), place(ev.host)});
+    rec.far = true;
     rec.at = {};
-    rec.at[0] = static_cast<std::uint32_t>(spilled_fields_.size());
-    spilled_fields_.push_back(
-        {spill(ev.name), spill(ev.trace_id), spill(ev.parent_id), spill(ev.project), spill(ev.service), spill(ev.host)});
+    rec.at[0].offset = static_cast<std::uint16_t>(entry);
+    rec.at[1].offset = static_cast<std::uint16_t>(entry >> 16);
   }
 
   void problem(std::string why, std::string_view text) {
@@ -217,15 +231,16 @@ class trace_builder {
 
   static std::string event_label(std::size_t index) { return "event " + std::to_string(index) + ": "; }
 
-  // The common case, an event of this trace in plain JSON without an etype, read into
-  // recs_[i] and marked in `read`, for events [from, to). Anything else is left to parse_all(),
-  // which also says what is wrong with an event. No member is written but those slots.
+  // The common case, an event of this trace in plain JSON of at most max_near_text bytes without
+  // an etype, read into recs_[i] and marked in `read`, for events [from, to). Anything else is
+  // left to parse_all(), which also says what is wrong with an event. No member is written but
+  // those slots.
   void read_plain_events(std::size_t from, std::size_t to, std::uint8_t* read) noexcept {
     try {
       stored_event ev;
       for (std::size_t i = from; i < to; ++i) {
         const std::string& text = events_[i];
-        if (text.size() > max_stored_event_bytes || !read_plain_stored_event(text, ev) || ev.has_etype ||
+        if (text.size() > max_near_text || !read_plain_stored_event(text, ev) || ev.has_etype ||
             (ev.has_base_id && ev.base_id != r_.base_id)) {
           continue;
         }
@@ -235,7 +250,7 @@ class trace_builder {
         rec.stop = is_stop_event(ev.name);
         rec.has_etype = false;
         rec.spilled = false;
-        place_plain(rec, text, ev);
+        place_near(rec, text, ev);
         read[i] = 1;
       }
     } catch (...) {  // out of memory: the events not marked are read again, one by one
@@ -308,10 +323,10 @@ class trace_builder {
       rec.has_etype = ev.has_etype;
       rec.spilled = !plain;  // the DOM's strings live until the next parse
       plain_[i] = plain;
-      if (plain) {
-        place_plain(rec, text, ev);
+      if (plain && text.size() <= max_near_text) {
+        place_near(rec, text, ev);
       } else {
-        place_spilled(rec, ev);
+        place_far(rec, text, ev, plain);
       }
       if (ev.has_etype) etypes_.emplace_back(rec.index, spill(ev.etype));
       recs_[kept++] = rec;
@@ -609,7 +624,7 @@ class trace_builder {
   report r_;  // all but its points until take_report()
   std::string spill_;
   std::vector<std::pair<std::uint32_t, slice>> etypes_;  // by event index, ascending
-  std::vector<std::array<slice, field_count>> spilled_fields_;  // of the events read through the DOM
+  std::vector<std::array<slice, field_count>> far_fields_;  // of the events not placed near
   std::vector<event_rec> recs_;
   std::vector<std::uint32_t> payload_of_;  // by processing position: source event, or none
   // By event index: read as plain JSON (read_plain_stored_event), which the renderer then

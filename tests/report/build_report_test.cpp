@@ -484,5 +484,57 @@ TEST(BuildReport, DeepChainWithoutRecursion) {
   }
 }
 
+// A record keeps a field's place in a 16-bit offset when the event is plain JSON of at most
+// 64 KiB; larger events, and events read through the DOM, keep theirs apart. Each field must
+// read the same whichever way its event is kept: fields past 64 KiB, before and after a large
+// value, with the DOM's decoded strings beside them, and in a trace large enough to be read on
+// two threads.
+TEST(BuildReport, FieldsOfLargeAndUncommonEventsReadAsTheirText) {
+  const std::string pad(70'000, 'p');
+  std::vector<std::string> events = {event("root-start", "r", base_id, t0), event("root-stop", "r", base_id, t0 + 90'000)};
+  // Project and service follow a large info (past 64 KiB), and the host is after the pad.
+  const std::string big_info = R"({"pad": ")" + pad + R"(", "host": "far-host"})";
+  events.push_back(event("late-start", "late", "r", t0 + 1000, big_info, "late-service", "late-project"));
+  events.push_back(event("late-stop", "late", "r", t0 + 2000, big_info, "late-service", "late-project"));
+  // Every field past 64 KiB: an unknown member first.
+  std::string first_pad = event("first-start", "first", "r", t0 + 3000, R"({"host": "first-host"})", "first-service");
+  first_pad.insert(1, R"("pad": ")" + pad + R"(", )");
+  events.push_back(first_pad);
+  // Read through the DOM (an escaped project), beside a plain stop.
+  events.push_back(event("dom-start", "dom", "r", t0 + 4000, R"({"host": "dom-host"})", "dom-service", R"(dom-\u00e9)"));
+  events.push_back(event("dom-stop", "dom", "r", t0 + 5000, R"({"host": "dom-host"})", "dom-service", "dom-plain"));
+  // Enough small points for two threads to read the events.
+  for (int i = 0; i < 3000; ++i) {
+    const std::string id = "small" + std::to_string(i);
+    events.push_back(event("small-start", id, "r", t0 + 10'000 + 2 * i, R"({"host": "small-host"})"));
+    events.push_back(event("small-stop", id, "r", t0 + 10'001 + 2 * i, R"({"host": "small-host"})"));
+  }
+  const report r = build_report(base_id, events);
+  EXPECT_TRUE(r.problems.empty()) << r.problems.front();
+  struct expected {
+    const char* id;
+    const char* name;
+    const char* project;
+    const char* service;
+    const char* host;
+    std::size_t payloads;
+  };
+  for (const expected& e : {expected{"late", "late", "late-project", "late-service", "far-host", 2},
+                            expected{"first", "first", "demo", "first-service", "first-host", 1},
+                            expected{"dom", "dom", "dom-\u00e9", "dom-service", "dom-host", 2},
+                            expected{"small2999", "small", "demo", "api", "small-host", 2}}) {
+    SCOPED_TRACE(e.id);
+    const report_node* n = find_node(r.children, e.id);
+    ASSERT_NE(n, nullptr);
+    EXPECT_EQ(n->name, e.name);
+    EXPECT_EQ(n->project, e.project);
+    EXPECT_EQ(n->service, e.service);
+    EXPECT_EQ(n->host, e.host);
+    EXPECT_EQ(n->parent_id, "r");
+    EXPECT_EQ(n->raw_payloads.size(), e.payloads);
+  }
+  EXPECT_EQ(count_nodes(r.children), 3u + 3000u + 1u);
+}
+
 }  // namespace
 }  // namespace osprof::test
