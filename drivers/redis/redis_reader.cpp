@@ -22,7 +22,8 @@ constexpr std::int64_t scan_count = 1000;  // SCAN COUNT: keys looked at per cal
 constexpr std::size_t get_chunk = 1000;    // GETs per pipelined request
 constexpr std::size_t head_chunk = 500;         // LRANGEs per pipelined request (list)
 constexpr std::int64_t range_page = 1000;   // events per LRANGE when reading a trace
-constexpr std::int64_t pipelined_pages = 16; // LRANGEs per pipelined request when reading a trace
+constexpr std::int64_t pipelined_pages = 16; // LRANGEs per pipelined request when reading a trace (Cluster)
+constexpr std::size_t windowed_pages = 4;     // LRANGEs unanswered at once when reading a trace (one server)
 constexpr std::int64_t reserved_events_at_most = 1 << 20;  // room made up front for a trace's events
 constexpr std::int64_t oldest_events = 16; // events looked at for a trace's start (list)
 
@@ -235,8 +236,8 @@ asio::awaitable<std::vector<std::string>> read_trace_from(client& c, std::string
   }
   // In pages counted from the list's tail: writers LPUSH at the head, so the tail's indexes
   // stay put while a service goes on writing, and no reply grows beyond a page of events.
-  // LLEN says how many pages to ask for at once (pipelined, up to pipelined_pages per
-  // request); pages are read until one comes back short, since the list may grow meanwhile.
+  // LLEN says how many events to make room for; pages are read until one comes back short,
+  // since the list may grow meanwhile.
   // The pages are put back in the list's order (newest first), as one LRANGE 0 -1 gives it:
   // each is appended backwards as it comes, and the whole list turned round at the end.
   const std::string key = std::string(list_prefix) + base_id;
@@ -253,24 +254,40 @@ asio::awaitable<std::vector<std::string>> read_trace_from(client& c, std::string
     // As many as the list holds now, within what one trace may reasonably have.
     events.reserve(events.size() + static_cast<std::size_t>(std::clamp<std::int64_t>(length, 0, reserved_events_at_most)));
   }
+  const auto page_request = [&key](std::int64_t from_tail) {
+    std::string cmd;
+    command_writer(cmd).command("LRANGE", key, -(from_tail + range_page), -(from_tail + 1));
+    return cmd;
+  };
+  // A page's events, appended backwards; false for a short page (the list's head).
+  const auto take_page = [&](resp_value& r) {
+    if (r.is_error()) throw redis_failure(classify_error(r), "LRANGE " + key + " failed: " + r.text);
+    for (auto e = r.elements.rbegin(); e != r.elements.rend(); ++e) events.push_back(std::move(e->text));
+    return static_cast<std::int64_t>(r.elements.size()) == range_page;
+  };
+  if (c.mode() != redis_mode::cluster) {
+    // One server: the pages are asked for in a window, each as the one windowed_pages before
+    // it is read (connection::in_window()), so the server makes a page while this side reads.
+    connection* conn = co_await c.master();
+    co_await conn->in_window(
+        windowed_pages,
+        [&](std::size_t page) { return std::optional(page_request(static_cast<std::int64_t>(page) * range_page)); },
+        [&](std::size_t, resp_value&& r) { return take_page(r); });
+    std::reverse(events.begin() + static_cast<std::ptrdiff_t>(listed_from), events.end());
+    co_return events;
+  }
+  // A Cluster: in pipelined requests, which follow the key's slot when it moves.
   for (std::int64_t from_tail = 0;;) {
     const std::int64_t expected_pages = std::max<std::int64_t>(1, (length - from_tail + range_page - 1) / range_page);
     const auto count = static_cast<std::size_t>(std::min<std::int64_t>(expected_pages, pipelined_pages));
     std::string cmd;
-    command_writer w(cmd);
-    for (std::size_t i = 0; i < count; ++i) {
-      const std::int64_t from = from_tail + static_cast<std::int64_t>(i) * range_page;
-      w.command("LRANGE", key, -(from + range_page), -(from + 1));
-    }
+    for (std::size_t i = 0; i < count; ++i) cmd += page_request(from_tail + static_cast<std::int64_t>(i) * range_page);
     auto replies = co_await keyed_requests(c, key, cmd, count);
     bool last = false;
     for (auto& r : replies) {
-      if (r.is_error()) {
-        throw redis_failure(classify_error(r), "LRANGE " + key + " failed: " + r.text);
-      }
+      if (r.is_error()) take_page(r);  // throws
       if (last) break;  // past a short page: nothing more (the list did not grow there)
-      last = static_cast<std::int64_t>(r.elements.size()) < range_page;
-      for (auto e = r.elements.rbegin(); e != r.elements.rend(); ++e) events.push_back(std::move(e->text));
+      last = !take_page(r);
       from_tail += range_page;
     }
     if (last) break;

@@ -144,8 +144,8 @@ TEST(RedisServer, ListsStartTimesNewestFirstAndReadsLegacyKeys) {
 }
 
 TEST(RedisServer, ReadsTwentyThousandEventsOfOneTrace) {
-  // 20,500 events: 21 pages of 1,000, asked for in two pipelined requests (16 pages, then 5),
-  // the last page short. Every event comes back once, in the list's order.
+  // 20,500 events: 21 pages of 1,000, asked for four at a time in a window, the last page
+  // short. Every event comes back once, in the list's order.
   const int db = 3;
   flush_db(db);
   const std::string base = "eeeeeeee-0000-0000-0000-000000000005";

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """A peer on loopback that speaks just enough RESP to pass a client's handshake, then answers
 every other command with a reply meant to exhaust the client: a 2^31-element array
-(`--mode huge-array`), or an array whose elements never end (`--mode endless`). Prints its
-port, then serves until killed."""
+(`--mode huge-array`), or an array whose elements never end (`--mode endless`); or that stops
+answering in the middle of a trace (`--mode stall-mid-trace`: no legacy keys, a list of 5,000
+events, its first page of 1,000, then silence on the same connection). Prints its port, then
+serves until killed."""
 import argparse
 import socket
 import threading
@@ -39,6 +41,7 @@ def commands(conn):
 
 
 def serve(conn, mode):
+    answered_a_page = False
     try:
         for args in commands(conn):
             cmd = args[0].upper()
@@ -50,6 +53,16 @@ def serve(conn, mode):
                 conn.sendall(b"*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n")
             elif cmd in (b"SELECT", b"AUTH"):
                 conn.sendall(b"+OK\r\n")
+            elif mode == "stall-mid-trace":
+                if cmd == b"SCAN":
+                    conn.sendall(b"*2\r\n$1\r\n0\r\n*0\r\n")
+                elif cmd == b"LLEN":
+                    conn.sendall(b":5000\r\n")
+                elif cmd == b"LRANGE" and not answered_a_page:
+                    answered_a_page = True
+                    event = b'{"name": "p-start"}'
+                    conn.sendall(b"*1000\r\n" + (b"$%d\r\n%s\r\n" % (len(event), event)) * 1000)
+                # anything else: no answer, the connection kept open
             elif mode == "huge-array":
                 conn.sendall(b"*2147483648\r\n")
                 while True:
@@ -67,7 +80,7 @@ def serve(conn, mode):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--mode", choices=["huge-array", "endless"], required=True)
+    parser.add_argument("--mode", choices=["huge-array", "endless", "stall-mid-trace"], required=True)
     args = parser.parse_args()
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
