@@ -41,10 +41,12 @@
 #include <vector>
 
 #include "bench/burst_harness.hpp"
+#include "bench/floor.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
+using namespace osprof_bench;
 using osprof_bench::burst_config;
 using osprof_bench::percentiles;
 
@@ -151,32 +153,12 @@ class neighbour {
   std::thread thread_;
 };
 
-// The floor: what any design that stamps events with a clock and pushes them through a shared
-// lock-free queue pays. A 64-byte event, a producer token, and a consumer that drains in bulk
-// and sleeps 1 ms when the queue is empty (as the emitter's worker polls by default).
-struct alignas(64) floor_event {
-  std::uint64_t trace_id[2];
-  std::uint64_t span_id;
-  std::uint64_t parent_id;
-  std::uint64_t timestamp;
-  const char* name;
-  std::uint32_t kind;
-  std::uint32_t field_count;
-  const void* fields;
-};
-static_assert(sizeof(floor_event) == 64);
-
-// The same with osprof's event size (256 bytes: ids, clock, name and the inline info), to show
-// what the larger event costs by itself.
-struct alignas(64) floor_event_256 : floor_event {
-  char payload[192];
-};
-static_assert(sizeof(floor_event_256) == 256);
-
+// The floor (bench/floor.hpp) with a consumer that drains in bulk and sleeps 1 ms when the
+// queue is empty (as the emitter's worker polls by default).
 template <class Event>
 class floor_queue {
  public:
-  floor_queue() : consumer_([this] { drain(); }) { event_.name = "db"; }
+  floor_queue() : consumer_([this] { drain(); }) {}
   ~floor_queue() {
     stop_.store(true);
     consumer_.join();
@@ -187,13 +169,7 @@ class floor_queue {
   /// One floor operation: two clock reads, two pushes.
   template <class Clock>
   void push_two(int i, Clock& clock) {
-    event_.span_id = static_cast<std::uint64_t>(i);
-    event_.kind = 0;
-    event_.timestamp = clock();
-    queue_.enqueue(producer_, event_);
-    event_.kind = 1;
-    event_.timestamp = clock();
-    queue_.enqueue(producer_, event_);
+    push_floor_span(queue_, producer_, event_, static_cast<std::uint64_t>(i), clock);
   }
 
  private:
@@ -218,7 +194,6 @@ std::vector<double> floor_samples(const burst_config& c, Clock&& clock) {
   return osprof_bench::burst_samples(c, [&](int i) { floor.push_two(i, clock); });
 }
 
-std::uint64_t read_tsc() { return __rdtsc(); }
 
 std::uint64_t realtime_ns() {
   timespec ts;

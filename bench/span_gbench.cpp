@@ -20,12 +20,14 @@
 #include <memory>
 #include <vector>
 
+#include "bench/floor.hpp"
 #include "core/info_codec.hpp"
 #include "core/random.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
+using namespace osprof_bench;
 using steady = std::chrono::steady_clock;
 
 constexpr int spans_per_batch = 8192;
@@ -71,17 +73,6 @@ BENCHMARK_CAPTURE(BM_span_warm, null, "null://", true)->UseManualTime();
 // The same span without info: what the info's encoding adds.
 BENCHMARK_CAPTURE(BM_span_warm, null_no_info, "null://", false)->UseManualTime();
 
-struct alignas(64) floor_event {
-  std::uint64_t ids[4];
-  std::uint64_t timestamp;
-  const char* name;
-  std::uint64_t kind_and_count;
-  const void* fields;
-};
-static_assert(sizeof(floor_event) == 64);
-
-std::uint64_t read_tsc() { return __rdtsc(); }
-
 std::uint64_t realtime_ns() {
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -95,17 +86,9 @@ void BM_floor_warm(benchmark::State& state) {
   moodycamel::ConsumerToken consumer(queue);
   std::vector<floor_event> drained(4096);
   floor_event ev{};
-  ev.name = "db";
   for (auto _ : state) {
     const auto t0 = steady::now();
-    for (int i = 0; i < spans_per_batch; ++i) {
-      ev.kind_and_count = 0;
-      ev.timestamp = read_clock();
-      queue.enqueue(producer, ev);
-      ev.kind_and_count = 1;
-      ev.timestamp = read_clock();
-      queue.enqueue(producer, ev);
-    }
+    for (int i = 0; i < spans_per_batch; ++i) push_floor_span(queue, producer, ev, static_cast<std::uint64_t>(i), read_clock);
     const auto t1 = steady::now();
     state.SetIterationTime(std::chrono::duration<double>(t1 - t0).count());
     while (queue.try_dequeue_bulk(consumer, drained.data(), drained.size()) != 0) {
