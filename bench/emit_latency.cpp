@@ -46,9 +46,12 @@
 namespace {
 
 using namespace std::chrono_literals;
-using namespace osprof_bench;
 using osprof_bench::burst_config;
+using osprof_bench::floor_event;
+using osprof_bench::floor_event_256;
 using osprof_bench::percentiles;
+using osprof_bench::push_floor_span;
+using osprof_bench::read_tsc;
 
 struct settings {
   std::vector<std::string> connection_strings;
@@ -193,7 +196,6 @@ std::vector<double> floor_samples(const burst_config& c, Clock&& clock) {
   floor_queue<Event> floor;
   return osprof_bench::burst_samples(c, [&](int i) { floor.push_two(i, clock); });
 }
-
 
 std::uint64_t realtime_ns() {
   timespec ts;

@@ -27,7 +27,9 @@
 namespace {
 
 using namespace std::chrono_literals;
-using namespace osprof_bench;
+using osprof_bench::floor_event;
+using osprof_bench::push_floor_span;
+using osprof_bench::read_tsc;
 using steady = std::chrono::steady_clock;
 
 constexpr int spans_per_batch = 8192;
