@@ -338,32 +338,23 @@ asio::awaitable<std::vector<resp_value>> connection::request(std::string_view by
   }
 }
 
-asio::awaitable<void> connection::in_window(std::size_t window,
-                                            const std::function<std::optional<std::string>(std::size_t)>& command,
+asio::awaitable<void> connection::in_window(std::size_t window, const std::function<std::string(std::size_t)>& command,
                                             const std::function<bool(std::size_t, resp_value&&)>& reply) {
   const std::string what = settings_.where.text() + ": a request";
   try {
     co_await ensure_connected();
     std::size_t sent = 0;
-    bool asking = true;  // for later requests
     const auto ask_next = [&]() -> asio::awaitable<void> {
-      std::optional<std::string> bytes;
-      if (asking) bytes = command(sent);
-      if (!bytes) {
-        asking = false;
-        co_return;
-      }
-      co_await send(*bytes);
+      const std::string bytes = command(sent);
+      if (!co_await with_timeout(send(bytes), settings_.timeout)) throw timed_out(what, settings_.timeout);
       ++sent;
     };
-    const auto ask_next_in_time = [&]() -> asio::awaitable<void> {
-      if (!co_await with_timeout(ask_next(), settings_.timeout)) throw timed_out(what, settings_.timeout);
-    };
-    while (asking && sent < window) co_await ask_next_in_time();
+    while (sent < window) co_await ask_next();
+    bool asking = true;  // false once a reply said no later request is needed
     for (std::size_t answered = 0; answered < sent; ++answered) {
       auto replies = co_await within(receive(1), settings_.timeout, what);
-      if (asking && !reply(answered, std::move(replies.front()))) asking = false;
-      if (asking) co_await ask_next_in_time();
+      if (asking) asking = reply(answered, std::move(replies.front()));
+      if (asking) co_await ask_next();
     }
   } catch (...) {
     // Replies may be left unread: the connection cannot be reused.

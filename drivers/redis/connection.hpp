@@ -107,11 +107,10 @@ class connection : boost::noncopyable {
   asio::awaitable<std::vector<resp_value>> receive(std::size_t replies);
   /// Requests sent one by one with at most `window` unanswered: Redis makes a pipeline's replies
   /// whole before it sends the first byte of them, so the next request asked for as a reply is
-  /// read keeps it working meanwhile. `command(i)` is request i's bytes, or nullopt when there
-  /// is none; `reply(i, value)` takes request i's reply, in order, and returns false when no
-  /// later one is needed (the replies of requests already sent are then read and dropped).
-  /// Each reply within the timeout.
-  asio::awaitable<void> in_window(std::size_t window, const std::function<std::optional<std::string>(std::size_t)>& command,
+  /// read keeps it working meanwhile. `command(i)` is request i's bytes; `reply(i, value)` takes
+  /// request i's reply, in order, and returns false when no later one is needed (the replies of
+  /// requests already sent are then read and dropped). Each reply within the timeout.
+  asio::awaitable<void> in_window(std::size_t window, const std::function<std::string(std::size_t)>& command,
                                   const std::function<bool(std::size_t, resp_value&&)>& reply);
 
  private:

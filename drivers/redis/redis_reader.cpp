@@ -271,7 +271,7 @@ asio::awaitable<std::vector<std::string>> read_trace_from(client& c, std::string
     connection* conn = co_await c.master();
     co_await conn->in_window(
         windowed_pages,
-        [&](std::size_t page) { return std::optional(page_request(static_cast<std::int64_t>(page) * range_page)); },
+        [&](std::size_t page) { return page_request(static_cast<std::int64_t>(page) * range_page); },
         [&](std::size_t, resp_value&& r) { return take_page(r); });
     std::reverse(events.begin() + static_cast<std::ptrdiff_t>(listed_from), events.end());
     co_return events;
